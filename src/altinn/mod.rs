@@ -1,0 +1,3 @@
+//! Client for the Altinn authentication API (system register, system-user requests).
+
+pub mod model;

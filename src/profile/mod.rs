@@ -1,0 +1,212 @@
+//! Profiles: everything the user has done so far, so the wizard and CLI can resume.
+//!
+//! The data model lives here; `store` persists it (atomic writes, a lock, format versioning).
+//! Secrets never live in a profile: the private key has its own 0600 file and cached tokens a
+//! separate 0600 cache.
+
+pub mod store;
+
+pub use store::{ProfileError, ProfileLock, ProfileStore, write_atomic};
+
+use crate::altinn::model::RequestStatus;
+use crate::env::EnvSetting;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Bump when the on-disk shape changes incompatibly; `store` migrates older versions and
+/// refuses newer ones.
+pub const PROFILE_FORMAT_VERSION: u32 = 1;
+
+pub const DEFAULT_PROFILE: &str = "default";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub version: u32,
+    pub name: String,
+    #[serde(default)]
+    pub environment: EnvSetting,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    /// Scopes of the vendor's Maskinporten client (space-separated in grants).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// The private key file (PKCS#8 PEM, 0600). Not the key itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_path: Option<PathBuf>,
+    /// On TT02/prod the user uploads the public JWK in Digdir's portal and confirms it here;
+    /// on the sandbox the tool registers the client itself and sets this.
+    #[serde(default)]
+    pub client_registered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemSpec>,
+    /// When the system was last created/updated in the register, and as what id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_registered: Option<RegistrationRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_org: Option<String>,
+    /// Requests made so far, newest last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestRecord>,
+    /// The API the test call goes to; defaults to the environment's reference API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_url: Option<String>,
+    /// Scope(s) asked for in the system-user token; defaults to the client's scopes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_user_scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test_call: Option<TestCallRecord>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Profile {
+    pub fn new(name: &str, environment: EnvSetting) -> Self {
+        let now = Utc::now();
+        Profile {
+            version: PROFILE_FORMAT_VERSION,
+            name: name.to_string(),
+            environment,
+            vendor_org: None,
+            client_id: None,
+            kid: None,
+            scopes: Vec::new(),
+            key_path: None,
+            client_registered: false,
+            system: None,
+            system_registered: None,
+            customer_org: None,
+            requests: Vec::new(),
+            test_url: None,
+            system_user_scope: None,
+            last_test_call: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The system id the register uses: `{vendorOrg}_{name}`.
+    pub fn system_id(&self) -> Option<String> {
+        match (&self.vendor_org, &self.system) {
+            (Some(org), Some(sys)) => Some(format!("{org}_{}", sys.name)),
+            _ => None,
+        }
+    }
+
+    /// The request the flow is currently about: the newest one.
+    pub fn current_request(&self) -> Option<&RequestRecord> {
+        self.requests.last()
+    }
+
+    pub fn current_request_mut(&mut self) -> Option<&mut RequestRecord> {
+        self.requests.last_mut()
+    }
+
+    /// Insert or replace a request record by id (a re-POST returns the same id).
+    pub fn upsert_request(&mut self, rec: RequestRecord) {
+        if let Some(pos) = self.requests.iter().position(|r| r.id == rec.id) {
+            self.requests.remove(pos);
+        }
+        self.requests.push(rec);
+    }
+}
+
+/// The vendor's system as the user describes it; turned into the register's JSON by `altinn`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemSpec {
+    /// Short name; the id becomes `{vendorOrg}_{name}`.
+    pub name: String,
+    /// Display names by language (`nb`, `nn`, `en`).
+    pub display_name: BTreeMap<String, String>,
+    pub description: BTreeMap<String, String>,
+    /// Resource ids (the `value` of `urn:altinn:resource`), e.g. `ske-krav-og-betalinger`.
+    #[serde(default)]
+    pub rights: Vec<String>,
+    /// Access package URNs, e.g. `urn:altinn:accesspackage:skattnaering`.
+    #[serde(default)]
+    pub access_packages: Vec<String>,
+    #[serde(default)]
+    pub allowed_redirect_urls: Vec<String>,
+    #[serde(default = "yes")]
+    pub is_visible: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SystemSpec {
+    /// A spec with the same display name and description in every language.
+    pub fn simple(name: &str, display: &str, description: &str) -> Self {
+        let all = |t: &str| {
+            ["nb", "nn", "en"]
+                .iter()
+                .map(|l| (l.to_string(), t.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        SystemSpec {
+            name: name.to_string(),
+            display_name: all(display),
+            description: all(description),
+            rights: Vec::new(),
+            access_packages: Vec::new(),
+            allowed_redirect_urls: Vec::new(),
+            is_visible: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegistrationRecord {
+    pub system_id: String,
+    pub at: DateTime<Utc>,
+    /// "created", "updated" or "unchanged".
+    pub outcome: String,
+    /// Client id the system was registered with (a changed client id means re-register).
+    #[serde(default)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestKind {
+    #[default]
+    Standard,
+    Agent,
+    Change,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub id: String,
+    #[serde(default)]
+    pub kind: RequestKind,
+    pub customer_org: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    pub status: RequestStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCallRecord {
+    pub url: String,
+    pub method: String,
+    pub status: u16,
+    pub elapsed_ms: u64,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_user_id: Option<String>,
+    /// First part of the response body (the reference API answers who is calling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_excerpt: Option<String>,
+}
