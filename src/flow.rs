@@ -1,1 +1,998 @@
-//! TODO
+//! The onboarding as a pure state machine: `Flow::update(msg) -> Vec<Effect>`.
+//!
+//! No I/O and no clock: user intents and the results of effects come in as [`Msg`], what must
+//! happen next goes out as [`Effect`] data. The [`crate::runner`] executes effects with the real
+//! clients and feeds the results back; the wizard runs them in tokio tasks, the CLI one after
+//! another. Everything the user has achieved lives in the [`Profile`], so a flow can be rebuilt
+//! from a saved profile and resumes at the first unfinished step.
+
+use crate::altinn::model::{AccessPackage, CreateRequest, RequestStatus, Right, SystemRegistration, VendorRef};
+use crate::env::{EnvKind, EnvSetting};
+use crate::profile::{Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec, TestCallRecord};
+use crate::validate::{self, ValidationError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The steps, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Environment,
+    Key,
+    Client,
+    System,
+    Request,
+    Approval,
+    Polling,
+    TestCall,
+    Done,
+}
+
+impl Step {
+    pub const ALL: [Step; 9] = [
+        Step::Environment,
+        Step::Key,
+        Step::Client,
+        Step::System,
+        Step::Request,
+        Step::Approval,
+        Step::Polling,
+        Step::TestCall,
+        Step::Done,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Step::Environment => "Environment",
+            Step::Key => "Key pair",
+            Step::Client => "Maskinporten client",
+            Step::System => "System registration",
+            Step::Request => "System user request",
+            Step::Approval => "Customer approval",
+            Step::Polling => "Waiting for approval",
+            Step::TestCall => "Test call",
+            Step::Done => "Done",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Step::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    pub fn next(self) -> Step {
+        Step::ALL.get(self.index() + 1).copied().unwrap_or(Step::Done)
+    }
+
+    pub fn prev(self) -> Step {
+        self.index().checked_sub(1).map(|i| Step::ALL[i]).unwrap_or(Step::Environment)
+    }
+}
+
+/// How a step looks in the step list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepState {
+    Done,
+    Current,
+    Pending,
+    Failed,
+}
+
+/// Why something failed, which decides what the user can do and the CLI exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Bad input; nothing was sent. Exit code 1.
+    Validation,
+    /// Local problem (files, keys, profile). Exit code 1.
+    Local,
+    /// The remote said no (4xx with OAuth error or ProblemDetails). Exit code 2.
+    Rejected,
+    /// Network or server failure. Exit code 3.
+    Network,
+    /// The customer rejected or the request expired. Exit code 4.
+    Refused,
+}
+
+/// An error as the flow shows it: the step it belongs to, a message and a fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowError {
+    pub step: Step,
+    pub kind: ErrorKind,
+    /// The input field it concerns, for validation errors.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// A failed effect, as reported by the runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Failure { kind, message: message.into() }
+    }
+}
+
+/// The key as the flow knows it (never the private part).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub path: PathBuf,
+    pub public_jwk: serde_json::Value,
+    pub bits: usize,
+    /// Set when the key file is inside a git work tree.
+    pub warning: Option<String>,
+}
+
+/// What the system registration did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RegistrationSummary {
+    pub system_id: String,
+    /// "created", "updated" or "unchanged".
+    pub outcome: String,
+    pub changes: Vec<String>,
+    pub client_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The test call's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestCallSummary {
+    pub record: TestCallRecord,
+    /// Decoded, non-secret claims of the system-user token.
+    pub token_claims: serde_json::Value,
+    pub token_expires_in: i64,
+    pub response_json: Option<serde_json::Value>,
+}
+
+/// A status answer from polling.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusUpdate {
+    pub request_id: String,
+    pub status: RequestStatus,
+    pub confirm_url: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PollState {
+    pub request_id: String,
+    pub generation: u64,
+    pub attempts: u32,
+    pub interval: Duration,
+    pub started_at: Option<DateTime<Utc>>,
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// A transient error on the last poll (we keep polling).
+    pub last_error: Option<String>,
+    pub active: bool,
+}
+
+/// What is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Busy {
+    Key,
+    Client,
+    System,
+    Request,
+    Browser,
+    Polling,
+    TestCall,
+}
+
+/// Fields of the system step's form, as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SystemForm {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    /// Resource ids, separated by spaces or commas.
+    pub rights: String,
+    /// Access package URNs (or bare names), separated by spaces or commas.
+    pub access_packages: String,
+    pub redirect_urls: String,
+    pub is_visible: bool,
+}
+
+impl SystemForm {
+    pub fn from_spec(spec: &SystemSpec) -> Self {
+        SystemForm {
+            name: spec.name.clone(),
+            display_name: spec.display_name.get("nb").or_else(|| spec.display_name.values().next()).cloned().unwrap_or_default(),
+            description: spec.description.get("nb").or_else(|| spec.description.values().next()).cloned().unwrap_or_default(),
+            rights: spec.rights.join(" "),
+            access_packages: spec.access_packages.join(" "),
+            redirect_urls: spec.allowed_redirect_urls.join(" "),
+            is_visible: spec.is_visible,
+        }
+    }
+}
+
+/// Fields of the request step's form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestForm {
+    pub customer_org: String,
+    pub agent: bool,
+    pub external_ref: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    // --- user intents ---
+    SelectEnvironment(EnvSetting),
+    GenerateKey { bits: u32, kid: Option<String> },
+    ImportKey { source: String, kid: Option<String> },
+    SubmitClient { vendor_org: String, client_id: String, scopes: String },
+    /// TT02/prod: the user says the public JWK is uploaded to the client in the portal.
+    ConfirmClientUploaded,
+    SubmitSystem(SystemForm),
+    SubmitRequest(RequestForm),
+    OpenBrowser,
+    /// Skip the browser (headless, or opened by hand) and start polling.
+    StartPolling,
+    PollNow,
+    CancelPolling,
+    SubmitTestCall { url: Option<String> },
+    Retry,
+    GoTo(Step),
+    DismissError,
+    // --- effect results ---
+    KeyReady(Result<KeyInfo, Failure>),
+    ClientRegistered(Result<String, Failure>),
+    SystemRegistered(Result<RegistrationSummary, Failure>),
+    RequestCreated(Result<RequestRecord, Failure>),
+    BrowserOpened(Result<(), Failure>),
+    StatusPolled { generation: u64, result: Result<StatusUpdate, Failure> },
+    TestCallDone(Result<TestCallSummary, Failure>),
+    ProfileSaved(Result<(), Failure>),
+}
+
+/// Work for the runner.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    GenerateKey { bits: u32, kid: Option<String> },
+    /// `source` is a file path, or the key text itself (PEM, JWK, base64 JWK).
+    ImportKey { source: String, kid: Option<String> },
+    /// Sandbox/custom: create the client with the public key (stand-in for Digdir's portal).
+    RegisterClient { vendor_org: String, scopes: Vec<String>, client_id: Option<String> },
+    RegisterSystem { registration: SystemRegistration },
+    /// Create a request; delete a refused one for the same triple first (the API hands back
+    /// the old request otherwise).
+    CreateRequest { body: CreateRequest, agent: bool, delete_first: Option<String> },
+    OpenBrowser { url: String },
+    PollStatus { request_id: String, agent: bool, after: Duration, generation: u64 },
+    TestCall { url: Option<String>, customer_org: String, external_ref: Option<String>, scope: Vec<String> },
+    SaveProfile(Box<Profile>),
+}
+
+impl Effect {
+    /// Whether the effect talks to a remote service (for "quit while in flight?").
+    pub fn is_remote(&self) -> bool {
+        !matches!(self, Effect::GenerateKey { .. } | Effect::ImportKey { .. } | Effect::SaveProfile(_) | Effect::OpenBrowser { .. })
+    }
+}
+
+/// Polling cadence. The sandbox answers instantly, so a short interval; TT02 shows approval
+/// 10-20 s after the click, so backing off to 10 s costs nothing there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PollConfig {
+    pub first: Duration,
+    pub max: Duration,
+    pub factor: f64,
+    /// Give up (client side) after this many attempts; the request stays valid.
+    pub max_attempts: u32,
+}
+
+impl Default for PollConfig {
+    fn default() -> Self {
+        PollConfig { first: Duration::from_secs(2), max: Duration::from_secs(10), factor: 1.5, max_attempts: 360 }
+    }
+}
+
+impl PollConfig {
+    pub fn fast() -> Self {
+        PollConfig { first: Duration::from_millis(500), max: Duration::from_secs(2), factor: 1.5, max_attempts: 1800 }
+    }
+
+    pub fn next_interval(&self, current: Duration) -> Duration {
+        current.mul_f64(self.factor).min(self.max)
+    }
+}
+
+/// The onboarding state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub profile: Profile,
+    pub step: Step,
+    pub busy: Option<Busy>,
+    pub error: Option<FlowError>,
+    /// A one-line success or information message for the current step.
+    pub notice: Option<String>,
+    pub key: Option<KeyInfo>,
+    pub registration: Option<RegistrationSummary>,
+    pub polling: Option<PollState>,
+    pub test: Option<TestCallSummary>,
+    pub poll_config: PollConfig,
+    /// The last remote effect, for Retry.
+    last_effect: Option<Effect>,
+    poll_generation: u64,
+}
+
+/// The first step whose work is not done yet, from a saved profile.
+pub fn resume_step(p: &Profile) -> Step {
+    if p.key_path.is_none() || p.kid.is_none() {
+        return Step::Key;
+    }
+    if p.vendor_org.is_none() || p.client_id.is_none() || p.scopes.is_empty() || !p.client_registered {
+        return Step::Client;
+    }
+    let registered = p.system_registered.as_ref().is_some_and(|r| Some(&r.system_id) == p.system_id().as_ref() && r.client_id == p.client_id);
+    if p.system.is_none() || !registered {
+        return Step::System;
+    }
+    let Some(req) = p.current_request() else { return Step::Request };
+    if req.status.is_pending() {
+        return Step::Approval;
+    }
+    if !req.status.is_accepted() {
+        return Step::Request;
+    }
+    match &p.last_test_call {
+        Some(t) if (200..300).contains(&t.status) => Step::Done,
+        _ => Step::TestCall,
+    }
+}
+
+impl Flow {
+    /// A brand-new profile starts by choosing the environment.
+    pub fn new(profile: Profile) -> Self {
+        let fresh = profile.key_path.is_none() && profile.client_id.is_none();
+        let mut f = Flow::resume(profile);
+        if fresh {
+            f.step = Step::Environment;
+        }
+        f
+    }
+
+    /// Resume a saved profile at its first unfinished step.
+    pub fn resume(profile: Profile) -> Self {
+        let step = resume_step(&profile);
+        let poll_config = if profile.environment.kind == EnvKind::Sandbox { PollConfig::fast() } else { PollConfig::default() };
+        Flow {
+            step,
+            busy: None,
+            error: None,
+            notice: None,
+            key: None,
+            registration: None,
+            polling: None,
+            test: None,
+            poll_config,
+            last_effect: None,
+            poll_generation: 0,
+            profile,
+        }
+    }
+
+    /// The furthest step the user may go to now.
+    pub fn reachable(&self) -> Step {
+        resume_step(&self.profile)
+    }
+
+    /// Done / current / pending / failed for the step list.
+    pub fn step_state(&self, step: Step) -> StepState {
+        if step == self.step {
+            return if self.error.as_ref().is_some_and(|e| e.step == step && e.kind != ErrorKind::Validation) { StepState::Failed } else { StepState::Current };
+        }
+        let reach = self.reachable();
+        let done = match step {
+            Step::Environment => true,
+            Step::Approval | Step::Polling => self.profile.current_request().is_some_and(|r| !r.status.is_pending()) && reach > Step::Polling,
+            Step::Done => reach == Step::Done,
+            s => s < reach,
+        };
+        if done { StepState::Done } else { StepState::Pending }
+    }
+
+    /// True while a remote call is in flight (quitting then needs confirmation).
+    pub fn in_flight(&self) -> bool {
+        self.busy.is_some_and(|b| b != Busy::Polling) || self.polling.as_ref().is_some_and(|p| p.active)
+    }
+
+    fn fail(&mut self, step: Step, kind: ErrorKind, message: impl Into<String>) {
+        self.error = Some(FlowError { step, kind, field: None, message: message.into() });
+    }
+
+    fn invalid(&mut self, e: ValidationError) {
+        self.error = Some(FlowError { step: self.step, kind: ErrorKind::Validation, field: Some(e.field.to_string()), message: e.to_string() });
+    }
+
+    fn save(&self) -> Effect {
+        Effect::SaveProfile(Box::new(self.profile.clone()))
+    }
+
+    fn remote(&mut self, busy: Busy, effect: Effect) -> Vec<Effect> {
+        self.busy = Some(busy);
+        self.error = None;
+        self.notice = None;
+        self.last_effect = Some(effect.clone());
+        vec![effect]
+    }
+
+    fn is_sandbox_like(&self) -> bool {
+        matches!(self.profile.environment.kind, EnvKind::Sandbox | EnvKind::Custom)
+    }
+
+    /// Advance the state machine.
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::SelectEnvironment(setting) => self.select_environment(setting),
+            Msg::GenerateKey { bits, kid } => {
+                if let Some(k) = &kid {
+                    if let Err(e) = validate::kid(k) {
+                        self.invalid(e);
+                        return vec![];
+                    }
+                }
+                if !matches!(bits, 2048 | 3072 | 4096) {
+                    self.fail(Step::Key, ErrorKind::Validation, format!("key size {bits} is not supported: use 2048 (Maskinporten's portal expects it), 3072 or 4096"));
+                    return vec![];
+                }
+                self.remote(Busy::Key, Effect::GenerateKey { bits, kid })
+            }
+            Msg::ImportKey { source, kid } => {
+                if source.trim().is_empty() {
+                    self.fail(Step::Key, ErrorKind::Validation, "give a key file path, or paste a PEM, JWK or base64-encoded JWK");
+                    return vec![];
+                }
+                if let Some(k) = &kid {
+                    if let Err(e) = validate::kid(k) {
+                        self.invalid(e);
+                        return vec![];
+                    }
+                }
+                self.remote(Busy::Key, Effect::ImportKey { source, kid })
+            }
+            Msg::KeyReady(res) => {
+                self.busy = None;
+                match res {
+                    Ok(info) => {
+                        let key_changed = self.profile.kid.as_deref() != Some(info.kid.as_str());
+                        self.profile.kid = Some(info.kid.clone());
+                        self.profile.key_path = Some(info.path.clone());
+                        if key_changed {
+                            // A new key must be registered with the client again.
+                            self.profile.client_registered = false;
+                        }
+                        self.notice = Some(format!("key {} saved to {}", info.kid, info.path.display()));
+                        self.key = Some(info);
+                        self.step = Step::Client;
+                        vec![self.save()]
+                    }
+                    Err(f) => {
+                        self.fail(Step::Key, f.kind, f.message);
+                        vec![]
+                    }
+                }
+            }
+            Msg::SubmitClient { vendor_org, client_id, scopes } => self.submit_client(vendor_org, client_id, scopes),
+            Msg::ConfirmClientUploaded => {
+                if self.profile.client_id.is_none() || self.profile.vendor_org.is_none() {
+                    self.fail(Step::Client, ErrorKind::Validation, "enter the client id, vendor organisation and scopes first");
+                    return vec![];
+                }
+                self.profile.client_registered = true;
+                self.error = None;
+                self.step = Step::System;
+                vec![self.save()]
+            }
+            Msg::ClientRegistered(res) => {
+                self.busy = None;
+                match res {
+                    Ok(client_id) => {
+                        if self.profile.client_id.as_deref() != Some(client_id.as_str()) {
+                            self.profile.system_registered = None;
+                        }
+                        self.profile.client_id = Some(client_id.clone());
+                        self.profile.client_registered = true;
+                        self.notice = Some(format!("client {client_id} is registered with this key"));
+                        self.step = Step::System;
+                        vec![self.save()]
+                    }
+                    Err(f) => {
+                        self.fail(Step::Client, f.kind, f.message);
+                        vec![]
+                    }
+                }
+            }
+            Msg::SubmitSystem(form) => self.submit_system(form),
+            Msg::SystemRegistered(res) => {
+                self.busy = None;
+                match res {
+                    Ok(summary) => {
+                        self.profile.system_registered = Some(RegistrationRecord {
+                            system_id: summary.system_id.clone(),
+                            at: summary.at,
+                            outcome: summary.outcome.clone(),
+                            client_id: Some(summary.client_id.clone()),
+                        });
+                        self.notice = Some(match summary.outcome.as_str() {
+                            "created" => format!("system {} created", summary.system_id),
+                            "unchanged" => format!("system {} already up to date", summary.system_id),
+                            _ => format!("system {} updated: {}", summary.system_id, summary.changes.join(", ")),
+                        });
+                        self.registration = Some(summary);
+                        self.step = Step::Request;
+                        vec![self.save()]
+                    }
+                    Err(f) => {
+                        self.fail(Step::System, f.kind, f.message);
+                        vec![]
+                    }
+                }
+            }
+            Msg::SubmitRequest(form) => self.submit_request(form),
+            Msg::RequestCreated(res) => {
+                self.busy = None;
+                match res {
+                    Ok(rec) => {
+                        self.profile.customer_org = Some(rec.customer_org.clone());
+                        let status = rec.status.clone();
+                        self.notice = Some(format!("request {} is {}", rec.id, rec.status));
+                        self.profile.upsert_request(rec);
+                        self.profile.last_test_call = None;
+                        self.step = if status.is_accepted() {
+                            Step::TestCall
+                        } else if status.is_pending() {
+                            Step::Approval
+                        } else {
+                            self.fail(Step::Request, ErrorKind::Refused, format!("the existing request is {status}; submit again to replace it"));
+                            Step::Request
+                        };
+                        vec![self.save()]
+                    }
+                    Err(f) => {
+                        self.fail(Step::Request, f.kind, f.message);
+                        vec![]
+                    }
+                }
+            }
+            Msg::OpenBrowser => match self.profile.current_request().and_then(|r| r.confirm_url.clone()) {
+                Some(url) => {
+                    self.busy = Some(Busy::Browser);
+                    vec![Effect::OpenBrowser { url }]
+                }
+                None => {
+                    self.fail(Step::Approval, ErrorKind::Validation, "there is no request with a confirm URL yet; create one first");
+                    vec![]
+                }
+            },
+            Msg::BrowserOpened(res) => {
+                self.busy = None;
+                self.notice = Some(match res {
+                    Ok(()) => "opened the approval page in your browser".to_string(),
+                    Err(f) => format!("{} — open the URL shown, or scan the QR code", f.message),
+                });
+                self.start_polling()
+            }
+            Msg::StartPolling | Msg::PollNow => self.start_polling(),
+            Msg::CancelPolling => {
+                if let Some(p) = &mut self.polling {
+                    p.active = false;
+                }
+                self.poll_generation += 1;
+                self.busy = None;
+                self.notice = Some("stopped polling; the request is still open".into());
+                self.step = Step::Approval;
+                vec![]
+            }
+            Msg::StatusPolled { generation, result } => self.status_polled(generation, result),
+            Msg::SubmitTestCall { url } => self.submit_test_call(url),
+            Msg::TestCallDone(res) => {
+                self.busy = None;
+                match res {
+                    Ok(summary) => {
+                        let ok = (200..300).contains(&summary.record.status);
+                        self.profile.last_test_call = Some(summary.record.clone());
+                        self.notice = Some(format!("{} answered {} in {} ms", summary.record.url, summary.record.status, summary.record.elapsed_ms));
+                        if ok {
+                            self.step = Step::Done;
+                        } else {
+                            self.fail(Step::TestCall, ErrorKind::Rejected, format!("the API answered HTTP {}; see the response", summary.record.status));
+                        }
+                        self.test = Some(summary);
+                        vec![self.save()]
+                    }
+                    Err(f) => {
+                        self.fail(Step::TestCall, f.kind, f.message);
+                        vec![]
+                    }
+                }
+            }
+            Msg::ProfileSaved(res) => {
+                if let Err(f) = res {
+                    // Keep the in-memory state: nothing the user did is lost; saving again
+                    // happens with the next change or on Retry.
+                    self.fail(self.step, ErrorKind::Local, format!("could not save the profile: {}", f.message));
+                }
+                vec![]
+            }
+            Msg::Retry => match self.last_effect.clone() {
+                Some(effect) if self.error.is_some() => {
+                    let busy = busy_for(&effect);
+                    self.remote(busy, effect)
+                }
+                _ if self.step == Step::Polling => self.start_polling(),
+                _ => vec![],
+            },
+            Msg::GoTo(step) => {
+                if step > self.reachable().max(self.step) && step != Step::Polling {
+                    self.fail(self.step, ErrorKind::Validation, format!("finish {} first", self.reachable().title()));
+                    return vec![];
+                }
+                if self.step == Step::Polling && step != Step::Polling {
+                    if let Some(p) = &mut self.polling {
+                        p.active = false;
+                    }
+                    self.poll_generation += 1;
+                }
+                self.step = step;
+                self.error = None;
+                self.notice = None;
+                vec![]
+            }
+            Msg::DismissError => {
+                self.error = None;
+                vec![]
+            }
+        }
+    }
+
+    fn select_environment(&mut self, setting: EnvSetting) -> Vec<Effect> {
+        if let Err(e) = setting.resolve() {
+            self.fail(Step::Environment, ErrorKind::Validation, e.to_string());
+            return vec![];
+        }
+        if setting != self.profile.environment {
+            // Clients, systems and requests belong to one environment; the key can be reused.
+            let had_work = self.profile.client_registered || !self.profile.requests.is_empty();
+            self.profile.environment = setting.clone();
+            self.profile.client_registered = false;
+            self.profile.system_registered = None;
+            self.profile.requests.clear();
+            self.profile.last_test_call = None;
+            if matches!(setting.kind, EnvKind::Sandbox | EnvKind::Custom) {
+                // The sandbox assigns client ids.
+                self.profile.client_id = None;
+            }
+            self.poll_config = if setting.kind == EnvKind::Sandbox { PollConfig::fast() } else { PollConfig::default() };
+            self.notice = Some(if had_work {
+                format!("switched to {}; the client, system and requests must be set up there again", setting.kind)
+            } else {
+                format!("using {}", setting.kind)
+            });
+        }
+        self.error = None;
+        self.step = resume_step(&self.profile);
+        vec![self.save()]
+    }
+
+    fn submit_client(&mut self, vendor_org: String, client_id: String, scopes: String) -> Vec<Effect> {
+        if self.profile.key_path.is_none() {
+            self.fail(Step::Client, ErrorKind::Validation, "create or import a key first");
+            return vec![];
+        }
+        let org = match validate::org_number(&vendor_org) {
+            Ok(o) => o,
+            Err(e) => {
+                self.invalid(e);
+                return vec![];
+            }
+        };
+        let scopes = match validate::scopes(&scopes) {
+            Ok(s) => s,
+            Err(e) => {
+                self.invalid(e);
+                return vec![];
+            }
+        };
+        let client_id = client_id.trim().to_string();
+        let client_id = if client_id.is_empty() {
+            None
+        } else {
+            match validate::client_id(&client_id) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    self.invalid(e);
+                    return vec![];
+                }
+            }
+        };
+        if self.profile.vendor_org.as_deref() != Some(org.as_str()) {
+            self.profile.system_registered = None;
+            self.profile.requests.clear();
+        }
+        self.profile.vendor_org = Some(org.clone());
+        self.profile.scopes = scopes.clone();
+        if self.is_sandbox_like() {
+            self.profile.client_registered = false;
+            return self.remote(Busy::Client, Effect::RegisterClient { vendor_org: org, scopes, client_id });
+        }
+        let Some(client_id) = client_id else {
+            self.fail(Step::Client, ErrorKind::Validation, "enter the client id shown in Maskinporten's self-service portal");
+            return vec![];
+        };
+        if self.profile.client_id.as_deref() != Some(client_id.as_str()) {
+            self.profile.client_registered = false;
+            self.profile.system_registered = None;
+        }
+        self.profile.client_id = Some(client_id);
+        self.error = None;
+        // Real environments: the user uploads the JWK in the portal, then confirms.
+        self.notice = Some("upload the public JWK to this client in the self-service portal, then confirm".into());
+        vec![self.save()]
+    }
+
+    /// The register body for the profile's system.
+    pub fn registration(&self) -> Result<SystemRegistration, String> {
+        let org = self.profile.vendor_org.clone().ok_or("set the vendor organisation first")?;
+        let client = self.profile.client_id.clone().ok_or("set up the Maskinporten client first")?;
+        let spec = self.profile.system.clone().ok_or("describe the system first")?;
+        Ok(SystemRegistration {
+            id: format!("{org}_{}", spec.name),
+            vendor: VendorRef::org(&org),
+            name: spec.display_name.clone(),
+            description: spec.description.clone(),
+            rights: spec.rights.iter().map(|r| Right::resource(r)).collect(),
+            access_packages: spec.access_packages.iter().map(|u| AccessPackage { urn: u.clone() }).collect(),
+            client_id: vec![client],
+            allowed_redirect_urls: spec.allowed_redirect_urls.clone(),
+            is_visible: spec.is_visible,
+        })
+    }
+
+    fn submit_system(&mut self, form: SystemForm) -> Vec<Effect> {
+        match parse_system_form(&form) {
+            Ok(spec) => {
+                self.profile.system = Some(spec);
+                match self.registration() {
+                    Ok(registration) => self.remote(Busy::System, Effect::RegisterSystem { registration }),
+                    Err(m) => {
+                        self.fail(Step::System, ErrorKind::Validation, m);
+                        vec![]
+                    }
+                }
+            }
+            Err(e) => {
+                self.invalid(e);
+                vec![]
+            }
+        }
+    }
+
+    fn submit_request(&mut self, form: RequestForm) -> Vec<Effect> {
+        let customer = match validate::org_number(&form.customer_org) {
+            Ok(o) => o,
+            Err(e) => {
+                self.invalid(e);
+                return vec![];
+            }
+        };
+        let external_ref = match form.external_ref.trim() {
+            "" => None,
+            r => match validate::external_ref(r) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    self.invalid(e);
+                    return vec![];
+                }
+            },
+        };
+        let (Some(system_id), Some(spec)) = (self.profile.system_id(), self.profile.system.clone()) else {
+            self.fail(Step::Request, ErrorKind::Validation, "register the system first");
+            return vec![];
+        };
+        if form.agent && spec.access_packages.is_empty() {
+            self.fail(Step::Request, ErrorKind::Validation, "an agent request needs access packages: add at least one to the system (AUTH-00058)");
+            return vec![];
+        }
+        if !form.agent && spec.rights.is_empty() && spec.access_packages.is_empty() {
+            self.fail(Step::Request, ErrorKind::Validation, "the system has neither rights nor access packages to ask for (AUTH-00059)");
+            return vec![];
+        }
+        let kind = if form.agent { RequestKind::Agent } else { RequestKind::Standard };
+        // The API de-duplicates on (org, externalRef ?? org, system) and hands back a refused
+        // request as it is; delete it first so the customer gets a fresh one.
+        let delete_first = self
+            .profile
+            .requests
+            .iter()
+            .rev()
+            .find(|r| r.customer_org == customer && r.external_ref == external_ref && r.kind == kind)
+            .filter(|r| r.status.is_refused())
+            .map(|r| r.id.clone());
+        let packages: Vec<AccessPackage> = spec.access_packages.iter().map(|u| AccessPackage { urn: u.clone() }).collect();
+        let body = CreateRequest {
+            external_ref,
+            system_id,
+            party_org_no: customer,
+            rights: if form.agent { None } else { Some(spec.rights.iter().map(|r| Right::resource(r)).collect()) },
+            access_packages: if packages.is_empty() && !form.agent { None } else { Some(packages) },
+            redirect_url: None,
+            integration_title: None,
+        };
+        self.remote(Busy::Request, Effect::CreateRequest { body, agent: form.agent, delete_first })
+    }
+
+    fn start_polling(&mut self) -> Vec<Effect> {
+        let Some(req) = self.profile.current_request().cloned() else {
+            self.fail(Step::Approval, ErrorKind::Validation, "there is no request to wait for; create one first");
+            return vec![];
+        };
+        self.poll_generation += 1;
+        self.step = Step::Polling;
+        self.error = None;
+        self.busy = Some(Busy::Polling);
+        self.polling = Some(PollState {
+            request_id: req.id.clone(),
+            generation: self.poll_generation,
+            attempts: 0,
+            interval: self.poll_config.first,
+            started_at: None,
+            last_checked_at: None,
+            last_error: None,
+            active: true,
+        });
+        vec![Effect::PollStatus { request_id: req.id, agent: req.kind == RequestKind::Agent, after: Duration::ZERO, generation: self.poll_generation }]
+    }
+
+    fn status_polled(&mut self, generation: u64, result: Result<StatusUpdate, Failure>) -> Vec<Effect> {
+        let config = self.poll_config;
+        let Some(poll) = self.polling.as_mut().filter(|p| p.generation == generation && p.active) else {
+            // A late answer from a cancelled poll.
+            return vec![];
+        };
+        poll.attempts += 1;
+        match result {
+            Ok(update) => {
+                poll.last_error = None;
+                poll.started_at.get_or_insert(update.at);
+                poll.last_checked_at = Some(update.at);
+                let request_id = poll.request_id.clone();
+                let status = update.status.clone();
+                if let Some(rec) = self.profile.requests.iter_mut().find(|r| r.id == update.request_id) {
+                    rec.status = update.status.clone();
+                    rec.checked_at = Some(update.at);
+                    if update.confirm_url.is_some() {
+                        rec.confirm_url = update.confirm_url.clone();
+                    }
+                }
+                if status.is_pending() {
+                    let poll = self.polling.as_mut().expect("checked above");
+                    if poll.attempts >= config.max_attempts {
+                        poll.active = false;
+                        self.busy = None;
+                        self.fail(Step::Polling, ErrorKind::Network, "still waiting after a long time; the request stays open — press r to keep polling");
+                        return vec![self.save()];
+                    }
+                    let after = poll.interval;
+                    poll.interval = config.next_interval(poll.interval);
+                    let agent = self.profile.current_request().is_some_and(|r| r.kind == RequestKind::Agent);
+                    return vec![Effect::PollStatus { request_id, agent, after, generation }];
+                }
+                let poll = self.polling.as_mut().expect("checked above");
+                poll.active = false;
+                self.busy = None;
+                if status.is_accepted() {
+                    self.notice = Some("the customer approved: the system user exists".into());
+                    self.step = Step::TestCall;
+                } else {
+                    self.fail(
+                        Step::Polling,
+                        ErrorKind::Refused,
+                        format!("the request was {status}; go back to the request step to send a new one (the old one is deleted first)"),
+                    );
+                }
+                vec![self.save()]
+            }
+            Err(f) if f.kind == ErrorKind::Network => {
+                // Keep polling through transient trouble, showing it.
+                poll.last_error = Some(f.message);
+                let after = poll.interval;
+                poll.interval = config.next_interval(poll.interval);
+                let request_id = poll.request_id.clone();
+                let agent = self.profile.current_request().is_some_and(|r| r.kind == RequestKind::Agent);
+                vec![Effect::PollStatus { request_id, agent, after, generation }]
+            }
+            Err(f) => {
+                poll.active = false;
+                self.busy = None;
+                self.fail(Step::Polling, f.kind, f.message);
+                vec![]
+            }
+        }
+    }
+
+    fn submit_test_call(&mut self, url: Option<String>) -> Vec<Effect> {
+        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(u) => match validate::https_url(u) {
+                Ok(u) => {
+                    self.profile.test_url = Some(u.clone());
+                    Some(u)
+                }
+                Err(e) => {
+                    self.invalid(e);
+                    return vec![];
+                }
+            },
+            None => self.profile.test_url.clone(),
+        };
+        let Some(req) = self.profile.current_request().cloned() else {
+            self.fail(Step::TestCall, ErrorKind::Validation, "there is no approved request yet");
+            return vec![];
+        };
+        let scope = match &self.profile.system_user_scope {
+            Some(s) => s.split_whitespace().map(str::to_string).collect(),
+            None => self.profile.scopes.clone(),
+        };
+        self.remote(Busy::TestCall, Effect::TestCall { url, customer_org: req.customer_org, external_ref: req.external_ref, scope })
+    }
+}
+
+fn busy_for(effect: &Effect) -> Busy {
+    match effect {
+        Effect::GenerateKey { .. } | Effect::ImportKey { .. } => Busy::Key,
+        Effect::RegisterClient { .. } => Busy::Client,
+        Effect::RegisterSystem { .. } => Busy::System,
+        Effect::CreateRequest { .. } => Busy::Request,
+        Effect::OpenBrowser { .. } => Busy::Browser,
+        Effect::PollStatus { .. } => Busy::Polling,
+        Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,
+    }
+}
+
+fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(|c: char| c.is_whitespace() || c == ',').filter(|p| !p.is_empty())
+}
+
+/// Validate the system form into a spec.
+pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationError> {
+    let name = validate::system_name(&form.name)?;
+    let display = if form.display_name.trim().is_empty() { form.name.trim().to_string() } else { form.display_name.trim().to_string() };
+    let description = if form.description.trim().is_empty() { display.clone() } else { form.description.trim().to_string() };
+    let mut rights = Vec::new();
+    for r in split_list(&form.rights) {
+        let r = validate::resource_id(r)?;
+        if !rights.contains(&r) {
+            rights.push(r);
+        }
+    }
+    let mut packages = Vec::new();
+    for p in split_list(&form.access_packages) {
+        let p = validate::access_package(p)?;
+        if !packages.contains(&p) {
+            packages.push(p);
+        }
+    }
+    let mut urls = Vec::new();
+    for u in split_list(&form.redirect_urls) {
+        urls.push(validate::https_url(u)?);
+    }
+    let all = |t: &str| ["nb", "nn", "en"].iter().map(|l| (l.to_string(), t.to_string())).collect::<BTreeMap<_, _>>();
+    Ok(SystemSpec {
+        name,
+        display_name: all(&display),
+        description: all(&description),
+        rights,
+        access_packages: packages,
+        allowed_redirect_urls: urls,
+        is_visible: form.is_visible,
+    })
+}

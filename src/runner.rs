@@ -1,1 +1,399 @@
-//! TODO
+//! The effect runner: executes the [`Effect`]s of the flow with the real clients and turns every
+//! outcome into a [`Msg`]. The wizard runs each effect in a tokio task; the CLI awaits them in
+//! turn. Typed errors become [`Failure`]s with the kind that decides retry and exit code.
+
+use crate::altinn::model::RequestStatus;
+use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
+use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
+use crate::env::{EnvKind, Environment};
+use crate::flow::{Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary};
+use crate::keys::{KeyBits, KeyError, KeyPair};
+use crate::maskinporten::{AccessToken, ClientCredentials, MaskinportenClient, MaskinportenError, SystemUserTarget, TokenCache, TokenRequest};
+use crate::portal;
+use crate::profile::{Profile, ProfileStore, RequestKind, RequestRecord, TestCallRecord};
+use crate::secret::Secret;
+use chrono::Utc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// Executes effects for one environment.
+pub struct Runner {
+    env: Environment,
+    http: reqwest::Client,
+    mp: MaskinportenClient,
+    altinn: AltinnClient,
+    store: Arc<ProfileStore>,
+    keys: Mutex<HashMap<PathBuf, Arc<KeyPair>>>,
+}
+
+impl From<MaskinportenError> for Failure {
+    fn from(e: MaskinportenError) -> Self {
+        let kind = if e.is_rejection() {
+            ErrorKind::Rejected
+        } else if e.is_network() {
+            ErrorKind::Network
+        } else {
+            ErrorKind::Local
+        };
+        Failure::new(kind, e.to_string())
+    }
+}
+
+impl From<AltinnError> for Failure {
+    fn from(e: AltinnError) -> Self {
+        let kind = if e.is_rejection() {
+            ErrorKind::Rejected
+        } else if e.is_network() {
+            ErrorKind::Network
+        } else {
+            ErrorKind::Network
+        };
+        Failure::new(kind, e.to_string())
+    }
+}
+
+impl From<KeyError> for Failure {
+    fn from(e: KeyError) -> Self {
+        Failure::new(ErrorKind::Local, e.to_string())
+    }
+}
+
+impl From<portal::PortalError> for Failure {
+    fn from(e: portal::PortalError) -> Self {
+        let kind = if e.is_network() { ErrorKind::Network } else { ErrorKind::Rejected };
+        Failure::new(kind, e.to_string())
+    }
+}
+
+impl Runner {
+    pub fn new(env: Environment, store: Arc<ProfileStore>, cache: Arc<TokenCache>) -> Self {
+        let http = crate::http::client();
+        Runner {
+            mp: MaskinportenClient::new(&env, http.clone(), cache),
+            altinn: AltinnClient::new(&env, http.clone()),
+            env,
+            http,
+            store,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    pub fn altinn(&self) -> &AltinnClient {
+        &self.altinn
+    }
+
+    pub fn maskinporten(&self) -> &MaskinportenClient {
+        &self.mp
+    }
+
+    pub fn store(&self) -> &ProfileStore {
+        &self.store
+    }
+
+    /// The reference API the test call goes to when none is given: the sandbox's `whoami`,
+    /// or on TT02/production Altinn's token exchange (which accepts a system-user token and
+    /// proves Altinn trusts it).
+    pub fn default_test_url(&self) -> String {
+        match self.env.kind {
+            EnvKind::Sandbox | EnvKind::Custom => format!("{}/reference/whoami", self.env.altinn_base.as_str().trim_end_matches('/')),
+            EnvKind::Tt02 | EnvKind::Prod => self.env.authentication_api("exchange/maskinporten"),
+        }
+    }
+
+    /// Load (once) the profile's private key, refusing unsafe permissions.
+    pub fn key_for(&self, profile: &Profile) -> Result<Arc<KeyPair>, Failure> {
+        let (Some(path), Some(kid)) = (&profile.key_path, &profile.kid) else {
+            return Err(Failure::new(ErrorKind::Validation, "this profile has no key yet: run `keys generate` or `keys import`"));
+        };
+        let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = cache.get(path).filter(|k| k.kid() == kid) {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(KeyPair::load(path, kid)?);
+        cache.insert(path.clone(), key.clone());
+        Ok(key)
+    }
+
+    pub fn credentials(&self, profile: &Profile) -> Result<ClientCredentials, Failure> {
+        let Some(client_id) = profile.client_id.clone() else {
+            return Err(Failure::new(ErrorKind::Validation, "this profile has no Maskinporten client id yet: run `client set`"));
+        };
+        Ok(ClientCredentials { client_id, key: self.key_for(profile)? })
+    }
+
+    /// A vendor token with exactly `scope`.
+    pub async fn vendor_token(&self, profile: &Profile, scope: &str, fresh: bool) -> Result<AccessToken, Failure> {
+        let creds = self.credentials(profile)?;
+        let req = TokenRequest { scopes: vec![scope.to_string()], ..Default::default() };
+        Ok(self.mp.token(&creds, &req, fresh).await?)
+    }
+
+    /// A system-user token for the profile's current request.
+    pub async fn system_user_token(&self, profile: &Profile, scope: Vec<String>, customer_org: &str, external_ref: Option<String>, fresh: bool) -> Result<AccessToken, Failure> {
+        let creds = self.credentials(profile)?;
+        if scope.is_empty() {
+            return Err(Failure::new(ErrorKind::Validation, "a system-user token needs at least one scope (set the client's scopes)"));
+        }
+        let req = TokenRequest {
+            scopes: scope,
+            resource: Vec::new(),
+            system_user: Some(SystemUserTarget { customer_org: customer_org.to_string(), external_ref }),
+        };
+        Ok(self.mp.token(&creds, &req, fresh).await?)
+    }
+
+    /// Run one effect; `None` for effects that report nothing.
+    pub async fn run(&self, effect: Effect, profile: &Profile) -> Option<Msg> {
+        Some(match effect {
+            Effect::GenerateKey { bits, kid } => Msg::KeyReady(self.generate_key(profile, bits, kid).await),
+            Effect::ImportKey { source, kid } => Msg::KeyReady(self.import_key(profile, &source, kid).await),
+            Effect::RegisterClient { vendor_org, scopes, client_id } => Msg::ClientRegistered(self.register_client(profile, &vendor_org, &scopes, client_id).await),
+            Effect::RegisterSystem { registration } => Msg::SystemRegistered(self.register_system(profile, registration).await),
+            Effect::CreateRequest { body, agent, delete_first } => Msg::RequestCreated(self.create_request(profile, body, agent, delete_first).await),
+            Effect::OpenBrowser { url } => Msg::BrowserOpened(open_browser(url).await),
+            Effect::PollStatus { request_id, agent, after, generation } => {
+                tokio::time::sleep(after).await;
+                Msg::StatusPolled { generation, result: self.poll_status(profile, &request_id, agent).await }
+            }
+            Effect::TestCall { url, customer_org, external_ref, scope } => Msg::TestCallDone(self.test_call(profile, url, &customer_org, external_ref, scope).await),
+            Effect::SaveProfile(p) => Msg::ProfileSaved(self.save(*p).await),
+        })
+    }
+
+    async fn save(&self, mut profile: Profile) -> Result<(), Failure> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.save(&mut profile))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))?
+            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))
+    }
+
+    fn key_path_for(&self, profile: &Profile, kid: &str) -> PathBuf {
+        let base = self.store.default_key_path(&profile.name, kid);
+        if !base.exists() {
+            return base;
+        }
+        // Never overwrite a key someone may still use.
+        (2..)
+            .map(|n| base.with_file_name(format!("{}-{n}.pem", base.file_stem().and_then(|s| s.to_str()).unwrap_or("key"))))
+            .find(|p| !p.exists())
+            .unwrap_or(base)
+    }
+
+    async fn store_key(&self, profile: &Profile, key: KeyPair) -> Result<KeyInfo, Failure> {
+        let path = self.key_path_for(profile, key.kid());
+        let key = Arc::new(key);
+        let (k2, p2) = (key.clone(), path.clone());
+        tokio::task::spawn_blocking(move || k2.write_private_key(&p2))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))??;
+        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone(), key.clone());
+        Ok(key_info(&key, path))
+    }
+
+    async fn generate_key(&self, profile: &Profile, bits: u32, kid: Option<String>) -> Result<KeyInfo, Failure> {
+        let bits = KeyBits::try_from(bits).map_err(|e| Failure::new(ErrorKind::Validation, e.to_string()))?;
+        let key = tokio::task::spawn_blocking(move || KeyPair::generate(bits, kid))
+            .await
+            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))??;
+        self.store_key(profile, key).await
+    }
+
+    async fn import_key(&self, profile: &Profile, source: &str, kid: Option<String>) -> Result<KeyInfo, Failure> {
+        let trimmed = source.trim();
+        let looks_inline = trimmed.starts_with("-----BEGIN") || trimmed.starts_with('{') || (trimmed.len() > 200 && !trimmed.contains('/'));
+        let text = if looks_inline {
+            trimmed.to_string()
+        } else {
+            let path = Path::new(trimmed);
+            tokio::fs::read_to_string(path)
+                .await
+                .map_err(|e| Failure::new(ErrorKind::Local, format!("cannot read key file {}: {e}", path.display())))?
+        };
+        let key = KeyPair::import(&text, kid)?;
+        self.store_key(profile, key).await
+    }
+
+    async fn register_client(&self, profile: &Profile, vendor_org: &str, scopes: &[String], client_id: Option<String>) -> Result<String, Failure> {
+        let key = self.key_for(profile)?;
+        let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
+        Ok(admin.register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk()).await?)
+    }
+
+    async fn register_system(&self, profile: &Profile, registration: crate::altinn::model::SystemRegistration) -> Result<RegistrationSummary, Failure> {
+        let token = self.vendor_token(profile, SCOPE_REGISTER_WRITE, false).await?;
+        let outcome = self.altinn.upsert_system(&token.token, &registration).await?;
+        Ok(RegistrationSummary {
+            system_id: outcome.system_id,
+            outcome: match outcome.kind {
+                UpsertKind::Created => "created",
+                UpsertKind::Updated => "updated",
+                UpsertKind::Unchanged => "unchanged",
+            }
+            .into(),
+            changes: outcome.changes.iter().map(|c| format!("{}: {} -> {}", c.field, c.before, c.after)).collect(),
+            client_id: registration.client_id.first().cloned().unwrap_or_default(),
+            at: Utc::now(),
+        })
+    }
+
+    async fn create_request(&self, profile: &Profile, body: crate::altinn::model::CreateRequest, agent: bool, delete_first: Option<String>) -> Result<RequestRecord, Failure> {
+        let token = self.vendor_token(profile, SCOPE_REQUEST_WRITE, false).await?;
+        if let Some(old) = delete_first {
+            match self.altinn.delete_request(&token.token, &old).await {
+                Ok(()) => tracing::info!(request = %old, "deleted the refused request before creating a new one"),
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let info = match self.altinn.create_request(&token.token, &body, agent).await {
+            Ok(created) => created.request,
+            // A system user already exists for this triple: find its (accepted) request.
+            Err(e) if e.has_code("AUTH-00004") => {
+                let read = self.vendor_token(profile, SCOPE_REQUEST_READ, false).await?;
+                match self.altinn.get_request_by_external_ref(&read.token, &body.system_id, &body.party_org_no, body.external_ref.as_deref(), agent).await? {
+                    Some(r) => r,
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(RequestRecord {
+            id: info.id.clone(),
+            kind: if agent { RequestKind::Agent } else { RequestKind::Standard },
+            customer_org: body.party_org_no.clone(),
+            external_ref: body.external_ref.clone(),
+            status: info.effective_status(),
+            confirm_url: info.confirm_url.clone(),
+            created_at: Utc::now(),
+            checked_at: Some(Utc::now()),
+        })
+    }
+
+    pub async fn poll_status(&self, profile: &Profile, request_id: &str, agent: bool) -> Result<StatusUpdate, Failure> {
+        let token = self.vendor_token(profile, SCOPE_REQUEST_READ, false).await?;
+        let info = self.altinn.get_request(&token.token, request_id, agent).await?;
+        Ok(StatusUpdate { request_id: info.id.clone(), status: info.effective_status(), confirm_url: info.confirm_url.clone(), at: Utc::now() })
+    }
+
+    async fn test_call(&self, profile: &Profile, url: Option<String>, customer_org: &str, external_ref: Option<String>, scope: Vec<String>) -> Result<TestCallSummary, Failure> {
+        let token = self.system_user_token(profile, scope, customer_org, external_ref, false).await?;
+        let url = url.unwrap_or_else(|| self.default_test_url());
+        let result = self.altinn.test_call(reqwest::Method::GET, &url, &token.token, None).await?;
+        let claims = token.claims().unwrap_or(serde_json::Value::Null);
+        let system_user_id = claims["authorization_details"][0]["systemuser_id"][0].as_str().map(str::to_string);
+        let body_excerpt = crate::http::excerpt(&redact_tokens(&result.body), 2000);
+        Ok(TestCallSummary {
+            record: TestCallRecord {
+                url: result.url.clone(),
+                method: result.method.clone(),
+                status: result.status,
+                elapsed_ms: result.elapsed_ms,
+                at: Utc::now(),
+                system_user_id,
+                body_excerpt: Some(body_excerpt),
+            },
+            token_claims: claims,
+            token_expires_in: token.expires_in,
+            response_json: result.json.map(|j| redact_json_tokens(j)),
+        })
+    }
+}
+
+/// Public-key facts for display.
+pub fn key_info(key: &KeyPair, path: PathBuf) -> KeyInfo {
+    let warning = crate::keys::enclosing_git_work_tree(&path)
+        .map(|w| format!("the key file is inside the git work tree {}: add it to .gitignore or move it", w.display()));
+    KeyInfo {
+        kid: key.kid().to_string(),
+        public_jwk: serde_json::to_value(key.public_jwk()).unwrap_or_default(),
+        bits: key.bits(),
+        path,
+        warning,
+    }
+}
+
+/// A JWT-looking string anywhere in a response body (e.g. the token exchange's answer) is
+/// replaced by its redacted form before it is stored or shown.
+pub fn redact_tokens(body: &str) -> String {
+    body.split_inclusive(|c: char| c == '"' || c.is_whitespace())
+        .map(|part| {
+            let core = part.trim_end_matches(|c: char| c == '"' || c.is_whitespace());
+            if looks_like_jwt(core) {
+                part.replacen(core, &Secret::new(core).redacted(), 1)
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+pub fn redact_json_tokens(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::String(s) if looks_like_jwt(&s) => serde_json::Value::String(Secret::new(s).redacted()),
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(redact_json_tokens).collect()),
+        serde_json::Value::Object(o) => serde_json::Value::Object(o.into_iter().map(|(k, v)| (k, redact_json_tokens(v))).collect()),
+        other => other,
+    }
+}
+
+pub fn looks_like_jwt(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('.').collect();
+    parts.len() == 3 && s.starts_with("eyJ") && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+}
+
+/// True where a browser cannot be opened for the user: SSH sessions, no display, CI.
+pub fn headless_session() -> Option<&'static str> {
+    if std::env::var_os("CI").is_some() {
+        return Some("running in CI");
+    }
+    if std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some() {
+        return Some("this is an SSH session");
+    }
+    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        return Some("there is no graphical display");
+    }
+    None
+}
+
+async fn open_browser(url: String) -> Result<(), Failure> {
+    if let Some(why) = headless_session() {
+        return Err(Failure::new(ErrorKind::Local, format!("not opening a browser: {why}")));
+    }
+    tokio::task::spawn_blocking(move || open::that_detached(&url))
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))?
+        .map_err(|e| Failure::new(ErrorKind::Local, format!("could not open a browser: {e}")))
+}
+
+/// Turn a request status into the CLI's notion of done/refused/pending.
+pub fn status_outcome(s: &RequestStatus) -> &'static str {
+    if s.is_accepted() {
+        "accepted"
+    } else if s.is_refused() {
+        "refused"
+    } else {
+        "pending"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_bodies_are_redacted() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        let body = format!("\"{jwt}\"");
+        let out = redact_tokens(&body);
+        assert!(!out.contains("eyJzdWIiOiJ4In0"), "{out}");
+        let j = redact_json_tokens(serde_json::json!({"t": jwt, "n": 1}));
+        assert!(!j.to_string().contains("c2lnbmF0dXJl"));
+        assert!(!looks_like_jwt("a.b"));
+    }
+}

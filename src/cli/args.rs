@@ -1,0 +1,270 @@
+//! Command-line arguments (clap derive). Flags override `ALTINN_ONBOARD_*` environment
+//! variables, which override the profile.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "altinn-onboard",
+    version,
+    about = "Onboard a vendor system to Altinn 3 system users: Maskinporten client, system register, customer approval, test call.",
+    long_about = "Onboard a vendor system to Altinn 3 system users (systembruker).\n\n\
+        Without a command, opens the step-by-step wizard. Every step is also a command below, \
+        for scripts and CI (add --json for machine-readable output).\n\n\
+        The default environment is the embedded sandbox, which emulates Maskinporten and the \
+        Altinn authentication API locally.",
+    after_help = "Exit codes: 0 success, 1 usage or validation error, 2 rejected by the remote (4xx), \
+        3 network or server failure, 4 request rejected or denied by the customer, 5 still pending when --wait timed out."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Profile to use (created on first use).
+    #[arg(long, global = true, env = "ALTINN_ONBOARD_PROFILE", default_value = "default")]
+    pub profile: String,
+    /// Environment: sandbox, tt02, prod or custom. Defaults to the profile's (sandbox for a new one).
+    #[arg(long = "env", global = true, env = "ALTINN_ONBOARD_ENV", value_enum)]
+    pub environment: Option<EnvArg>,
+    /// Maskinporten issuer URL (the grant's aud; token endpoint is <issuer>token).
+    #[arg(long, global = true, env = "ALTINN_ONBOARD_MASKINPORTEN_URL")]
+    pub maskinporten_url: Option<String>,
+    /// Altinn platform base URL (the API is under /authentication/api/v1).
+    #[arg(long, global = true, env = "ALTINN_ONBOARD_ALTINN_URL")]
+    pub altinn_url: Option<String>,
+    /// Print results as JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print only results (no progress or hints on stderr).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EnvArg {
+    Sandbox,
+    Tt02,
+    Prod,
+    Custom,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Open the interactive wizard (the default).
+    Wizard,
+    /// Generate, import or show the client's RSA key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Maskinporten client details.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// The vendor's system in Altinn's system register.
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// System user requests to a customer.
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Get a Maskinporten token (a vendor token, or with --system-user a system-user token).
+    Token(TokenArgs),
+    /// Call an API with a system-user token and show status, timing and body.
+    Call(CallArgs),
+    /// List, show or remove profiles.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Check the profile, key, clock, connectivity and the system-user setup; explain failures.
+    Doctor,
+    /// The embedded Maskinporten + Altinn emulator.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a new RSA key pair; the private key is written 0600 under the config directory.
+    Generate {
+        #[arg(long, default_value_t = 2048, value_parser = parse_bits)]
+        bits: u32,
+        /// Key id (default: the RFC 7638 thumbprint).
+        #[arg(long)]
+        kid: Option<String>,
+    },
+    /// Import an existing private key: a file (PEM, JWK or base64 JWK) or `-` for stdin.
+    Import {
+        source: String,
+        #[arg(long)]
+        kid: Option<String>,
+    },
+    /// Show the kid, key path and public JWK.
+    Show {
+        /// Print the JWKS (`{"keys": [...]}`) as Maskinporten's API takes it.
+        #[arg(long)]
+        jwks: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Set the vendor org, client id and scopes. On the sandbox this also registers the client.
+    Set {
+        #[arg(long)]
+        vendor_org: String,
+        /// Client id from Maskinporten's self-service portal (assigned by the sandbox if left out there).
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Space-separated scopes.
+        #[arg(long, default_value = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read")]
+        scope: String,
+        /// TT02/prod: confirm the public JWK is uploaded to this client in the portal.
+        #[arg(long)]
+        confirm_uploaded: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Create or update the system (idempotent; shows what changed).
+    Register(SystemArgs),
+    /// Show the system as the register has it.
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemArgs {
+    /// A system definition in the register's JSON format (id, name, description, rights, accessPackages, ...).
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Short name; the system id becomes `<vendorOrg>_<name>`.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub display_name: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Resource id for a right (repeatable), e.g. ske-krav-og-betalinger.
+    #[arg(long = "resource")]
+    pub resources: Vec<String>,
+    /// Access package URN (repeatable), e.g. urn:altinn:accesspackage:skattnaering.
+    #[arg(long = "access-package")]
+    pub access_packages: Vec<String>,
+    /// Allowed redirect URL (repeatable).
+    #[arg(long = "redirect-url")]
+    pub redirect_urls: Vec<String>,
+    /// Register the system as not visible in the customer's system list.
+    #[arg(long)]
+    pub invisible: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RequestCommand {
+    /// Ask a customer organisation for a system user.
+    Create {
+        #[arg(long)]
+        agent: bool,
+        /// Customer organisation number (defaults to the profile's).
+        #[arg(long)]
+        customer_org: Option<String>,
+        #[arg(long)]
+        external_ref: Option<String>,
+        /// Open the approval page in the browser.
+        #[arg(long)]
+        open: bool,
+    },
+    /// Show the current request's status.
+    Status {
+        /// Request id (default: the profile's newest).
+        #[arg(long)]
+        id: Option<String>,
+        /// Poll until it is accepted, rejected or the timeout passes (exit 5 if still pending).
+        #[arg(long)]
+        wait: bool,
+        /// Seconds to wait with --wait.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// List the system's requests (all pages).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// A system-user token for the profile's customer (authorization_details urn:altinn:systemuser).
+    #[arg(long)]
+    pub system_user: bool,
+    /// Print the token itself (it is a credential: handle with care).
+    #[arg(long)]
+    pub show: bool,
+    /// Bypass the token cache.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Scopes to ask for (default: the client's scopes).
+    #[arg(long)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The URL to call (default: the environment's reference API).
+    pub url: Option<String>,
+    #[arg(long, default_value = "GET")]
+    pub method: String,
+    /// JSON body (for POST/PUT).
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Scopes for the system-user token (default: the client's scopes).
+    #[arg(long)]
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    List,
+    Show,
+    Rm { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Run the sandbox as a server (Ctrl-C stops it).
+    Serve {
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Address to bind (loopback unless you mean to share it, e.g. in a workshop: 0.0.0.0).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Keep state in this JSON file (default: in memory).
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Accept only the seeded resources in rights (exercises AUTH.VLD-00003).
+        #[arg(long)]
+        strict_resources: bool,
+    },
+    /// List the seeded organisations.
+    Orgs,
+    /// Approve a request as the customer would (sandbox only).
+    Approve { id: String },
+    /// Reject a request as the customer would (sandbox only).
+    Reject { id: String },
+}
+
+fn parse_bits(s: &str) -> Result<u32, String> {
+    match s.trim() {
+        "2048" => Ok(2048),
+        "3072" => Ok(3072),
+        "4096" => Ok(4096),
+        other => Err(format!("`{other}` is not a supported key size: use 2048 (what Maskinporten's portal expects), 3072 or 4096")),
+    }
+}
