@@ -1,0 +1,265 @@
+//! Error bodies as the real services write them.
+//!
+//! - Altinn domain errors: `AltinnProblemDetails` (Altinn.Authorization.ProblemDetails 5.x):
+//!   `{"type":"urn:altinn:error:AUTH-000nn","title","status","code","traceId","statusDescription"}`
+//!   with the codes and titles of src/Core/Problems/Problem.cs.
+//! - System-register validation errors: STD-00000 with `validationErrors`
+//!   (src/Core/Errors/ValidationErrors.cs, paths from src/Authentication/Constants/ErrorPathConstant.cs).
+//! - ASP.NET defaults where the controller uses them (`Unauthorized()`, `Forbid()`: empty body;
+//!   `NotFound("text")`: text/plain; model binding failures: RFC 9110 validation problem).
+//! - Maskinporten: OAuth JSON `{"error","error_description"}`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rand::RngCore;
+use serde_json::{Map, Value, json};
+
+/// A W3C traceparent-style id, as `Activity.Current?.Id` looks in ASP.NET.
+pub fn trace_id() -> String {
+    let mut rng = rand::thread_rng();
+    let mut a = [0u8; 16];
+    let mut b = [0u8; 8];
+    rng.fill_bytes(&mut a);
+    rng.fill_bytes(&mut b);
+    format!("00-{}-{}-00", hex(&a), hex(&b))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// mirrors: Altinn.Authorization.ProblemDetails StatusDescriptions (the HTTP reason phrase).
+fn status_description(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Unknown")
+}
+
+fn json_response(status: StatusCode, content_type: &'static str, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut resp = (status, bytes).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
+}
+
+/// An AUTH-xxxxx problem from src/Core/Problems/Problem.cs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthProblem {
+    pub code: u32,
+    pub status: u16,
+    pub title: &'static str,
+}
+
+impl AuthProblem {
+    pub fn code_string(&self) -> String {
+        format!("AUTH-{:05}", self.code)
+    }
+}
+
+macro_rules! problems {
+    ($($name:ident = ($code:expr, $status:expr, $title:expr);)*) => {
+        $(pub const $name: AuthProblem = AuthProblem { code: $code, status: $status, title: $title };)*
+    };
+}
+
+// mirrors: src/Core/Problems/Problem.cs (titles copied verbatim, they are part of the contract)
+problems! {
+    REPORTEE_ORGNO_NOT_FOUND = (0, 400, "Can't resolve the Organisation Number from the logged in Reportee PartyId.");
+    RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE = (1, 400, "One or more Right not found or not delegable.");
+    SYSTEM_USER_ALREADY_EXISTS = (4, 400, "Failed to create new SystemUser, existing SystemUser tied to the given System-Id.");
+    EXTERNAL_REQUEST_ID_ALREADY_ACCEPTED = (6, 400, "The combination of External Ids refer to an already Accepted SystemUser.");
+    EXTERNAL_REQUEST_ID_PENDING = (7, 400, "The combination of External Ids refer to a Pending Request, please reuse or delete.");
+    EXTERNAL_REQUEST_ID_DENIED = (8, 400, "The combination of External Ids refer to a Denied Request, please delete and renew the Request.");
+    EXTERNAL_REQUEST_ID_REJECTED = (9, 400, "The combination of External Ids refer to a Rejected Request, please delete and renew the Request.");
+    REQUEST_NOT_FOUND = (10, 404, "The Id does not refer to a Request in our system.");
+    SYSTEM_ID_NOT_FOUND = (11, 404, "The Id does not refer to a Registered System.");
+    REQUEST_STATUS_NOT_NEW = (13, 409, "The Status of the Request is not New.");
+    SYSTEM_USER_NOT_FOUND = (15, 404, "The SystemUser was not found.");
+    REDIRECT_URI_NOT_FOUND = (21, 400, "The RedirectUri was not found or not valid.");
+    VENDOR_ORGNO_NOT_FOUND = (23, 401, "Can't resolve the Organisation Number for the Vendor from the Token.");
+    NO_REDIRECT_URIS_ON_SYSTEM = (26, 400, "No redirect uris are set for the system");
+    AGENT_REQUEST_NOT_FOUND = (30, 404, "The Id does not refer to an AgentRequest in our system.");
+    AGENT_MISSING_ACCESS_PACKAGES = (58, 400, "No AccessPackages found, an Agent SystemUser must have at least one");
+    MISSING_RIGHTS_OR_ACCESS_PACKAGES = (59, 400, "No AccessPackages or Single Rights found, a SystemUser must have at least one");
+    CHANGE_REQUEST_STATUS_NOT_NEW = (61, 409, "The Status of the Request is not New. Please generate a new CorrellationId for a new Change Request");
+    ACCESS_PACKAGE_NOT_FOUND = (63, 400, "One or more accesspackage is not found in the referenced system in the System Register.");
+    ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = (64, 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.");
+    ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = (65, 400, "One or more access packages cannot be delegated because they are not intended for client relationships");
+}
+
+impl IntoResponse for AuthProblem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let code = self.code_string();
+        let body = json!({
+            "type": format!("urn:altinn:error:{code}"),
+            "title": self.title,
+            "status": self.status,
+            "code": code,
+            "traceId": trace_id(),
+            "statusDescription": status_description(status),
+        });
+        json_response(status, "application/problem+json", &body)
+    }
+}
+
+/// An AUTH.VLD-xxxxx validation error from src/Core/Errors/ValidationErrors.cs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vld {
+    pub code: u32,
+    pub title: &'static str,
+}
+
+macro_rules! vlds {
+    ($($name:ident = ($code:expr, $title:expr);)*) => {
+        $(pub const $name: Vld = Vld { code: $code, title: $title };)*
+    };
+}
+
+// mirrors: src/Core/Errors/ValidationErrors.cs
+vlds! {
+    VLD_INVALID_ORG_IDENTIFIER = (0, "the org number identifier is not valid ISO6523 identifier");
+    VLD_INVALID_SYSTEM_ID_FORMAT = (1, "The system id does not match the format orgnumber_xxxx...");
+    VLD_SYSTEM_ID_EXISTS = (2, "The system id already exists");
+    VLD_RESOURCE_DOES_NOT_EXIST = (3, "One or more resources specified in rights were not found in Altinn's resource register.");
+    VLD_CLIENT_ID_EXISTS = (4, "One of the client id is already tagged with an existing system");
+    VLD_INVALID_REDIRECT_URL = (5, "One or more of the redirect urls format is not valid. The valid format is https://xxx.xx");
+    VLD_DUPLICATE_RIGHTS = (6, "One or more duplicate rights found");
+    VLD_DUPLICATE_ACCESS_PACKAGES = (7, "One or more duplicate access package(s) found");
+    VLD_ACCESS_PACKAGE_NOT_VALID = (8, "One or all the accesspackage(s) is not found in altinn's access packages or is not delegable");
+    VLD_RESOURCE_ID_INVALID_FORMAT = (9, "One or more resource id is in wrong format. The valid format is urn:altinn:resource");
+    VLD_DUPLICATE_CLIENT_IDS = (11, "Request contains duplicate client ids");
+    VLD_SYSTEM_ID_MISMATCH = (12, "The system ID in the request body does not match the system ID in the URL");
+    VLD_SYSTEM_ID_SPACES = (13, "System ID cannot have spaces in id (leading, trailing or in between the id)");
+    VLD_VISIBLE_WITH_CLIENT_PACKAGE = (18, "Access packages meant for system user for client relations can't be used in combination with the flag isVisible: true");
+}
+
+// mirrors: src/Authentication/Constants/ErrorPathConstant.cs
+pub const PATH_VENDOR_ID: &str = "/registersystemrequest/vendor/id";
+pub const PATH_SYSTEM_ID: &str = "/registersystemrequest/systemid";
+pub const PATH_REDIRECT_URLS: &str = "/registersystemrequest/allowedredirecturls";
+pub const PATH_CLIENT_ID: &str = "/registersystemrequest/clientid";
+pub const PATH_ACCESS_PACKAGES: &str = "/registersystemrequest/accesspackages";
+pub const PATH_RESOURCE_RIGHTS: &str = "/registersystemrequest/rights/resource";
+
+/// Collects validation errors like ValidationProblemBuilder.
+#[derive(Debug, Default)]
+pub struct ValidationProblem {
+    errors: Vec<Value>,
+}
+
+impl ValidationProblem {
+    pub fn add(&mut self, vld: Vld, path: &str) {
+        self.add_with(vld, path, None);
+    }
+
+    /// `extension` mirrors ProblemExtensionData (one key/value pair written into the error).
+    pub fn add_with(&mut self, vld: Vld, path: &str, extension: Option<(&str, String)>) {
+        let mut e = Map::new();
+        e.insert("code".into(), json!(format!("AUTH.VLD-{:05}", vld.code)));
+        e.insert("title".into(), json!(vld.title));
+        e.insert("paths".into(), json!([path]));
+        if let Some((k, v)) = extension {
+            e.insert(k.to_string(), json!(v));
+        }
+        self.errors.push(Value::Object(e));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn merge(&mut self, other: ValidationProblem) {
+        self.errors.extend(other.errors);
+    }
+}
+
+impl IntoResponse for ValidationProblem {
+    fn into_response(self) -> Response {
+        // mirrors: AltinnValidationProblemDetails with StdProblemDescriptors.ValidationError
+        let body = json!({
+            "type": "urn:altinn:error:STD-00000",
+            "title": "One or more validation errors occurred.",
+            "status": 400,
+            "code": "STD-00000",
+            "traceId": trace_id(),
+            "statusDescription": "Bad Request",
+            "validationErrors": self.errors,
+        });
+        json_response(StatusCode::BAD_REQUEST, "application/problem+json", &body)
+    }
+}
+
+/// ASP.NET's built-in answer when model binding fails ([ApiController] automatic 400).
+/// guess: the real service may route this through Altinn's problem factory; the RFC 9110 shape
+/// with an `errors` map is ASP.NET's default.
+pub fn model_binding_problem(field: &str, message: &str) -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": { field: [message] },
+        "traceId": trace_id(),
+    });
+    json_response(StatusCode::BAD_REQUEST, "application/problem+json", &body)
+}
+
+/// ASP.NET's 415 answer for a [FromBody] with a non-JSON content type.
+pub fn unsupported_media_type() -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        "title": "Unsupported Media Type",
+        "status": 415,
+        "traceId": trace_id(),
+    });
+    json_response(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "application/problem+json",
+        &body,
+    )
+}
+
+/// `Unauthorized()` / a failed JwtCookie authentication: 401, empty body.
+pub fn unauthorized() -> Response {
+    StatusCode::UNAUTHORIZED.into_response()
+}
+
+/// `Forbid()` / a failed scope policy: 403, empty body.
+pub fn forbidden() -> Response {
+    StatusCode::FORBIDDEN.into_response()
+}
+
+/// `NotFound()` with no body.
+pub fn not_found_empty() -> Response {
+    StatusCode::NOT_FOUND.into_response()
+}
+
+/// `BadRequest("text")`, `NotFound("text")`, `Conflict("text")`: text/plain bodies.
+pub fn plain(status: StatusCode, text: impl Into<String>) -> Response {
+    let mut resp = (status, text.into()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Plain JSON 200/201 answers.
+pub fn json_ok<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_value(body) {
+        Ok(v) => json_response(status, "application/json; charset=utf-8", &v),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Maskinporten OAuth error (always HTTP 400 from the token endpoint).
+pub fn oauth_error(error: &str, description: &str) -> Response {
+    let body = json!({ "error": error, "error_description": description });
+    json_response(StatusCode::BAD_REQUEST, "application/json", &body)
+}
+
+/// Errors of the sandbox-only routes (`/sandbox/...`, `/reference/...`): a small JSON shape of
+/// our own, since no real service defines these.
+pub fn sandbox_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+    let body = json!({ "error": error, "error_description": description.into() });
+    json_response(status, "application/json", &body)
+}

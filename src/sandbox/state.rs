@@ -1,0 +1,289 @@
+//! The sandbox's whole world, behind one lock, optionally persisted to a JSON file.
+//!
+//! Nothing here stores an absolute URL: a later process on the same state file listens on a new
+//! port, so confirm URLs, `links.next`, `Location` and the issuer are built per request.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::SandboxError;
+use super::models::{AccessPackage, Right};
+
+pub const STATE_FORMAT_VERSION: u32 = 1;
+
+/// A Maskinporten client as the self-service portal would hold it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// The vendor organisation that owns the client (becomes the token's `consumer`).
+    pub org: String,
+    pub scopes: Vec<String>,
+    /// Public JWKs (RSA), each with a `kid`.
+    pub keys: Vec<serde_json::Value>,
+    pub created: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct System {
+    pub internal_id: Uuid,
+    pub id: String,
+    /// `0192:<orgno>` as sent in `vendor.ID`.
+    pub vendor_id: String,
+    pub name: BTreeMap<String, String>,
+    pub description: BTreeMap<String, String>,
+    pub rights: Vec<Right>,
+    pub access_packages: Vec<AccessPackage>,
+    pub client_id: Vec<String>,
+    pub is_visible: bool,
+    pub allowed_redirect_urls: Vec<String>,
+    pub is_deleted: bool,
+    pub created: DateTime<Utc>,
+}
+
+impl System {
+    pub fn vendor_org(&self) -> &str {
+        self.vendor_id
+            .split_once(':')
+            .map(|(_, org)| org)
+            .unwrap_or("")
+    }
+
+    pub fn display_name(&self) -> String {
+        ["nb", "en", "nn"]
+            .iter()
+            .find_map(|l| self.name.get(*l))
+            .or_else(|| self.name.values().next())
+            .cloned()
+            .unwrap_or_else(|| self.id.clone())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestKind {
+    Standard,
+    Agent,
+}
+
+/// A standard or agent system-user request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Request {
+    pub id: Uuid,
+    pub kind: RequestKind,
+    pub integration_title: Option<String>,
+    pub external_ref: String,
+    pub system_id: String,
+    pub party_org_no: String,
+    pub rights: Vec<Right>,
+    pub access_packages: Vec<AccessPackage>,
+    /// `New`, `Accepted`, `Rejected`, `Denied`, `Timedout` (src/Core/Models/SystemUsers/RequestStatus.cs)
+    pub status: String,
+    pub redirect_url: Option<String>,
+    pub created: DateTime<Utc>,
+    pub deleted: bool,
+    pub system_user_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChangeRequest {
+    pub id: Uuid,
+    pub system_user_id: Uuid,
+    pub external_ref: String,
+    pub system_id: String,
+    pub party_org_no: String,
+    pub required_rights: Vec<Right>,
+    pub unwanted_rights: Vec<Right>,
+    pub required_access_packages: Vec<AccessPackage>,
+    pub unwanted_access_packages: Vec<AccessPackage>,
+    pub status: String,
+    pub redirect_url: Option<String>,
+    pub created: DateTime<Utc>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SystemUser {
+    pub id: Uuid,
+    /// Sequence number used as the `bysystem` pagination token (Opaque<long>).
+    pub seq: i64,
+    pub integration_title: String,
+    pub system_id: String,
+    pub reportee_org_no: String,
+    pub supplier_org_no: String,
+    pub external_ref: String,
+    /// "standard" | "agent"
+    pub user_type: String,
+    pub rights: Vec<Right>,
+    pub access_packages: Vec<AccessPackage>,
+    pub created: DateTime<Utc>,
+    pub is_deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// PKCS#8 PEM of the sandbox's token-signing key. Persisted so tokens stay valid across
+    /// processes that share a state file. A sandbox key, never a real secret — but still never
+    /// logged.
+    pub signing_key_pem: String,
+    #[serde(default)]
+    pub clients: BTreeMap<String, Client>,
+    #[serde(default)]
+    pub systems: BTreeMap<String, System>,
+    #[serde(default)]
+    pub requests: BTreeMap<Uuid, Request>,
+    #[serde(default)]
+    pub change_requests: BTreeMap<Uuid, ChangeRequest>,
+    #[serde(default)]
+    pub system_users: BTreeMap<Uuid, SystemUser>,
+    /// Used grant ids: "<client_id> <jti>" -> the grant's `exp`, pruned once long expired.
+    #[serde(default)]
+    pub used_jtis: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub next_system_user_seq: i64,
+}
+
+impl State {
+    pub fn new_with_fresh_key() -> Result<State, SandboxError> {
+        let mut rng = rand::thread_rng();
+        let key = RsaPrivateKey::new(&mut rng, 2048)
+            .map_err(|e| SandboxError::Key(format!("could not generate the signing key: {e}")))?;
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| SandboxError::Key(format!("could not encode the signing key: {e}")))?;
+        Ok(State {
+            version: STATE_FORMAT_VERSION,
+            signing_key_pem: pem.to_string(),
+            clients: BTreeMap::new(),
+            systems: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            change_requests: BTreeMap::new(),
+            system_users: BTreeMap::new(),
+            used_jtis: BTreeMap::new(),
+            next_system_user_seq: 1,
+        })
+    }
+
+    /// Vendor org numbers that own a client: they count as "known in Register" for requests.
+    pub fn is_known_org(&self, org: &str) -> bool {
+        super::orgs::seeded_org_name(org).is_some() || self.clients.values().any(|c| c.org == org)
+    }
+
+    pub fn prune_jtis(&mut self, now: i64) {
+        self.used_jtis.retain(|_, exp| *exp + 600 > now);
+    }
+}
+
+/// The signing key in the forms the server needs.
+pub struct SigningKey {
+    pub kid: String,
+    pub encoding: jsonwebtoken::EncodingKey,
+    pub decoding: jsonwebtoken::DecodingKey,
+    pub public_jwk: serde_json::Value,
+}
+
+impl SigningKey {
+    pub fn from_pem(pem: &str) -> Result<SigningKey, SandboxError> {
+        let key = RsaPrivateKey::from_pkcs8_pem(pem)
+            .map_err(|e| SandboxError::Key(format!("the stored signing key is unreadable: {e}")))?;
+        let public = RsaPublicKey::from(&key);
+        let n = URL_SAFE_NO_PAD.encode(public.n().to_bytes_be());
+        let e = URL_SAFE_NO_PAD.encode(public.e().to_bytes_be());
+        // A stable kid derived from the public key, so it is the same in every process.
+        let digest = Sha256::digest(public.n().to_bytes_be());
+        let kid = format!("sandbox-{}", URL_SAFE_NO_PAD.encode(&digest[..12]));
+        let encoding = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes())
+            .map_err(|e| SandboxError::Key(format!("the stored signing key is unusable: {e}")))?;
+        let decoding = jsonwebtoken::DecodingKey::from_rsa_components(&n, &e)
+            .map_err(|e| SandboxError::Key(format!("the stored signing key is unusable: {e}")))?;
+        let public_jwk = serde_json::json!({
+            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e,
+        });
+        Ok(SigningKey {
+            kid,
+            encoding,
+            decoding,
+            public_jwk,
+        })
+    }
+}
+
+/// Load the state file, or create a fresh state (and file) when it does not exist.
+pub fn load_or_create(path: Option<&Path>) -> Result<State, SandboxError> {
+    let Some(path) = path else {
+        return State::new_with_fresh_key();
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let state: State =
+                serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+            if state.version > STATE_FORMAT_VERSION {
+                return Err(SandboxError::CorruptState {
+                    path: path.to_path_buf(),
+                    reason: format!(
+                        "format version {} is newer than this program understands ({STATE_FORMAT_VERSION})",
+                        state.version
+                    ),
+                });
+            }
+            Ok(state)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let state = State::new_with_fresh_key()?;
+            save_atomically(path, &serialize(&state)?)?;
+            Ok(state)
+        }
+        Err(e) => Err(SandboxError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }),
+    }
+}
+
+pub fn serialize(state: &State) -> Result<Vec<u8>, SandboxError> {
+    serde_json::to_vec_pretty(state).map_err(|e| SandboxError::Key(format!("serialize: {e}")))
+}
+
+/// Temp file in the same directory, fsync, rename over the target, fsync the directory.
+pub fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
+    let io_err = |source| SandboxError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(io_err)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The file holds the sandbox's private signing key.
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
+            .map_err(io_err)?;
+    }
+    tmp.write_all(bytes).map_err(io_err)?;
+    tmp.as_file().sync_all().map_err(io_err)?;
+    tmp.persist(path).map_err(|e| io_err(e.error))?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        // Best effort: make the rename itself durable.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}

@@ -1,0 +1,813 @@
+//! The customer's side (approval pages behind `confirmUrl`), the sandbox-only administration
+//! routes under `/sandbox/`, and the reference API `GET /reference/whoami`.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::altinn::{self, DecideError, Decision};
+use super::auth::verify_sandbox_token;
+use super::maskinporten::validate_client_jwk;
+use super::models::{AccessPackage, Right};
+use super::orgs::{self, seeded_org_name};
+use super::problem::{json_ok, sandbox_error};
+use super::state::{Client, RequestKind};
+use super::{Base, Shared};
+
+const STYLE: &str = include_str!("../../assets/sandbox/style.css");
+const APPROVAL_HTML: &str = include_str!("../../assets/sandbox/approval.html");
+const RESULT_HTML: &str = include_str!("../../assets/sandbox/result.html");
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Fill `{{KEY}}` placeholders. Values must already be HTML-safe.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = template.replace("{{STYLE}}", STYLE);
+    for (k, v) in values {
+        out = out.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    out
+}
+
+fn html_page(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, Html(body)).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn result_page(
+    status: StatusCode,
+    headline: &str,
+    class: &str,
+    data_status: &str,
+    message: &str,
+    redirect: Option<&str>,
+) -> Response {
+    // Redirect only to absolute http(s) URLs (the API accepted it against the system's list).
+    let redirect = redirect
+        .filter(|r| url::Url::parse(r).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
+    let (refresh, link) = match redirect {
+        Some(r) => (
+            format!(
+                r#"<meta http-equiv="refresh" content="3;url={}">"#,
+                escape(r)
+            ),
+            format!(
+                r#"<p>Returning you to the vendor in 3 seconds: <a id="redirect" href="{0}">{0}</a></p>"#,
+                escape(r)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
+    html_page(
+        status,
+        fill(
+            RESULT_HTML,
+            &[
+                ("REFRESH", refresh),
+                ("HEADLINE", escape(headline)),
+                ("CLASS", class.to_string()),
+                ("STATUS", escape(data_status)),
+                ("MESSAGE", escape(message)),
+                ("REDIRECT", link),
+            ],
+        ),
+    )
+}
+
+fn org_label(st: &super::state::State, org: &str) -> String {
+    seeded_org_name(org)
+        .map(str::to_string)
+        .or_else(|| {
+            st.clients
+                .values()
+                .any(|c| c.org == org)
+                .then(|| format!("Vendor organisation {org}"))
+        })
+        .unwrap_or_else(|| format!("Organisation {org}"))
+}
+
+fn rights_list(rights: &[Right]) -> String {
+    rights
+        .iter()
+        .map(|r| {
+            let attrs = r
+                .resource
+                .iter()
+                .map(|a| {
+                    if a.id == "urn:altinn:resource" {
+                        escape(&a.value)
+                    } else {
+                        format!("{}={}", escape(&a.id), escape(&a.value))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            match &r.action {
+                Some(action) => format!("<li>{attrs} <small>({})</small></li>", escape(action)),
+                None => format!("<li>{attrs}</li>"),
+            }
+        })
+        .collect()
+}
+
+fn packages_list(packages: &[AccessPackage]) -> String {
+    packages
+        .iter()
+        .map(|p| format!("<li>{}</li>", escape(p.urn.as_deref().unwrap_or(""))))
+        .collect()
+}
+
+fn section(id: &str, heading: &str, items: String) -> String {
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<h2>{heading}</h2><ul class="rights" id="{id}">{items}</ul>"#)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdQuery {
+    id: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum PageKind {
+    Standard,
+    Agent,
+    Change,
+}
+
+impl PageKind {
+    fn path(self) -> &'static str {
+        match self {
+            PageKind::Standard => "request",
+            PageKind::Agent => "agentrequest",
+            PageKind::Change => "changerequest",
+        }
+    }
+    fn kind_name(self) -> &'static str {
+        match self {
+            PageKind::Standard => "standard",
+            PageKind::Agent => "agent",
+            PageKind::Change => "change",
+        }
+    }
+}
+
+fn not_found_page() -> Response {
+    result_page(
+        StatusCode::NOT_FOUND,
+        "Request not found",
+        "no",
+        "NotFound",
+        "The link does not point at a request in this sandbox. It may have been deleted, or it belongs to another sandbox state file.",
+        None,
+    )
+}
+
+async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
+    let Some(id) = query
+        .id
+        .as_deref()
+        .and_then(|i| Uuid::parse_str(i.trim()).ok())
+    else {
+        return not_found_page();
+    };
+    let st = app.state.lock().await;
+    struct View {
+        system_id: String,
+        customer: String,
+        status: String,
+        sections: String,
+        what: &'static str,
+        title: &'static str,
+    }
+    let view = match kind {
+        PageKind::Standard | PageKind::Agent => {
+            let want = if matches!(kind, PageKind::Agent) {
+                RequestKind::Agent
+            } else {
+                RequestKind::Standard
+            };
+            let Some(r) = st
+                .requests
+                .get(&id)
+                .filter(|r| !r.deleted && r.kind == want)
+            else {
+                return not_found_page();
+            };
+            View {
+                system_id: r.system_id.clone(),
+                customer: r.party_org_no.clone(),
+                status: r.status.clone(),
+                sections: section(
+                    "rights",
+                    "Rights (single resources)",
+                    rights_list(&r.rights),
+                ) + &section(
+                    "packages",
+                    "Access packages",
+                    packages_list(&r.access_packages),
+                ),
+                what: if want == RequestKind::Agent {
+                    "create a system user that acts for its clients"
+                } else {
+                    "create a system user with the rights below"
+                },
+                title: if want == RequestKind::Agent {
+                    "Approve system user for clients"
+                } else {
+                    "Approve system user"
+                },
+            }
+        }
+        PageKind::Change => {
+            let Some(c) = st.change_requests.get(&id).filter(|c| !c.deleted) else {
+                return not_found_page();
+            };
+            View {
+                system_id: c.system_id.clone(),
+                customer: c.party_org_no.clone(),
+                status: c.status.clone(),
+                sections: section(
+                    "required-rights",
+                    "Rights to add",
+                    rights_list(&c.required_rights),
+                ) + &section(
+                    "unwanted-rights",
+                    "Rights to remove",
+                    rights_list(&c.unwanted_rights),
+                ) + &section(
+                    "required-packages",
+                    "Access packages to add",
+                    packages_list(&c.required_access_packages),
+                ) + &section(
+                    "unwanted-packages",
+                    "Access packages to remove",
+                    packages_list(&c.unwanted_access_packages),
+                ),
+                what: "change what an existing system user may do",
+                title: "Approve changes to a system user",
+            }
+        }
+    };
+    let system = st.systems.get(&view.system_id);
+    let vendor_org = system
+        .map(|s| s.vendor_org().to_string())
+        .unwrap_or_default();
+    let system_name = system
+        .map(|s| s.display_name())
+        .unwrap_or_else(|| view.system_id.clone());
+    let actions = if view.status == "New" {
+        format!(
+            r#"<form method="post" action="/accessmanagement/ui/systemuser/{path}" class="actions">
+<input type="hidden" name="id" value="{id}">
+<button type="submit" class="approve" id="approve" name="decision" value="approve">Approve</button>
+<button type="submit" class="reject" id="reject" name="decision" value="reject">Reject</button>
+</form>"#,
+            path = kind.path()
+        )
+    } else {
+        format!(
+            r#"<p class="note" id="decided">This request has already been answered ({}).</p>"#,
+            escape(&view.status)
+        )
+    };
+    let body = fill(
+        APPROVAL_HTML,
+        &[
+            ("TITLE", view.title.to_string()),
+            ("WHAT", view.what.to_string()),
+            ("VENDOR_NAME", escape(&org_label(&st, &vendor_org))),
+            ("VENDOR_ORG", escape(&vendor_org)),
+            ("SYSTEM_NAME", escape(&system_name)),
+            ("SYSTEM_ID", escape(&view.system_id)),
+            ("CUSTOMER_NAME", escape(&org_label(&st, &view.customer))),
+            ("CUSTOMER_ORG", escape(&view.customer)),
+            ("REQUEST_ID", id.to_string()),
+            ("STATUS", escape(&view.status)),
+            ("SECTIONS", view.sections),
+            ("ACTIONS", actions),
+        ],
+    );
+    html_page(StatusCode::OK, body)
+}
+
+/// mirrors: AM UI /accessmanagement/ui/systemuser/request?id=…
+pub async fn page_request(State(app): State<Shared>, Query(q): Query<IdQuery>) -> Response {
+    render_page(app, q, PageKind::Standard).await
+}
+
+/// mirrors: AM UI /accessmanagement/ui/systemuser/agentrequest?id=…
+pub async fn page_agent_request(State(app): State<Shared>, Query(q): Query<IdQuery>) -> Response {
+    render_page(app, q, PageKind::Agent).await
+}
+
+/// mirrors: AM UI /accessmanagement/ui/systemuser/changerequest?id=…
+pub async fn page_change_request(State(app): State<Shared>, Query(q): Query<IdQuery>) -> Response {
+    render_page(app, q, PageKind::Change).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionForm {
+    id: Option<String>,
+    decision: Option<String>,
+}
+
+async fn decide_from_form(
+    app: Shared,
+    form: Result<Form<DecisionForm>, axum::extract::rejection::FormRejection>,
+    kind: PageKind,
+) -> Response {
+    let bad = |msg: &str| {
+        result_page(
+            StatusCode::BAD_REQUEST,
+            "Could not record your answer",
+            "no",
+            "Error",
+            msg,
+            None,
+        )
+    };
+    let Ok(Form(form)) = form else {
+        return bad("The form was not submitted correctly.");
+    };
+    let Some(id) = form
+        .id
+        .as_deref()
+        .and_then(|i| Uuid::parse_str(i.trim()).ok())
+    else {
+        return not_found_page();
+    };
+    let decision = match form.decision.as_deref() {
+        Some("approve") => Decision::Approve,
+        Some("reject") => Decision::Reject,
+        _ => return bad("Choose Approve or Reject."),
+    };
+    match altinn::decide(&app, id, decision, Some(kind.kind_name())).await {
+        Ok(outcome) => {
+            let (headline, class, message) = if outcome.status == "Accepted" {
+                (
+                    "Request approved",
+                    "ok",
+                    "The system user has been created. The vendor's system can now get tokens for it.",
+                )
+            } else {
+                ("Request rejected", "no", "No system user was created.")
+            };
+            result_page(
+                StatusCode::OK,
+                headline,
+                class,
+                &outcome.status,
+                message,
+                outcome.redirect_url.as_deref(),
+            )
+        }
+        Err(DecideError::Problem(p)) => result_page(
+            StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),
+            "Could not record your answer",
+            "no",
+            &p.code_string(),
+            &format!("{} ({})", p.title, p.code_string()),
+            None,
+        ),
+        Err(DecideError::Save(e)) => result_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Could not record your answer",
+            "no",
+            "Error",
+            &format!("The sandbox could not save its state: {e}"),
+            None,
+        ),
+    }
+}
+
+pub async fn decide_request(
+    State(app): State<Shared>,
+    form: Result<Form<DecisionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    decide_from_form(app, form, PageKind::Standard).await
+}
+
+pub async fn decide_agent_request(
+    State(app): State<Shared>,
+    form: Result<Form<DecisionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    decide_from_form(app, form, PageKind::Agent).await
+}
+
+pub async fn decide_change_request(
+    State(app): State<Shared>,
+    form: Result<Form<DecisionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    decide_from_form(app, form, PageKind::Change).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// /sandbox/ administration
+// ---------------------------------------------------------------------------------------------
+
+fn parse_admin_json(headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if !is_json {
+        return Err(sandbox_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the body as JSON with Content-Type: application/json",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("The body is not valid JSON: {e}"),
+        )
+    })
+}
+
+fn client_json(c: &Client) -> Value {
+    json!({
+        "client_id": c.client_id,
+        "org": c.org,
+        "org_name": seeded_org_name(&c.org),
+        "scopes": c.scopes,
+        "jwks": { "keys": c.keys },
+        "created": c.created.to_rfc3339(),
+    })
+}
+
+fn parse_keys(v: Option<&Value>) -> Result<Vec<Value>, Response> {
+    let bad = |m: String| sandbox_error(StatusCode::BAD_REQUEST, "invalid_jwks", m);
+    let keys = v
+        .and_then(|j| j.get("keys"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("\"jwks\" must be {\"keys\": [<public JWK with kid>, ...]}".into()))?;
+    if keys.is_empty() {
+        return Err(bad("\"jwks.keys\" must contain at least one key".into()));
+    }
+    let mut kids = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for k in keys {
+        let kid = validate_client_jwk(k).map_err(bad)?;
+        if !kids.insert(kid.clone()) {
+            return Err(bad(format!("duplicate kid {kid}")));
+        }
+        // Store only the public members.
+        let mut public = serde_json::Map::new();
+        for m in ["kty", "kid", "n", "e", "alg", "use"] {
+            if let Some(x) = k.get(m) {
+                public.insert(m.to_string(), x.clone());
+            }
+        }
+        out.push(Value::Object(public));
+    }
+    Ok(out)
+}
+
+/// mirrors (in spirit): Digdir self-service "create client" — POST /sandbox/clients
+/// `{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}` → 201 with the client.
+pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let v = match parse_admin_json(&headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let bad = |m: &str| {
+        sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            m.to_string(),
+        )
+    };
+    let Some(org) = v.get("org").and_then(Value::as_str).map(str::trim) else {
+        return bad("\"org\" (the vendor organisation number) is required");
+    };
+    if !orgs::is_valid_org_no(org) {
+        return bad("\"org\" must be a valid 9-digit organisation number (mod-11 check digit)");
+    }
+    let scopes: Vec<String> = match v.get("scopes") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::new();
+            for s in a {
+                match s.as_str().map(str::trim) {
+                    Some(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                        out.push(s.to_string())
+                    }
+                    _ => return bad("\"scopes\" must be an array of scope strings without spaces"),
+                }
+            }
+            out
+        }
+        Some(_) => return bad("\"scopes\" must be an array of strings"),
+    };
+    let keys = match parse_keys(v.get("jwks")) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    let client_id = match v.get("client_id") {
+        None | Some(Value::Null) => Uuid::new_v4().to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.trim().to_string(),
+        Some(_) => return bad("\"client_id\" must be a non-empty string when given"),
+    };
+    let mut st = app.state.lock().await;
+    if st.clients.contains_key(&client_id) {
+        return sandbox_error(
+            StatusCode::CONFLICT,
+            "client_exists",
+            format!(
+                "A client with id {client_id} already exists; use PUT /sandbox/clients/{client_id}/jwks to change its keys"
+            ),
+        );
+    }
+    // A kid must be unique across all clients (as across all of Maskinporten).
+    for k in &keys {
+        let kid = k.get("kid").and_then(Value::as_str).unwrap_or("");
+        if st.clients.values().any(|c| {
+            c.keys
+                .iter()
+                .any(|x| x.get("kid").and_then(Value::as_str) == Some(kid))
+        }) {
+            return sandbox_error(
+                StatusCode::CONFLICT,
+                "kid_in_use",
+                format!("kid {kid} is already used by another client"),
+            );
+        }
+    }
+    let client = Client {
+        client_id: client_id.clone(),
+        org: org.to_string(),
+        scopes,
+        keys,
+        created: Utc::now(),
+    };
+    let body = client_json(&client);
+    st.clients.insert(client_id.clone(), client);
+    if let Err(e) = app.persist(&st).await {
+        return sandbox_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state_not_saved",
+            e.to_string(),
+        );
+    }
+    tracing::info!(client_id = %client_id, org, "sandbox client created");
+    json_ok(StatusCode::CREATED, &body)
+}
+
+pub async fn get_client(State(app): State<Shared>, Path(client_id): Path<String>) -> Response {
+    let st = app.state.lock().await;
+    match st.clients.get(&client_id) {
+        Some(c) => json_ok(StatusCode::OK, &client_json(c)),
+        None => sandbox_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("No client with id {client_id}"),
+        ),
+    }
+}
+
+async fn change_keys(
+    app: Shared,
+    client_id: String,
+    headers: HeaderMap,
+    body: Bytes,
+    replace: bool,
+) -> Response {
+    let v = match parse_admin_json(&headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    // Accept both {"keys": [...]} and {"jwks": {"keys": [...]}}.
+    let jwks = if v.get("jwks").is_some() {
+        v.get("jwks")
+    } else {
+        Some(&v)
+    };
+    let keys = match parse_keys(jwks) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    let mut st = app.state.lock().await;
+    if !st.clients.contains_key(&client_id) {
+        return sandbox_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("No client with id {client_id}"),
+        );
+    }
+    for k in &keys {
+        let kid = k.get("kid").and_then(Value::as_str).unwrap_or("");
+        let clash = st.clients.values().any(|c| {
+            (c.client_id != client_id || !replace)
+                && c.keys
+                    .iter()
+                    .any(|x| x.get("kid").and_then(Value::as_str) == Some(kid))
+        });
+        if clash {
+            return sandbox_error(
+                StatusCode::CONFLICT,
+                "kid_in_use",
+                format!("kid {kid} is already in use"),
+            );
+        }
+    }
+    let Some(client) = st.clients.get_mut(&client_id) else {
+        return sandbox_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("No client with id {client_id}"),
+        );
+    };
+    if replace {
+        client.keys = keys;
+    } else {
+        client.keys.extend(keys);
+    }
+    // mirrors: DCR allows at most 5 keys per client.
+    if client.keys.len() > 5 {
+        return sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_jwks",
+            "A client may have at most 5 keys; replace the set with PUT",
+        );
+    }
+    let body = client_json(client);
+    if let Err(e) = app.persist(&st).await {
+        return sandbox_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state_not_saved",
+            e.to_string(),
+        );
+    }
+    json_ok(StatusCode::OK, &body)
+}
+
+/// POST /sandbox/clients/{id}/jwks: add keys (rotation: add the new key, switch, then PUT).
+pub async fn add_client_keys(
+    State(app): State<Shared>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_keys(app, client_id, headers, body, false).await
+}
+
+/// PUT /sandbox/clients/{id}/jwks: replace the whole key set.
+pub async fn replace_client_keys(
+    State(app): State<Shared>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    change_keys(app, client_id, headers, body, true).await
+}
+
+/// GET /sandbox/orgs: `[{"orgNo","name"}]`
+pub async fn list_orgs() -> Response {
+    json_ok(StatusCode::OK, &orgs::seeded_orgs())
+}
+
+async fn admin_decide(app: Shared, raw_id: String, decision: Decision) -> Response {
+    let Ok(id) = Uuid::parse_str(raw_id.trim()) else {
+        return super::problem::model_binding_problem(
+            "requestId",
+            &format!("The value '{raw_id}' is not valid."),
+        );
+    };
+    match altinn::decide(&app, id, decision, None).await {
+        Ok(outcome) => json_ok(StatusCode::OK, &outcome),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// POST /sandbox/requests/{id}/approve — for standard, agent and change requests.
+pub async fn admin_approve(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    admin_decide(app, id, Decision::Approve).await
+}
+
+/// POST /sandbox/requests/{id}/reject
+pub async fn admin_reject(State(app): State<Shared>, Path(id): Path<String>) -> Response {
+    admin_decide(app, id, Decision::Reject).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference API
+// ---------------------------------------------------------------------------------------------
+
+fn whoami_error(status: StatusCode, error: &str, reason: impl Into<String>) -> Response {
+    let mut resp = sandbox_error(status, error, reason);
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    resp
+}
+
+/// GET /reference/whoami — an API that, like a real API owner's, accepts Maskinporten
+/// system-user tokens: verifies the sandbox signature and `authorization_details`, and answers
+/// who is calling.
+pub async fn whoami(
+    State(app): State<Shared>,
+    base: Base,
+    headers: HeaderMap,
+    _q: Query<HashMap<String, String>>,
+) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return whoami_error(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "Send a Maskinporten system-user token as Authorization: Bearer <token>",
+        );
+    };
+    let claims = match verify_sandbox_token(&app, &base, &token) {
+        Ok(c) => c,
+        Err(reason) => return whoami_error(StatusCode::UNAUTHORIZED, "invalid_token", reason),
+    };
+    let details = claims
+        .get("authorization_details")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .find(|d| d.get("type").and_then(Value::as_str) == Some("urn:altinn:systemuser"))
+        });
+    let Some(details) = details else {
+        return whoami_error(
+            StatusCode::FORBIDDEN,
+            "not_a_system_user_token",
+            "The token has no urn:altinn:systemuser authorization_details: ask Maskinporten for a system-user token (a grant with authorization_details for the customer organisation)",
+        );
+    };
+    let su_id = details
+        .get("systemuser_id")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(su_id) = su_id else {
+        return whoami_error(
+            StatusCode::FORBIDDEN,
+            "not_a_system_user_token",
+            "authorization_details.systemuser_id is missing",
+        );
+    };
+    let st = app.state.lock().await;
+    let Some(su) = st.system_users.get(&su_id).filter(|s| !s.is_deleted) else {
+        return whoami_error(
+            StatusCode::FORBIDDEN,
+            "system_user_gone",
+            "The system user in the token no longer exists",
+        );
+    };
+    let customer_name = seeded_org_name(&su.reportee_org_no);
+    let system_name = st.systems.get(&su.system_id).map(|s| s.display_name());
+    let body = json!({
+        "systemUserId": su.id.to_string(),
+        "systemId": su.system_id,
+        "systemName": system_name,
+        "customerOrg": su.reportee_org_no,
+        "customerName": customer_name,
+        "vendorOrg": su.supplier_org_no,
+        "externalRef": su.external_ref,
+        "userType": su.user_type,
+        "clientId": claims.get("client_id").cloned().unwrap_or(Value::Null),
+        "scope": claims.get("scope").cloned().unwrap_or(Value::Null),
+        "rights": su.rights,
+        "accessPackages": su.access_packages,
+        "tokenExpiresAt": claims.get("exp").cloned().unwrap_or(Value::Null),
+    });
+    json_ok(StatusCode::OK, &body)
+}
