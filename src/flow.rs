@@ -6,9 +6,13 @@
 //! another. Everything the user has achieved lives in the [`Profile`], so a flow can be rebuilt
 //! from a saved profile and resumes at the first unfinished step.
 
-use crate::altinn::model::{AccessPackage, CreateRequest, RequestStatus, Right, SystemRegistration, VendorRef};
+use crate::altinn::model::{
+    AccessPackage, CreateRequest, RequestStatus, Right, SystemRegistration, VendorRef,
+};
 use crate::env::{EnvKind, EnvSetting};
-use crate::profile::{Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec, TestCallRecord};
+use crate::profile::{
+    Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec, TestCallRecord,
+};
 use crate::validate::{self, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -63,11 +67,17 @@ impl Step {
     }
 
     pub fn next(self) -> Step {
-        Step::ALL.get(self.index() + 1).copied().unwrap_or(Step::Done)
+        Step::ALL
+            .get(self.index() + 1)
+            .copied()
+            .unwrap_or(Step::Done)
     }
 
     pub fn prev(self) -> Step {
-        self.index().checked_sub(1).map(|i| Step::ALL[i]).unwrap_or(Step::Environment)
+        self.index()
+            .checked_sub(1)
+            .map(|i| Step::ALL[i])
+            .unwrap_or(Step::Environment)
     }
 }
 
@@ -116,7 +126,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Failure { kind, message: message.into() }
+        Failure {
+            kind,
+            message: message.into(),
+        }
     }
 }
 
@@ -205,8 +218,18 @@ impl SystemForm {
     pub fn from_spec(spec: &SystemSpec) -> Self {
         SystemForm {
             name: spec.name.clone(),
-            display_name: spec.display_name.get("nb").or_else(|| spec.display_name.values().next()).cloned().unwrap_or_default(),
-            description: spec.description.get("nb").or_else(|| spec.description.values().next()).cloned().unwrap_or_default(),
+            display_name: spec
+                .display_name
+                .get("nb")
+                .or_else(|| spec.display_name.values().next())
+                .cloned()
+                .unwrap_or_default(),
+            description: spec
+                .description
+                .get("nb")
+                .or_else(|| spec.description.values().next())
+                .cloned()
+                .unwrap_or_default(),
             rights: spec.rights.join(" "),
             access_packages: spec.access_packages.join(" "),
             redirect_urls: spec.allowed_redirect_urls.join(" "),
@@ -227,9 +250,19 @@ pub struct RequestForm {
 pub enum Msg {
     // --- user intents ---
     SelectEnvironment(EnvSetting),
-    GenerateKey { bits: u32, kid: Option<String> },
-    ImportKey { source: String, kid: Option<String> },
-    SubmitClient { vendor_org: String, client_id: String, scopes: String },
+    GenerateKey {
+        bits: u32,
+        kid: Option<String>,
+    },
+    ImportKey {
+        source: String,
+        kid: Option<String>,
+    },
+    SubmitClient {
+        vendor_org: String,
+        client_id: String,
+        scopes: String,
+    },
     /// TT02/prod: the user says the public JWK is uploaded to the client in the portal.
     ConfirmClientUploaded,
     SubmitSystem(SystemForm),
@@ -239,7 +272,9 @@ pub enum Msg {
     StartPolling,
     PollNow,
     CancelPolling,
-    SubmitTestCall { url: Option<String> },
+    SubmitTestCall {
+        url: Option<String>,
+    },
     Retry,
     GoTo(Step),
     DismissError,
@@ -249,7 +284,10 @@ pub enum Msg {
     SystemRegistered(Result<RegistrationSummary, Failure>),
     RequestCreated(Result<RequestRecord, Failure>),
     BrowserOpened(Result<(), Failure>),
-    StatusPolled { generation: u64, result: Result<StatusUpdate, Failure> },
+    StatusPolled {
+        generation: u64,
+        result: Result<StatusUpdate, Failure>,
+    },
     TestCallDone(Result<TestCallSummary, Failure>),
     ProfileSaved(Result<(), Failure>),
 }
@@ -257,25 +295,59 @@ pub enum Msg {
 /// Work for the runner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    GenerateKey { bits: u32, kid: Option<String> },
+    GenerateKey {
+        bits: u32,
+        kid: Option<String>,
+    },
     /// `source` is a file path, or the key text itself (PEM, JWK, base64 JWK).
-    ImportKey { source: String, kid: Option<String> },
+    ImportKey {
+        source: String,
+        kid: Option<String>,
+    },
     /// Sandbox/custom: create the client with the public key (stand-in for Digdir's portal).
-    RegisterClient { vendor_org: String, scopes: Vec<String>, client_id: Option<String> },
-    RegisterSystem { registration: SystemRegistration },
+    RegisterClient {
+        vendor_org: String,
+        scopes: Vec<String>,
+        client_id: Option<String>,
+    },
+    RegisterSystem {
+        registration: SystemRegistration,
+    },
     /// Create a request; delete a refused one for the same triple first (the API hands back
     /// the old request otherwise).
-    CreateRequest { body: CreateRequest, agent: bool, delete_first: Option<String> },
-    OpenBrowser { url: String },
-    PollStatus { request_id: String, agent: bool, after: Duration, generation: u64 },
-    TestCall { url: Option<String>, customer_org: String, external_ref: Option<String>, scope: Vec<String> },
+    CreateRequest {
+        body: CreateRequest,
+        agent: bool,
+        delete_first: Option<String>,
+    },
+    OpenBrowser {
+        url: String,
+    },
+    PollStatus {
+        request_id: String,
+        agent: bool,
+        after: Duration,
+        generation: u64,
+    },
+    TestCall {
+        url: Option<String>,
+        customer_org: String,
+        external_ref: Option<String>,
+        scope: Vec<String>,
+    },
     SaveProfile(Box<Profile>),
 }
 
 impl Effect {
     /// Whether the effect talks to a remote service (for "quit while in flight?").
     pub fn is_remote(&self) -> bool {
-        !matches!(self, Effect::GenerateKey { .. } | Effect::ImportKey { .. } | Effect::SaveProfile(_) | Effect::OpenBrowser { .. })
+        !matches!(
+            self,
+            Effect::GenerateKey { .. }
+                | Effect::ImportKey { .. }
+                | Effect::SaveProfile(_)
+                | Effect::OpenBrowser { .. }
+        )
     }
 }
 
@@ -292,13 +364,23 @@ pub struct PollConfig {
 
 impl Default for PollConfig {
     fn default() -> Self {
-        PollConfig { first: Duration::from_secs(2), max: Duration::from_secs(10), factor: 1.5, max_attempts: 360 }
+        PollConfig {
+            first: Duration::from_secs(2),
+            max: Duration::from_secs(10),
+            factor: 1.5,
+            max_attempts: 360,
+        }
     }
 }
 
 impl PollConfig {
     pub fn fast() -> Self {
-        PollConfig { first: Duration::from_millis(500), max: Duration::from_secs(2), factor: 1.5, max_attempts: 1800 }
+        PollConfig {
+            first: Duration::from_millis(500),
+            max: Duration::from_secs(2),
+            factor: 1.5,
+            max_attempts: 1800,
+        }
     }
 
     pub fn next_interval(&self, current: Duration) -> Duration {
@@ -330,14 +412,22 @@ pub fn resume_step(p: &Profile) -> Step {
     if p.key_path.is_none() || p.kid.is_none() {
         return Step::Key;
     }
-    if p.vendor_org.is_none() || p.client_id.is_none() || p.scopes.is_empty() || !p.client_registered {
+    if p.vendor_org.is_none()
+        || p.client_id.is_none()
+        || p.scopes.is_empty()
+        || !p.client_registered
+    {
         return Step::Client;
     }
-    let registered = p.system_registered.as_ref().is_some_and(|r| Some(&r.system_id) == p.system_id().as_ref() && r.client_id == p.client_id);
+    let registered = p.system_registered.as_ref().is_some_and(|r| {
+        Some(&r.system_id) == p.system_id().as_ref() && r.client_id == p.client_id
+    });
     if p.system.is_none() || !registered {
         return Step::System;
     }
-    let Some(req) = p.current_request() else { return Step::Request };
+    let Some(req) = p.current_request() else {
+        return Step::Request;
+    };
     if req.status.is_pending() {
         return Step::Approval;
     }
@@ -364,7 +454,11 @@ impl Flow {
     /// Resume a saved profile at its first unfinished step.
     pub fn resume(profile: Profile) -> Self {
         let step = resume_step(&profile);
-        let poll_config = if profile.environment.kind == EnvKind::Sandbox { PollConfig::fast() } else { PollConfig::default() };
+        let poll_config = if profile.environment.kind == EnvKind::Sandbox {
+            PollConfig::fast()
+        } else {
+            PollConfig::default()
+        };
         Flow {
             step,
             busy: None,
@@ -389,29 +483,57 @@ impl Flow {
     /// Done / current / pending / failed for the step list.
     pub fn step_state(&self, step: Step) -> StepState {
         if step == self.step {
-            return if self.error.as_ref().is_some_and(|e| e.step == step && e.kind != ErrorKind::Validation) { StepState::Failed } else { StepState::Current };
+            return if self
+                .error
+                .as_ref()
+                .is_some_and(|e| e.step == step && e.kind != ErrorKind::Validation)
+            {
+                StepState::Failed
+            } else {
+                StepState::Current
+            };
         }
         let reach = self.reachable();
         let done = match step {
             Step::Environment => true,
-            Step::Approval | Step::Polling => self.profile.current_request().is_some_and(|r| !r.status.is_pending()) && reach > Step::Polling,
+            Step::Approval | Step::Polling => {
+                self.profile
+                    .current_request()
+                    .is_some_and(|r| !r.status.is_pending())
+                    && reach > Step::Polling
+            }
             Step::Done => reach == Step::Done,
             s => s < reach,
         };
-        if done { StepState::Done } else { StepState::Pending }
+        if done {
+            StepState::Done
+        } else {
+            StepState::Pending
+        }
     }
 
     /// True while a remote call is in flight (quitting then needs confirmation).
     pub fn in_flight(&self) -> bool {
-        self.busy.is_some_and(|b| b != Busy::Polling) || self.polling.as_ref().is_some_and(|p| p.active)
+        self.busy.is_some_and(|b| b != Busy::Polling)
+            || self.polling.as_ref().is_some_and(|p| p.active)
     }
 
     fn fail(&mut self, step: Step, kind: ErrorKind, message: impl Into<String>) {
-        self.error = Some(FlowError { step, kind, field: None, message: message.into() });
+        self.error = Some(FlowError {
+            step,
+            kind,
+            field: None,
+            message: message.into(),
+        });
     }
 
     fn invalid(&mut self, e: ValidationError) {
-        self.error = Some(FlowError { step: self.step, kind: ErrorKind::Validation, field: Some(e.field.to_string()), message: e.to_string() });
+        self.error = Some(FlowError {
+            step: self.step,
+            kind: ErrorKind::Validation,
+            field: Some(e.field.to_string()),
+            message: e.to_string(),
+        });
     }
 
     fn save(&self) -> Effect {
@@ -427,7 +549,10 @@ impl Flow {
     }
 
     fn is_sandbox_like(&self) -> bool {
-        matches!(self.profile.environment.kind, EnvKind::Sandbox | EnvKind::Custom)
+        matches!(
+            self.profile.environment.kind,
+            EnvKind::Sandbox | EnvKind::Custom
+        )
     }
 
     /// Advance the state machine.
@@ -449,7 +574,11 @@ impl Flow {
             }
             Msg::ImportKey { source, kid } => {
                 if source.trim().is_empty() {
-                    self.fail(Step::Key, ErrorKind::Validation, "give a key file path, or paste a PEM, JWK or base64-encoded JWK");
+                    self.fail(
+                        Step::Key,
+                        ErrorKind::Validation,
+                        "give a key file path, or paste a PEM, JWK or base64-encoded JWK",
+                    );
                     return vec![];
                 }
                 if let Some(k) = &kid {
@@ -471,7 +600,8 @@ impl Flow {
                             // A new key must be registered with the client again.
                             self.profile.client_registered = false;
                         }
-                        self.notice = Some(format!("key {} saved to {}", info.kid, info.path.display()));
+                        self.notice =
+                            Some(format!("key {} saved to {}", info.kid, info.path.display()));
                         self.key = Some(info);
                         self.step = Step::Client;
                         vec![self.save()]
@@ -482,10 +612,18 @@ impl Flow {
                     }
                 }
             }
-            Msg::SubmitClient { vendor_org, client_id, scopes } => self.submit_client(vendor_org, client_id, scopes),
+            Msg::SubmitClient {
+                vendor_org,
+                client_id,
+                scopes,
+            } => self.submit_client(vendor_org, client_id, scopes),
             Msg::ConfirmClientUploaded => {
                 if self.profile.client_id.is_none() || self.profile.vendor_org.is_none() {
-                    self.fail(Step::Client, ErrorKind::Validation, "enter the client id, vendor organisation and scopes first");
+                    self.fail(
+                        Step::Client,
+                        ErrorKind::Validation,
+                        "enter the client id, vendor organisation and scopes first",
+                    );
                     return vec![];
                 }
                 self.profile.client_registered = true;
@@ -502,7 +640,8 @@ impl Flow {
                         }
                         self.profile.client_id = Some(client_id.clone());
                         self.profile.client_registered = true;
-                        self.notice = Some(format!("client {client_id} is registered with this key"));
+                        self.notice =
+                            Some(format!("client {client_id} is registered with this key"));
                         self.step = Step::System;
                         vec![self.save()]
                     }
@@ -525,8 +664,14 @@ impl Flow {
                         });
                         self.notice = Some(match summary.outcome.as_str() {
                             "created" => format!("system {} created", summary.system_id),
-                            "unchanged" => format!("system {} already up to date", summary.system_id),
-                            _ => format!("system {} updated: {}", summary.system_id, summary.changes.join(", ")),
+                            "unchanged" => {
+                                format!("system {} already up to date", summary.system_id)
+                            }
+                            _ => format!(
+                                "system {} updated: {}",
+                                summary.system_id,
+                                summary.changes.join(", ")
+                            ),
                         });
                         self.registration = Some(summary);
                         self.step = Step::Request;
@@ -553,7 +698,13 @@ impl Flow {
                         } else if status.is_pending() {
                             Step::Approval
                         } else {
-                            self.fail(Step::Request, ErrorKind::Refused, format!("the existing request is {status}; submit again to replace it"));
+                            self.fail(
+                                Step::Request,
+                                ErrorKind::Refused,
+                                format!(
+                                    "the existing request is {status}; submit again to replace it"
+                                ),
+                            );
                             Step::Request
                         };
                         vec![self.save()]
@@ -564,13 +715,21 @@ impl Flow {
                     }
                 }
             }
-            Msg::OpenBrowser => match self.profile.current_request().and_then(|r| r.confirm_url.clone()) {
+            Msg::OpenBrowser => match self
+                .profile
+                .current_request()
+                .and_then(|r| r.confirm_url.clone())
+            {
                 Some(url) => {
                     self.busy = Some(Busy::Browser);
                     vec![Effect::OpenBrowser { url }]
                 }
                 None => {
-                    self.fail(Step::Approval, ErrorKind::Validation, "there is no request with a confirm URL yet; create one first");
+                    self.fail(
+                        Step::Approval,
+                        ErrorKind::Validation,
+                        "there is no request with a confirm URL yet; create one first",
+                    );
                     vec![]
                 }
             },
@@ -601,11 +760,21 @@ impl Flow {
                     Ok(summary) => {
                         let ok = (200..300).contains(&summary.record.status);
                         self.profile.last_test_call = Some(summary.record.clone());
-                        self.notice = Some(format!("{} answered {} in {} ms", summary.record.url, summary.record.status, summary.record.elapsed_ms));
+                        self.notice = Some(format!(
+                            "{} answered {} in {} ms",
+                            summary.record.url, summary.record.status, summary.record.elapsed_ms
+                        ));
                         if ok {
                             self.step = Step::Done;
                         } else {
-                            self.fail(Step::TestCall, ErrorKind::Rejected, format!("the API answered HTTP {}; see the response", summary.record.status));
+                            self.fail(
+                                Step::TestCall,
+                                ErrorKind::Rejected,
+                                format!(
+                                    "the API answered HTTP {}; see the response",
+                                    summary.record.status
+                                ),
+                            );
                         }
                         self.test = Some(summary);
                         vec![self.save()]
@@ -620,7 +789,11 @@ impl Flow {
                 if let Err(f) = res {
                     // Keep the in-memory state: nothing the user did is lost; saving again
                     // happens with the next change or on Retry.
-                    self.fail(self.step, ErrorKind::Local, format!("could not save the profile: {}", f.message));
+                    self.fail(
+                        self.step,
+                        ErrorKind::Local,
+                        format!("could not save the profile: {}", f.message),
+                    );
                 }
                 vec![]
             }
@@ -634,7 +807,11 @@ impl Flow {
             },
             Msg::GoTo(step) => {
                 if step > self.reachable().max(self.step) && step != Step::Polling {
-                    self.fail(self.step, ErrorKind::Validation, format!("finish {} first", self.reachable().title()));
+                    self.fail(
+                        self.step,
+                        ErrorKind::Validation,
+                        format!("finish {} first", self.reachable().title()),
+                    );
                     return vec![];
                 }
                 if self.step == Step::Polling && step != Step::Polling {
@@ -672,9 +849,16 @@ impl Flow {
                 // The sandbox assigns client ids.
                 self.profile.client_id = None;
             }
-            self.poll_config = if setting.kind == EnvKind::Sandbox { PollConfig::fast() } else { PollConfig::default() };
+            self.poll_config = if setting.kind == EnvKind::Sandbox {
+                PollConfig::fast()
+            } else {
+                PollConfig::default()
+            };
             self.notice = Some(if had_work {
-                format!("switched to {}; the client, system and requests must be set up there again", setting.kind)
+                format!(
+                    "switched to {}; the client, system and requests must be set up there again",
+                    setting.kind
+                )
             } else {
                 format!("using {}", setting.kind)
             });
@@ -684,9 +868,18 @@ impl Flow {
         vec![self.save()]
     }
 
-    fn submit_client(&mut self, vendor_org: String, client_id: String, scopes: String) -> Vec<Effect> {
+    fn submit_client(
+        &mut self,
+        vendor_org: String,
+        client_id: String,
+        scopes: String,
+    ) -> Vec<Effect> {
         if self.profile.key_path.is_none() {
-            self.fail(Step::Client, ErrorKind::Validation, "create or import a key first");
+            self.fail(
+                Step::Client,
+                ErrorKind::Validation,
+                "create or import a key first",
+            );
             return vec![];
         }
         let org = match validate::org_number(&vendor_org) {
@@ -723,10 +916,21 @@ impl Flow {
         self.profile.scopes = scopes.clone();
         if self.is_sandbox_like() {
             self.profile.client_registered = false;
-            return self.remote(Busy::Client, Effect::RegisterClient { vendor_org: org, scopes, client_id });
+            return self.remote(
+                Busy::Client,
+                Effect::RegisterClient {
+                    vendor_org: org,
+                    scopes,
+                    client_id,
+                },
+            );
         }
         let Some(client_id) = client_id else {
-            self.fail(Step::Client, ErrorKind::Validation, "enter the client id shown in Maskinporten's self-service portal");
+            self.fail(
+                Step::Client,
+                ErrorKind::Validation,
+                "enter the client id shown in Maskinporten's self-service portal",
+            );
             return vec![];
         };
         if self.profile.client_id.as_deref() != Some(client_id.as_str()) {
@@ -736,22 +940,40 @@ impl Flow {
         self.profile.client_id = Some(client_id);
         self.error = None;
         // Real environments: the user uploads the JWK in the portal, then confirms.
-        self.notice = Some("upload the public JWK to this client in the self-service portal, then confirm".into());
+        self.notice = Some(
+            "upload the public JWK to this client in the self-service portal, then confirm".into(),
+        );
         vec![self.save()]
     }
 
     /// The register body for the profile's system.
     pub fn registration(&self) -> Result<SystemRegistration, String> {
-        let org = self.profile.vendor_org.clone().ok_or("set the vendor organisation first")?;
-        let client = self.profile.client_id.clone().ok_or("set up the Maskinporten client first")?;
-        let spec = self.profile.system.clone().ok_or("describe the system first")?;
+        let org = self
+            .profile
+            .vendor_org
+            .clone()
+            .ok_or("set the vendor organisation first")?;
+        let client = self
+            .profile
+            .client_id
+            .clone()
+            .ok_or("set up the Maskinporten client first")?;
+        let spec = self
+            .profile
+            .system
+            .clone()
+            .ok_or("describe the system first")?;
         Ok(SystemRegistration {
             id: format!("{org}_{}", spec.name),
             vendor: VendorRef::org(&org),
             name: spec.display_name.clone(),
             description: spec.description.clone(),
             rights: spec.rights.iter().map(|r| Right::resource(r)).collect(),
-            access_packages: spec.access_packages.iter().map(|u| AccessPackage { urn: u.clone() }).collect(),
+            access_packages: spec
+                .access_packages
+                .iter()
+                .map(|u| AccessPackage { urn: u.clone() })
+                .collect(),
             client_id: vec![client],
             allowed_redirect_urls: spec.allowed_redirect_urls.clone(),
             is_visible: spec.is_visible,
@@ -763,7 +985,9 @@ impl Flow {
             Ok(spec) => {
                 self.profile.system = Some(spec);
                 match self.registration() {
-                    Ok(registration) => self.remote(Busy::System, Effect::RegisterSystem { registration }),
+                    Ok(registration) => {
+                        self.remote(Busy::System, Effect::RegisterSystem { registration })
+                    }
                     Err(m) => {
                         self.fail(Step::System, ErrorKind::Validation, m);
                         vec![]
@@ -795,8 +1019,13 @@ impl Flow {
                 }
             },
         };
-        let (Some(system_id), Some(spec)) = (self.profile.system_id(), self.profile.system.clone()) else {
-            self.fail(Step::Request, ErrorKind::Validation, "register the system first");
+        let (Some(system_id), Some(spec)) = (self.profile.system_id(), self.profile.system.clone())
+        else {
+            self.fail(
+                Step::Request,
+                ErrorKind::Validation,
+                "register the system first",
+            );
             return vec![];
         };
         if form.agent && spec.access_packages.is_empty() {
@@ -804,10 +1033,18 @@ impl Flow {
             return vec![];
         }
         if !form.agent && spec.rights.is_empty() && spec.access_packages.is_empty() {
-            self.fail(Step::Request, ErrorKind::Validation, "the system has neither rights nor access packages to ask for (AUTH-00059)");
+            self.fail(
+                Step::Request,
+                ErrorKind::Validation,
+                "the system has neither rights nor access packages to ask for (AUTH-00059)",
+            );
             return vec![];
         }
-        let kind = if form.agent { RequestKind::Agent } else { RequestKind::Standard };
+        let kind = if form.agent {
+            RequestKind::Agent
+        } else {
+            RequestKind::Standard
+        };
         // The API de-duplicates on (org, externalRef ?? org, system) and hands back a refused
         // request as it is; delete it first so the customer gets a fresh one.
         let delete_first = self
@@ -815,25 +1052,50 @@ impl Flow {
             .requests
             .iter()
             .rev()
-            .find(|r| r.customer_org == customer && r.external_ref == external_ref && r.kind == kind)
+            .find(|r| {
+                r.customer_org == customer && r.external_ref == external_ref && r.kind == kind
+            })
             .filter(|r| r.status.is_refused())
             .map(|r| r.id.clone());
-        let packages: Vec<AccessPackage> = spec.access_packages.iter().map(|u| AccessPackage { urn: u.clone() }).collect();
+        let packages: Vec<AccessPackage> = spec
+            .access_packages
+            .iter()
+            .map(|u| AccessPackage { urn: u.clone() })
+            .collect();
         let body = CreateRequest {
             external_ref,
             system_id,
             party_org_no: customer,
-            rights: if form.agent { None } else { Some(spec.rights.iter().map(|r| Right::resource(r)).collect()) },
-            access_packages: if packages.is_empty() && !form.agent { None } else { Some(packages) },
+            rights: if form.agent {
+                None
+            } else {
+                Some(spec.rights.iter().map(|r| Right::resource(r)).collect())
+            },
+            access_packages: if packages.is_empty() && !form.agent {
+                None
+            } else {
+                Some(packages)
+            },
             redirect_url: None,
             integration_title: None,
         };
-        self.remote(Busy::Request, Effect::CreateRequest { body, agent: form.agent, delete_first })
+        self.remote(
+            Busy::Request,
+            Effect::CreateRequest {
+                body,
+                agent: form.agent,
+                delete_first,
+            },
+        )
     }
 
     fn start_polling(&mut self) -> Vec<Effect> {
         let Some(req) = self.profile.current_request().cloned() else {
-            self.fail(Step::Approval, ErrorKind::Validation, "there is no request to wait for; create one first");
+            self.fail(
+                Step::Approval,
+                ErrorKind::Validation,
+                "there is no request to wait for; create one first",
+            );
             return vec![];
         };
         self.poll_generation += 1;
@@ -850,12 +1112,25 @@ impl Flow {
             last_error: None,
             active: true,
         });
-        vec![Effect::PollStatus { request_id: req.id, agent: req.kind == RequestKind::Agent, after: Duration::ZERO, generation: self.poll_generation }]
+        vec![Effect::PollStatus {
+            request_id: req.id,
+            agent: req.kind == RequestKind::Agent,
+            after: Duration::ZERO,
+            generation: self.poll_generation,
+        }]
     }
 
-    fn status_polled(&mut self, generation: u64, result: Result<StatusUpdate, Failure>) -> Vec<Effect> {
+    fn status_polled(
+        &mut self,
+        generation: u64,
+        result: Result<StatusUpdate, Failure>,
+    ) -> Vec<Effect> {
         let config = self.poll_config;
-        let Some(poll) = self.polling.as_mut().filter(|p| p.generation == generation && p.active) else {
+        let Some(poll) = self
+            .polling
+            .as_mut()
+            .filter(|p| p.generation == generation && p.active)
+        else {
             // A late answer from a cancelled poll.
             return vec![];
         };
@@ -867,7 +1142,12 @@ impl Flow {
                 poll.last_checked_at = Some(update.at);
                 let request_id = poll.request_id.clone();
                 let status = update.status.clone();
-                if let Some(rec) = self.profile.requests.iter_mut().find(|r| r.id == update.request_id) {
+                if let Some(rec) = self
+                    .profile
+                    .requests
+                    .iter_mut()
+                    .find(|r| r.id == update.request_id)
+                {
                     rec.status = update.status.clone();
                     rec.checked_at = Some(update.at);
                     if update.confirm_url.is_some() {
@@ -884,8 +1164,16 @@ impl Flow {
                     }
                     let after = poll.interval;
                     poll.interval = config.next_interval(poll.interval);
-                    let agent = self.profile.current_request().is_some_and(|r| r.kind == RequestKind::Agent);
-                    return vec![Effect::PollStatus { request_id, agent, after, generation }];
+                    let agent = self
+                        .profile
+                        .current_request()
+                        .is_some_and(|r| r.kind == RequestKind::Agent);
+                    return vec![Effect::PollStatus {
+                        request_id,
+                        agent,
+                        after,
+                        generation,
+                    }];
                 }
                 let poll = self.polling.as_mut().expect("checked above");
                 poll.active = false;
@@ -908,8 +1196,16 @@ impl Flow {
                 let after = poll.interval;
                 poll.interval = config.next_interval(poll.interval);
                 let request_id = poll.request_id.clone();
-                let agent = self.profile.current_request().is_some_and(|r| r.kind == RequestKind::Agent);
-                vec![Effect::PollStatus { request_id, agent, after, generation }]
+                let agent = self
+                    .profile
+                    .current_request()
+                    .is_some_and(|r| r.kind == RequestKind::Agent);
+                vec![Effect::PollStatus {
+                    request_id,
+                    agent,
+                    after,
+                    generation,
+                }]
             }
             Err(f) => {
                 poll.active = false;
@@ -935,14 +1231,26 @@ impl Flow {
             None => self.profile.test_url.clone(),
         };
         let Some(req) = self.profile.current_request().cloned() else {
-            self.fail(Step::TestCall, ErrorKind::Validation, "there is no approved request yet");
+            self.fail(
+                Step::TestCall,
+                ErrorKind::Validation,
+                "there is no approved request yet",
+            );
             return vec![];
         };
         let scope = match &self.profile.system_user_scope {
             Some(s) => s.split_whitespace().map(str::to_string).collect(),
             None => self.profile.scopes.clone(),
         };
-        self.remote(Busy::TestCall, Effect::TestCall { url, customer_org: req.customer_org, external_ref: req.external_ref, scope })
+        self.remote(
+            Busy::TestCall,
+            Effect::TestCall {
+                url,
+                customer_org: req.customer_org,
+                external_ref: req.external_ref,
+                scope,
+            },
+        )
     }
 }
 
@@ -959,14 +1267,23 @@ fn busy_for(effect: &Effect) -> Busy {
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    s.split(|c: char| c.is_whitespace() || c == ',').filter(|p| !p.is_empty())
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|p| !p.is_empty())
 }
 
 /// Validate the system form into a spec.
 pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationError> {
     let name = validate::system_name(&form.name)?;
-    let display = if form.display_name.trim().is_empty() { form.name.trim().to_string() } else { form.display_name.trim().to_string() };
-    let description = if form.description.trim().is_empty() { display.clone() } else { form.description.trim().to_string() };
+    let display = if form.display_name.trim().is_empty() {
+        form.name.trim().to_string()
+    } else {
+        form.display_name.trim().to_string()
+    };
+    let description = if form.description.trim().is_empty() {
+        display.clone()
+    } else {
+        form.description.trim().to_string()
+    };
     let mut rights = Vec::new();
     for r in split_list(&form.rights) {
         let r = validate::resource_id(r)?;
@@ -985,7 +1302,12 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
     for u in split_list(&form.redirect_urls) {
         urls.push(validate::https_url(u)?);
     }
-    let all = |t: &str| ["nb", "nn", "en"].iter().map(|l| (l.to_string(), t.to_string())).collect::<BTreeMap<_, _>>();
+    let all = |t: &str| {
+        ["nb", "nn", "en"]
+            .iter()
+            .map(|l| (l.to_string(), t.to_string()))
+            .collect::<BTreeMap<_, _>>()
+    };
     Ok(SystemSpec {
         name,
         display_name: all(&display),
@@ -996,3 +1318,7 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
         is_visible: form.is_visible,
     })
 }
+
+#[cfg(test)]
+#[path = "flow_tests.rs"]
+mod tests;

@@ -11,11 +11,15 @@ use serde::Deserialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
-    #[error("{url} has no sandbox admin API (HTTP 404)\n  hint: this is not an altinn-onboard sandbox; register the client in Digdir's self-service portal and enter its client id")]
+    #[error(
+        "{url} has no sandbox admin API (HTTP 404)\n  hint: this is not an altinn-onboard sandbox; register the client in Digdir's self-service portal and enter its client id"
+    )]
     NotASandbox { url: String },
     #[error("the sandbox refused to register the client (HTTP {status}): {body}")]
     Rejected { status: u16, body: String },
-    #[error("could not reach the sandbox at {url}: {reason}\n  hint: is `altinn-onboard sandbox serve` running there?")]
+    #[error(
+        "could not reach the sandbox at {url}: {reason}\n  hint: is `altinn-onboard sandbox serve` running there?"
+    )]
     Network { url: String, reason: String },
     #[error("unexpected answer from the sandbox at {url}: {reason}")]
     BadResponse { url: String, reason: String },
@@ -35,7 +39,24 @@ pub struct SandboxClient {
     #[serde(default)]
     pub scopes: Vec<String>,
     #[serde(default)]
-    pub kids: Vec<String>,
+    pub jwks: Jwks,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Jwks {
+    #[serde(default)]
+    pub keys: Vec<serde_json::Value>,
+}
+
+impl SandboxClient {
+    /// The key ids registered for the client.
+    pub fn kids(&self) -> Vec<String> {
+        self.jwks
+            .keys
+            .iter()
+            .filter_map(|k| k["kid"].as_str().map(str::to_string))
+            .collect()
+    }
 }
 
 pub struct SandboxPortal {
@@ -46,22 +67,52 @@ pub struct SandboxPortal {
 impl SandboxPortal {
     /// The admin API lives on the Maskinporten side of the sandbox (same host and port).
     pub fn new(env: &Environment, http: reqwest::Client) -> Self {
-        SandboxPortal { http, base: env.maskinporten_issuer.as_str().trim_end_matches('/').to_string() }
+        SandboxPortal {
+            http,
+            base: env
+                .maskinporten_issuer
+                .as_str()
+                .trim_end_matches('/')
+                .to_string(),
+        }
     }
 
     /// Create the client (or, when it exists, add this key to it) and return its client id.
-    pub async fn register_client(&self, client_id: Option<&str>, org: &str, scopes: &[String], jwk: &PublicJwk) -> Result<String, PortalError> {
+    pub async fn register_client(
+        &self,
+        client_id: Option<&str>,
+        org: &str,
+        scopes: &[String],
+        jwk: &PublicJwk,
+    ) -> Result<String, PortalError> {
         let url = format!("{}/sandbox/clients", self.base);
-        let mut body = serde_json::json!({ "org": org, "scopes": scopes, "jwks": { "keys": [jwk] } });
+        let mut body =
+            serde_json::json!({ "org": org, "scopes": scopes, "jwks": { "keys": [jwk] } });
         if let Some(id) = client_id {
             body["client_id"] = id.into();
         }
-        let resp = self.http.post(&url).json(&body).send().await.map_err(|e| PortalError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+        let resp =
+            self.http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| PortalError::Network {
+                    url: url.clone(),
+                    reason: describe_reqwest(&e),
+                })?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| PortalError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+        let text = resp.text().await.map_err(|e| PortalError::Network {
+            url: url.clone(),
+            reason: describe_reqwest(&e),
+        })?;
         match status {
             200 | 201 => {
-                let c: SandboxClient = serde_json::from_str(&text).map_err(|e| PortalError::BadResponse { url: url.clone(), reason: e.to_string() })?;
+                let c: SandboxClient =
+                    serde_json::from_str(&text).map_err(|e| PortalError::BadResponse {
+                        url: url.clone(),
+                        reason: e.to_string(),
+                    })?;
                 Ok(c.client_id)
             }
             404 | 405 => Err(PortalError::NotASandbox { url }),
@@ -70,39 +121,108 @@ impl SandboxPortal {
                 self.update_client(id, org, scopes, jwk).await?;
                 Ok(id.to_string())
             }
-            _ => Err(PortalError::Rejected { status, body: http::excerpt(&text, 300) }),
+            _ => Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            }),
         }
     }
 
-    /// Replace an existing client's scopes and add the key.
-    async fn update_client(&self, client_id: &str, org: &str, scopes: &[String], jwk: &PublicJwk) -> Result<(), PortalError> {
-        let url = format!("{}/sandbox/clients/{}", self.base, client_id);
-        let body = serde_json::json!({ "org": org, "scopes": scopes, "jwks": { "keys": [jwk] } });
-        let resp = self.http.put(&url).json(&body).send().await.map_err(|e| PortalError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+    /// Add the key to an existing client (key rotation, as in the portal). A key it already
+    /// has is fine. Scopes of an existing client are managed where it was created.
+    async fn update_client(
+        &self,
+        client_id: &str,
+        _org: &str,
+        _scopes: &[String],
+        jwk: &PublicJwk,
+    ) -> Result<(), PortalError> {
+        if self
+            .client(client_id)
+            .await?
+            .is_some_and(|c| c.kids().iter().any(|k| *k == jwk.kid))
+        {
+            return Ok(());
+        }
+        let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
+        let body = serde_json::json!({ "keys": [jwk] });
+        let resp =
+            self.http
+                .post(&url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| PortalError::Network {
+                    url: url.clone(),
+                    reason: describe_reqwest(&e),
+                })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        if (200..300).contains(&status) { Ok(()) } else { Err(PortalError::Rejected { status, body: http::excerpt(&text, 300) }) }
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            })
+        }
     }
 
     /// The client as the sandbox knows it (for `doctor`).
     pub async fn client(&self, client_id: &str) -> Result<Option<SandboxClient>, PortalError> {
         let url = format!("{}/sandbox/clients/{}", self.base, client_id);
-        let resp = self.http.get(&url).send().await.map_err(|e| PortalError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+        let resp = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| PortalError::Network {
+                url: url.clone(),
+                reason: describe_reqwest(&e),
+            })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         match status {
-            200 => serde_json::from_str(&text).map(Some).map_err(|e| PortalError::BadResponse { url, reason: e.to_string() }),
+            200 => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| PortalError::BadResponse {
+                    url,
+                    reason: e.to_string(),
+                }),
             404 => Ok(None),
-            _ => Err(PortalError::Rejected { status, body: http::excerpt(&text, 300) }),
+            _ => Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            }),
         }
     }
 
     /// Act as the customer (sandbox only): approve or reject a request.
     pub async fn decide(&self, request_id: &str, approve: bool) -> Result<(), PortalError> {
-        let url = format!("{}/sandbox/requests/{}/{}", self.base, request_id, if approve { "approve" } else { "reject" });
-        let resp = self.http.post(&url).send().await.map_err(|e| PortalError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+        let url = format!(
+            "{}/sandbox/requests/{}/{}",
+            self.base,
+            request_id,
+            if approve { "approve" } else { "reject" }
+        );
+        let resp = self
+            .http
+            .post(&url)
+            .send()
+            .await
+            .map_err(|e| PortalError::Network {
+                url: url.clone(),
+                reason: describe_reqwest(&e),
+            })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        if (200..300).contains(&status) { Ok(()) } else { Err(PortalError::Rejected { status, body: http::excerpt(&text, 300) }) }
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            })
+        }
     }
 }

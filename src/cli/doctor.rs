@@ -32,8 +32,19 @@ struct Report {
 }
 
 impl Report {
-    fn add(&mut self, name: &str, status: Status, detail: impl Into<String>, fix: Option<String>) -> bool {
-        self.checks.push(Check { name: name.into(), status, detail: detail.into(), fix });
+    fn add(
+        &mut self,
+        name: &str,
+        status: Status,
+        detail: impl Into<String>,
+        fix: Option<String>,
+    ) -> bool {
+        self.checks.push(Check {
+            name: name.into(),
+            status,
+            detail: detail.into(),
+            fix,
+        });
         status != Status::Fail
     }
     fn pass(&mut self, name: &str, detail: impl Into<String>) -> bool {
@@ -52,7 +63,11 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     let (profile, env) = match ctx.profile_and_env() {
         Ok(x) => x,
         Err(e) => {
-            r.fail("profile", e.message, "fix or move the profile file away (`profile show` prints its path)");
+            r.fail(
+                "profile",
+                e.message,
+                "fix or move the profile file away (`profile show` prints its path)",
+            );
             return finish(ctx, r);
         }
     };
@@ -60,7 +75,12 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     r.add(
         "profile",
         if exists { Status::Pass } else { Status::Warn },
-        format!("profile `{}` ({}), next step: {}", profile.name, env.kind, crate::flow::resume_step(&profile).title()),
+        format!(
+            "profile `{}` ({}), next step: {}",
+            profile.name,
+            env.kind,
+            crate::flow::resume_step(&profile).title()
+        ),
         (!exists).then(|| "run the wizard or `keys generate` to create it".to_string()),
     );
     let session = match ctx.session(&env).await {
@@ -76,22 +96,42 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     let key = match (&profile.key_path, &profile.kid) {
         (Some(path), Some(_)) => match crate::keys::check_private_key_permissions(path) {
             Err(e) => {
-                r.fail("key file", e.to_string(), format!("chmod 600 {}", path.display()));
+                r.fail(
+                    "key file",
+                    e.to_string(),
+                    format!("chmod 600 {}", path.display()),
+                );
                 None
             }
             Ok(()) => match runner.key_for(&profile) {
                 Ok(k) => {
-                    r.pass("key file", format!("{} (kid {}, {} bits, mode 0600)", path.display(), k.kid(), k.bits()));
+                    r.pass(
+                        "key file",
+                        format!(
+                            "{} (kid {}, {} bits, mode 0600)",
+                            path.display(),
+                            k.kid(),
+                            k.bits()
+                        ),
+                    );
                     Some(k)
                 }
                 Err(f) => {
-                    r.fail("key file", f.message, "import the key again with `keys import`, or generate a new one");
+                    r.fail(
+                        "key file",
+                        f.message,
+                        "import the key again with `keys import`, or generate a new one",
+                    );
                     None
                 }
             },
         },
         _ => {
-            r.fail("key file", "no key in this profile", "`altinn-onboard keys generate`");
+            r.fail(
+                "key file",
+                "no key in this profile",
+                "`altinn-onboard keys generate`",
+            );
             None
         }
     };
@@ -99,70 +139,140 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     // Client details and scopes.
     let client_ok = match (&profile.client_id, &profile.vendor_org) {
         (Some(c), Some(o)) => r.pass("client", format!("client id {c}, vendor org {o}")),
-        _ => r.fail("client", "client id or vendor org missing", "`altinn-onboard client set --vendor-org <org> [--client-id <id>]`"),
+        _ => r.fail(
+            "client",
+            "client id or vendor org missing",
+            "`altinn-onboard client set --vendor-org <org> [--client-id <id>]`",
+        ),
     };
-    let missing: Vec<&str> = VENDOR_SCOPES.iter().copied().filter(|s| !profile.scopes.iter().any(|p| p == s)).collect();
+    let missing: Vec<&str> = VENDOR_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !profile.scopes.iter().any(|p| p == s))
+        .collect();
     if missing.is_empty() {
         r.pass("scopes", profile.scopes.join(" "));
     } else {
-        r.add("scopes", Status::Warn, format!("the vendor flow also needs: {}", missing.join(" ")), Some("add them to the client (portal) and to `client set --scope`".into()));
+        r.add(
+            "scopes",
+            Status::Warn,
+            format!("the vendor flow also needs: {}", missing.join(" ")),
+            Some("add them to the client (portal) and to `client set --scope`".into()),
+        );
     }
 
     // Reachability and clock.
     let http = crate::http::client();
-    let meta = format!("{}.well-known/oauth-authorization-server", session.env.maskinporten_issuer);
+    let meta = format!(
+        "{}.well-known/oauth-authorization-server",
+        session.env.maskinporten_issuer
+    );
     match http.get(&meta).send().await {
         Ok(resp) => {
             let offset = crate::http::clock_offset_secs(resp.headers());
-            r.pass("maskinporten reachable", format!("{meta} answered {}", resp.status().as_u16()));
+            r.pass(
+                "maskinporten reachable",
+                format!("{meta} answered {}", resp.status().as_u16()),
+            );
             match offset {
                 Some(o) if o.abs() > 5 => {
                     r.fail("clock", format!("your clock is {} s {} the server's", o.abs(), if o > 0 { "behind" } else { "ahead of" }), "synchronise the system clock (NTP); grants are rejected beyond 10 s of skew");
                 }
                 Some(o) => {
-                    r.pass("clock", format!("offset {o} s against the server's Date header"));
+                    r.pass(
+                        "clock",
+                        format!("offset {o} s against the server's Date header"),
+                    );
                 }
                 None => r.skip("clock", "the server sent no Date header"),
             }
         }
         Err(e) => {
-            r.fail("maskinporten reachable", crate::maskinporten::describe_reqwest(&e), "check the URL, your network, or that the sandbox runs");
+            r.fail(
+                "maskinporten reachable",
+                crate::maskinporten::describe_reqwest(&e),
+                "check the URL, your network, or that the sandbox runs",
+            );
         }
     }
     let altinn = session.env.authentication_api("systemregister/vendor");
     match http.get(&altinn).send().await {
         Ok(resp) => {
-            r.pass("altinn reachable", format!("{altinn} answered {} (401 is expected without a token)", resp.status().as_u16()));
+            r.pass(
+                "altinn reachable",
+                format!(
+                    "{altinn} answered {} (401 is expected without a token)",
+                    resp.status().as_u16()
+                ),
+            );
         }
         Err(e) => {
-            r.fail("altinn reachable", crate::maskinporten::describe_reqwest(&e), "check the URL and your network");
+            r.fail(
+                "altinn reachable",
+                crate::maskinporten::describe_reqwest(&e),
+                "check the URL and your network",
+            );
         }
     }
 
     // The client as the sandbox knows it.
-    if let (Some(k), Some(cid), true) = (&key, &profile.client_id, matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom)) {
-        match SandboxPortal::new(&session.env, crate::http::client()).client(cid).await {
-            Ok(Some(c)) if c.kids.iter().any(|x| x == k.kid()) => {
-                r.pass("client key", format!("the sandbox knows kid {} for client {cid}", k.kid()));
+    if let (Some(k), Some(cid), true) = (
+        &key,
+        &profile.client_id,
+        matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom),
+    ) {
+        match SandboxPortal::new(&session.env, crate::http::client())
+            .client(cid)
+            .await
+        {
+            Ok(Some(c)) if c.kids().iter().any(|x| x == k.kid()) => {
+                r.pass(
+                    "client key",
+                    format!("the sandbox knows kid {} for client {cid}", k.kid()),
+                );
             }
             Ok(Some(c)) => {
-                r.fail("client key", format!("the sandbox has kids [{}] for {cid}, this profile's key is {}", c.kids.join(", "), k.kid()), "`client set --vendor-org <org> --client-id <id>` registers this key");
+                r.fail(
+                    "client key",
+                    format!(
+                        "the sandbox has kids [{}] for {cid}, this profile's key is {}",
+                        c.kids().join(", "),
+                        k.kid()
+                    ),
+                    "`client set --vendor-org <org> --client-id <id>` registers this key",
+                );
             }
             Ok(None) => {
-                r.fail("client key", format!("the sandbox does not know client {cid}"), "`client set --vendor-org <org>` registers the client again");
+                r.fail(
+                    "client key",
+                    format!("the sandbox does not know client {cid}"),
+                    "`client set --vendor-org <org>` registers the client again",
+                );
             }
-            Err(e) => r.add("client key", Status::Warn, e.to_string(), None).then_some(()).unwrap_or(()),
+            Err(e) => r
+                .add("client key", Status::Warn, e.to_string(), None)
+                .then_some(())
+                .unwrap_or(()),
         }
     } else if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
-        r.skip("client key", "TT02/production: the portal holds the key; the token check below proves it");
+        r.skip(
+            "client key",
+            "TT02/production: the portal holds the key; the token check below proves it",
+        );
     }
 
     // A vendor token.
     let mut token = None;
     if key.is_some() && client_ok {
-        match runner.vendor_token(&profile, SCOPE_REGISTER_WRITE, true).await {
+        match runner
+            .vendor_token(&profile, SCOPE_REGISTER_WRITE, true)
+            .await
+        {
             Ok(t) => {
-                r.pass("vendor token", format!("Maskinporten issued a token with {SCOPE_REGISTER_WRITE}"));
+                r.pass(
+                    "vendor token",
+                    format!("Maskinporten issued a token with {SCOPE_REGISTER_WRITE}"),
+                );
                 token = Some(t);
             }
             Err(f) => {
@@ -179,16 +289,31 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     match (&token, &system_id) {
         (Some(t), Some(id)) => match runner.altinn().get_system(&t.token, id).await {
             Ok(Some(s)) => {
-                let has = profile.client_id.as_ref().is_some_and(|c| s.client_id.contains(c));
+                let has = profile
+                    .client_id
+                    .as_ref()
+                    .is_some_and(|c| s.client_id.contains(c));
                 if has {
                     r.pass("system", format!("{id} is registered with this client id"));
                 } else {
-                    r.fail("system", format!("{id} does not list client id {} (it has [{}])", profile.client_id.as_deref().unwrap_or("?"), s.client_id.join(", ")), "`system register` adds it");
+                    r.fail(
+                        "system",
+                        format!(
+                            "{id} does not list client id {} (it has [{}])",
+                            profile.client_id.as_deref().unwrap_or("?"),
+                            s.client_id.join(", ")
+                        ),
+                        "`system register` adds it",
+                    );
                 }
                 system_clients = Some(s.client_id);
             }
             Ok(None) => {
-                r.fail("system", format!("{id} is not in the register"), "`system register`");
+                r.fail(
+                    "system",
+                    format!("{id} is not in the register"),
+                    "`system register`",
+                );
             }
             Err(e) => {
                 r.fail("system", e.to_string(), "see the hint");
@@ -202,34 +327,73 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     let request = profile.current_request().cloned();
     let mut status = None;
     match (&request, key.is_some() && client_ok) {
-        (Some(req), true) => match runner.poll_status(&profile, &req.id, req.kind == crate::profile::RequestKind::Agent).await {
-            Ok(u) => {
-                status = Some(u.status.clone());
-                if u.status.is_accepted() {
-                    r.pass("request", format!("{} for {} is Accepted", req.id, req.customer_org));
-                } else {
-                    r.fail("request", format!("{} for {} is {}", req.id, req.customer_org, u.status), if u.status.is_pending() { "the customer must approve at the confirmUrl (`request status --wait`)".to_string() } else { "create a new request (`request create`)".to_string() });
+        (Some(req), true) => {
+            match runner
+                .poll_status(
+                    &profile,
+                    &req.id,
+                    req.kind == crate::profile::RequestKind::Agent,
+                )
+                .await
+            {
+                Ok(u) => {
+                    status = Some(u.status.clone());
+                    if u.status.is_accepted() {
+                        r.pass(
+                            "request",
+                            format!("{} for {} is Accepted", req.id, req.customer_org),
+                        );
+                    } else {
+                        r.fail("request", format!("{} for {} is {}", req.id, req.customer_org, u.status), if u.status.is_pending() { "the customer must approve at the confirmUrl (`request status --wait`)".to_string() } else { "create a new request (`request create`)".to_string() });
+                    }
+                }
+                Err(f) => {
+                    r.fail("request", f.message, "see the hint");
                 }
             }
-            Err(f) => {
-                r.fail("request", f.message, "see the hint");
-            }
-        },
+        }
         (None, _) => r.skip("request", "no request in this profile yet"),
         _ => r.skip("request", "needs a key and a client"),
     }
     if let Some(req) = &request {
-        let scopes = profile.system_user_scope.as_deref().map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_else(|| profile.scopes.clone());
-        match runner.system_user_token(&profile, scopes, &req.customer_org, req.external_ref.clone(), true).await {
+        let scopes = profile
+            .system_user_scope
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_else(|| profile.scopes.clone());
+        match runner
+            .system_user_token(
+                &profile,
+                scopes,
+                &req.customer_org,
+                req.external_ref.clone(),
+                true,
+            )
+            .await
+        {
             Ok(_) => {
-                r.pass("system-user token", format!("Maskinporten issued a system-user token for {}", req.customer_org));
+                r.pass(
+                    "system-user token",
+                    format!(
+                        "Maskinporten issued a system-user token for {}",
+                        req.customer_org
+                    ),
+                );
             }
             Err(f) => {
-                r.fail("system-user token", f.message, "the checks below name the cause");
+                r.fail(
+                    "system-user token",
+                    f.message,
+                    "the checks below name the cause",
+                );
                 // Walk the known causes (MP-303).
                 match (&system_clients, &profile.client_id) {
                     (Some(list), Some(c)) if !list.contains(c) => {
-                        r.fail("cause: client id in system", format!("{c} is missing from the system's clientId"), "`system register`");
+                        r.fail(
+                            "cause: client id in system",
+                            format!("{c} is missing from the system's clientId"),
+                            "`system register`",
+                        );
                     }
                     (Some(_), Some(_)) => {
                         r.pass("cause: client id in system", "present");
@@ -238,7 +402,11 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                 }
                 match &status {
                     Some(s) if !s.is_accepted() => {
-                        r.fail("cause: request accepted", format!("the request is {s}"), "wait for approval or create a new request");
+                        r.fail(
+                            "cause: request accepted",
+                            format!("the request is {s}"),
+                            "wait for approval or create a new request",
+                        );
                     }
                     Some(_) => {
                         r.pass("cause: request accepted", "Accepted");
@@ -246,17 +414,41 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                     None => r.skip("cause: request accepted", "status unknown"),
                 }
                 if let (Some(t), Some(id)) = (&token, &system_id) {
-                    match runner.vendor_token(&profile, SCOPE_REQUEST_READ, false).await {
+                    match runner
+                        .vendor_token(&profile, SCOPE_REQUEST_READ, false)
+                        .await
+                    {
                         Ok(read) => match runner.altinn().list_system_users(&t.token, id).await {
                             Ok(users) => {
-                                let for_org: Vec<_> = users.iter().filter(|u| u.reportee_org_no == req.customer_org).collect();
+                                let for_org: Vec<_> = users
+                                    .iter()
+                                    .filter(|u| u.reportee_org_no == req.customer_org)
+                                    .collect();
                                 if for_org.is_empty() {
-                                    let orgs: Vec<_> = users.iter().map(|u| u.reportee_org_no.clone()).collect();
-                                    r.fail("cause: customer org", format!("no system user for {} (system users exist for [{}])", req.customer_org, orgs.join(", ")), "systemuser_org must be the org that approved");
+                                    let orgs: Vec<_> =
+                                        users.iter().map(|u| u.reportee_org_no.clone()).collect();
+                                    r.fail(
+                                        "cause: customer org",
+                                        format!(
+                                            "no system user for {} (system users exist for [{}])",
+                                            req.customer_org,
+                                            orgs.join(", ")
+                                        ),
+                                        "systemuser_org must be the org that approved",
+                                    );
                                 } else {
-                                    r.pass("cause: customer org", format!("a system user exists for {}", req.customer_org));
-                                    let want = req.external_ref.clone().unwrap_or_else(|| req.customer_org.clone());
-                                    let refs: Vec<String> = for_org.iter().filter_map(|u| u.external_ref.clone()).collect();
+                                    r.pass(
+                                        "cause: customer org",
+                                        format!("a system user exists for {}", req.customer_org),
+                                    );
+                                    let want = req
+                                        .external_ref
+                                        .clone()
+                                        .unwrap_or_else(|| req.customer_org.clone());
+                                    let refs: Vec<String> = for_org
+                                        .iter()
+                                        .filter_map(|u| u.external_ref.clone())
+                                        .collect();
                                     if refs.iter().any(|x| *x == want) {
                                         r.pass("cause: externalRef", format!("`{want}` matches"));
                                     } else {
@@ -265,9 +457,15 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                                 }
                                 let _ = read;
                             }
-                            Err(e) => r.add("cause: customer org", Status::Warn, e.to_string(), None).then_some(()).unwrap_or(()),
+                            Err(e) => r
+                                .add("cause: customer org", Status::Warn, e.to_string(), None)
+                                .then_some(())
+                                .unwrap_or(()),
                         },
-                        Err(f) => r.add("cause: customer org", Status::Warn, f.message, None).then_some(()).unwrap_or(()),
+                        Err(f) => r
+                            .add("cause: customer org", Status::Warn, f.message, None)
+                            .then_some(())
+                            .unwrap_or(()),
                     }
                 }
             }

@@ -1,0 +1,629 @@
+//! Table-driven tests of the onboarding state machine: every step, success and failure, and
+//! resume from a saved profile. No I/O: messages in, effects and state out.
+
+use super::*;
+use crate::profile::{Profile, RequestKind, RequestRecord, SystemSpec, TestCallRecord};
+use chrono::TimeZone;
+
+const VENDOR: &str = "310904473";
+const CUSTOMER: &str = "974760673";
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn key_info() -> KeyInfo {
+    KeyInfo {
+        kid: "kid-1".into(),
+        path: "/keys/k.pem".into(),
+        public_jwk: serde_json::json!({"kty": "RSA"}),
+        bits: 2048,
+        warning: None,
+    }
+}
+
+fn request(status: RequestStatus) -> RequestRecord {
+    RequestRecord {
+        id: "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11".into(),
+        kind: RequestKind::Standard,
+        customer_org: CUSTOMER.into(),
+        external_ref: None,
+        status,
+        confirm_url: Some("http://127.0.0.1:1/accessmanagement/ui/systemuser/request?id=x".into()),
+        created_at: t0(),
+        checked_at: None,
+    }
+}
+
+/// Profiles at each stage of the onboarding.
+fn profile_at(stage: Step) -> Profile {
+    let mut p = Profile::new("t", EnvSetting::new(EnvKind::Sandbox));
+    if stage <= Step::Key {
+        return p;
+    }
+    p.kid = Some("kid-1".into());
+    p.key_path = Some("/keys/k.pem".into());
+    if stage <= Step::Client {
+        return p;
+    }
+    p.vendor_org = Some(VENDOR.into());
+    p.client_id = Some("client-1".into());
+    p.scopes = crate::altinn::client::VENDOR_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    p.client_registered = true;
+    if stage <= Step::System {
+        return p;
+    }
+    let mut spec = SystemSpec::simple("smartcloud", "SmartCloud", "Accounting");
+    spec.rights = vec!["ske-krav-og-betalinger".into()];
+    p.system = Some(spec);
+    p.system_registered = Some(crate::profile::RegistrationRecord {
+        system_id: format!("{VENDOR}_smartcloud"),
+        at: t0(),
+        outcome: "created".into(),
+        client_id: Some("client-1".into()),
+    });
+    if stage <= Step::Request {
+        return p;
+    }
+    p.requests.push(request(RequestStatus::New));
+    if stage <= Step::Polling {
+        return p;
+    }
+    p.requests[0].status = RequestStatus::Accepted;
+    if stage <= Step::TestCall {
+        return p;
+    }
+    p.last_test_call = Some(TestCallRecord {
+        url: "u".into(),
+        method: "GET".into(),
+        status: 200,
+        elapsed_ms: 3,
+        at: t0(),
+        system_user_id: None,
+        body_excerpt: None,
+    });
+    p
+}
+
+fn flow_at(stage: Step) -> Flow {
+    let mut f = Flow::resume(profile_at(stage));
+    f.step = stage;
+    f
+}
+
+fn is_save(e: &Effect) -> bool {
+    matches!(e, Effect::SaveProfile(_))
+}
+
+#[test]
+fn resume_lands_on_the_first_unfinished_step() {
+    let cases = [
+        (Step::Key, Step::Key),
+        (Step::Client, Step::Client),
+        (Step::System, Step::System),
+        (Step::Request, Step::Request),
+        (Step::Approval, Step::Approval),
+        (Step::TestCall, Step::TestCall),
+        (Step::Done, Step::Done),
+    ];
+    for (stage, expected) in cases {
+        assert_eq!(
+            resume_step(&profile_at(stage)),
+            expected,
+            "profile at {stage:?}"
+        );
+        assert_eq!(Flow::resume(profile_at(stage)).step, expected);
+    }
+    // A rejected request sends the user back to the request step.
+    let mut p = profile_at(Step::Approval);
+    p.requests[0].status = RequestStatus::Rejected;
+    assert_eq!(resume_step(&p), Step::Request);
+    // A changed client id means the system must be registered again.
+    let mut p = profile_at(Step::Done);
+    p.client_id = Some("other".into());
+    assert_eq!(resume_step(&p), Step::System);
+    // A brand-new profile starts by choosing the environment.
+    assert_eq!(
+        Flow::new(Profile::new("n", EnvSetting::default())).step,
+        Step::Environment
+    );
+}
+
+#[test]
+fn environment_step() {
+    let mut f = Flow::new(Profile::new("n", EnvSetting::default()));
+    let fx = f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)));
+    assert_eq!(f.step, Step::Key);
+    assert!(fx.iter().any(is_save));
+
+    // Custom without URLs is refused, nothing is sent or saved.
+    let mut f = Flow::new(Profile::new("n", EnvSetting::default()));
+    let fx = f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Custom)));
+    assert!(fx.is_empty());
+    assert_eq!(
+        f.error.as_ref().map(|e| e.kind),
+        Some(ErrorKind::Validation)
+    );
+
+    // Switching environment forgets the client, system and requests but keeps the key.
+    let mut f = flow_at(Step::Done);
+    f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)));
+    assert!(
+        f.profile.requests.is_empty()
+            && f.profile.system_registered.is_none()
+            && !f.profile.client_registered
+    );
+    assert!(f.profile.kid.is_some());
+    assert_eq!(f.step, Step::Client);
+}
+
+#[test]
+fn key_step() {
+    type Case = (Msg, bool, Option<ErrorKind>);
+    let cases: Vec<Case> = vec![
+        (
+            Msg::GenerateKey {
+                bits: 2048,
+                kid: None,
+            },
+            true,
+            None,
+        ),
+        (
+            Msg::GenerateKey {
+                bits: 1024,
+                kid: None,
+            },
+            false,
+            Some(ErrorKind::Validation),
+        ),
+        (
+            Msg::GenerateKey {
+                bits: 4096,
+                kid: Some("has space".into()),
+            },
+            false,
+            Some(ErrorKind::Validation),
+        ),
+        (
+            Msg::ImportKey {
+                source: "  ".into(),
+                kid: None,
+            },
+            false,
+            Some(ErrorKind::Validation),
+        ),
+        (
+            Msg::ImportKey {
+                source: "/tmp/key.pem".into(),
+                kid: None,
+            },
+            true,
+            None,
+        ),
+    ];
+    for (msg, emits, err) in cases {
+        let mut f = flow_at(Step::Key);
+        let fx = f.update(msg.clone());
+        assert_eq!(!fx.is_empty(), emits, "{msg:?}");
+        assert_eq!(f.error.as_ref().map(|e| e.kind), err, "{msg:?}");
+        assert_eq!(f.busy.is_some(), emits);
+    }
+    let mut f = flow_at(Step::Key);
+    f.update(Msg::GenerateKey {
+        bits: 2048,
+        kid: None,
+    });
+    let fx = f.update(Msg::KeyReady(Ok(key_info())));
+    assert_eq!(f.step, Step::Client);
+    assert_eq!(f.profile.kid.as_deref(), Some("kid-1"));
+    assert!(fx.iter().any(is_save) && f.busy.is_none());
+
+    let mut f = flow_at(Step::Key);
+    f.update(Msg::KeyReady(Err(Failure::new(
+        ErrorKind::Local,
+        "unreadable",
+    ))));
+    assert_eq!(f.step, Step::Key);
+    assert_eq!(f.step_state(Step::Key), StepState::Failed);
+}
+
+#[test]
+fn client_step_on_the_sandbox_registers_the_client() {
+    let mut f = flow_at(Step::Client);
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: "12345678".into(),
+        client_id: String::new(),
+        scopes: "a:b".into(),
+    });
+    assert!(fx.is_empty());
+    assert_eq!(
+        f.error.as_ref().and_then(|e| e.field.clone()).is_some(),
+        true
+    );
+
+    let mut f = flow_at(Step::Client);
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: String::new(),
+        scopes: crate::altinn::client::VENDOR_SCOPES.join(" "),
+    });
+    assert!(
+        matches!(&fx[..], [Effect::RegisterClient { vendor_org, client_id: None, .. }] if vendor_org == VENDOR)
+    );
+    let fx = f.update(Msg::ClientRegistered(Ok("new-client".into())));
+    assert_eq!(f.step, Step::System);
+    assert_eq!(f.profile.client_id.as_deref(), Some("new-client"));
+    assert!(f.profile.client_registered && fx.iter().any(is_save));
+
+    let mut f = flow_at(Step::Client);
+    f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: String::new(),
+        scopes: "a:b".into(),
+    });
+    f.update(Msg::ClientRegistered(Err(Failure::new(
+        ErrorKind::Network,
+        "down",
+    ))));
+    assert_eq!(f.step, Step::Client);
+    assert_eq!(f.error.as_ref().map(|e| e.kind), Some(ErrorKind::Network));
+}
+
+#[test]
+fn client_step_on_tt02_waits_for_the_portal_upload() {
+    let mut p = profile_at(Step::Client);
+    p.environment = EnvSetting::new(EnvKind::Tt02);
+    let mut f = Flow::resume(p);
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: String::new(),
+        scopes: "a:b".into(),
+    });
+    assert!(
+        fx.is_empty() && f.error.is_some(),
+        "a client id is required outside the sandbox"
+    );
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: "0b5a0ab1-2c3d-4e5f-8a9b-0c1d2e3f4a5b".into(),
+        scopes: "a:b".into(),
+    });
+    assert!(fx.iter().all(is_save) && !fx.is_empty());
+    assert_eq!(f.step, Step::Client);
+    f.update(Msg::ConfirmClientUploaded);
+    assert_eq!(f.step, Step::System);
+    assert!(f.profile.client_registered);
+}
+
+#[test]
+fn system_step() {
+    let form = SystemForm {
+        name: "smartcloud".into(),
+        display_name: "SmartCloud".into(),
+        rights: "ske-krav-og-betalinger".into(),
+        is_visible: true,
+        ..Default::default()
+    };
+    let mut f = flow_at(Step::System);
+    let fx = f.update(Msg::SubmitSystem(form.clone()));
+    let Some(Effect::RegisterSystem { registration }) = fx.first() else {
+        panic!("expected RegisterSystem, got {fx:?}")
+    };
+    assert_eq!(registration.id, format!("{VENDOR}_smartcloud"));
+    assert_eq!(registration.client_id, vec!["client-1".to_string()]);
+    assert_eq!(
+        registration.rights[0].resource_id(),
+        Some("ske-krav-og-betalinger")
+    );
+    assert!(registration.is_visible);
+    let summary = RegistrationSummary {
+        system_id: registration.id.clone(),
+        outcome: "created".into(),
+        changes: vec![],
+        client_id: "client-1".into(),
+        at: t0(),
+    };
+    f.update(Msg::SystemRegistered(Ok(summary)));
+    assert_eq!(f.step, Step::Request);
+    assert_eq!(resume_step(&f.profile), Step::Request);
+
+    let mut f = flow_at(Step::System);
+    f.update(Msg::SubmitSystem(form));
+    f.update(Msg::SystemRegistered(Err(Failure::new(
+        ErrorKind::Rejected,
+        "AUTH.VLD-00004",
+    ))));
+    assert_eq!(
+        (f.step, f.error.as_ref().map(|e| e.kind)),
+        (Step::System, Some(ErrorKind::Rejected))
+    );
+}
+
+#[test]
+fn request_step() {
+    let mut f = flow_at(Step::Request);
+    let fx = f.update(Msg::SubmitRequest(RequestForm {
+        customer_org: CUSTOMER.into(),
+        agent: false,
+        external_ref: String::new(),
+    }));
+    let Some(Effect::CreateRequest {
+        body,
+        agent: false,
+        delete_first: None,
+    }) = fx.first()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(body.party_org_no, CUSTOMER);
+    assert_eq!(body.system_id, format!("{VENDOR}_smartcloud"));
+    assert!(body.external_ref.is_none() && body.rights.as_ref().is_some_and(|r| r.len() == 1));
+
+    // An agent request needs access packages on the system.
+    let mut f = flow_at(Step::Request);
+    let fx = f.update(Msg::SubmitRequest(RequestForm {
+        customer_org: CUSTOMER.into(),
+        agent: true,
+        external_ref: String::new(),
+    }));
+    assert!(
+        fx.is_empty()
+            && f.error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("AUTH-00058"))
+    );
+
+    // New → approval; Accepted (a re-POST of an approved triple) → straight to the test call.
+    for (status, step) in [
+        (RequestStatus::New, Step::Approval),
+        (RequestStatus::Accepted, Step::TestCall),
+        (RequestStatus::Rejected, Step::Request),
+    ] {
+        let mut f = flow_at(Step::Request);
+        f.update(Msg::RequestCreated(Ok(request(status.clone()))));
+        assert_eq!(f.step, step, "{status}");
+        assert_eq!(f.profile.customer_org.as_deref(), Some(CUSTOMER));
+    }
+
+    // A rejected request for the same customer is deleted before a new one is made.
+    let mut p = profile_at(Step::Approval);
+    p.requests[0].status = RequestStatus::Rejected;
+    let mut f = Flow::resume(p);
+    let fx = f.update(Msg::SubmitRequest(RequestForm {
+        customer_org: CUSTOMER.into(),
+        agent: false,
+        external_ref: String::new(),
+    }));
+    assert!(
+        matches!(&fx[..], [Effect::CreateRequest { delete_first: Some(id), .. }] if id == "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11")
+    );
+}
+
+#[test]
+fn approval_opens_the_browser_and_then_polls_even_when_headless() {
+    let mut f = flow_at(Step::Approval);
+    let fx = f.update(Msg::OpenBrowser);
+    assert!(matches!(&fx[..], [Effect::OpenBrowser { url }] if url.contains("request?id=")));
+    let fx = f.update(Msg::BrowserOpened(Err(Failure::new(
+        ErrorKind::Local,
+        "not opening a browser: this is an SSH session",
+    ))));
+    assert_eq!(f.step, Step::Polling);
+    assert!(matches!(&fx[..], [Effect::PollStatus { after, .. }] if after.is_zero()));
+    assert!(f.notice.as_deref().is_some_and(|n| n.contains("QR")));
+}
+
+fn update(status: RequestStatus) -> StatusUpdate {
+    StatusUpdate {
+        request_id: "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11".into(),
+        status,
+        confirm_url: None,
+        at: t0(),
+    }
+}
+
+#[test]
+fn polling_backs_off_and_reacts_to_the_answer() {
+    let mut f = flow_at(Step::Approval);
+    f.update(Msg::StartPolling);
+    let generation_id = f.polling.as_ref().map(|p| p.generation).unwrap_or_default();
+    let mut last = Duration::ZERO;
+    for _ in 0..6 {
+        let fx = f.update(Msg::StatusPolled {
+            generation: generation_id,
+            result: Ok(update(RequestStatus::New)),
+        });
+        let [Effect::PollStatus { after, .. }] = &fx[..] else {
+            panic!("{fx:?}")
+        };
+        assert!(*after >= last && *after <= f.poll_config.max);
+        last = *after;
+    }
+    assert!(last > f.poll_config.first, "the interval grows");
+
+    // Transient trouble: keep polling, show it.
+    let fx = f.update(Msg::StatusPolled {
+        generation: generation_id,
+        result: Err(Failure::new(ErrorKind::Network, "connection refused")),
+    });
+    assert!(matches!(&fx[..], [Effect::PollStatus { .. }]));
+    assert!(f.polling.as_ref().is_some_and(|p| p.last_error.is_some()));
+
+    // An answer from an older generation is ignored.
+    assert!(
+        f.update(Msg::StatusPolled {
+            generation: generation_id - 1,
+            result: Ok(update(RequestStatus::Accepted))
+        })
+        .is_empty()
+    );
+    assert_eq!(f.step, Step::Polling);
+
+    let fx = f.update(Msg::StatusPolled {
+        generation: generation_id,
+        result: Ok(update(RequestStatus::Accepted)),
+    });
+    assert_eq!(f.step, Step::TestCall);
+    assert!(fx.iter().any(is_save));
+    assert_eq!(f.profile.requests[0].status, RequestStatus::Accepted);
+}
+
+#[test]
+fn polling_outcomes() {
+    let cases = [
+        (
+            Ok(update(RequestStatus::Rejected)),
+            Step::Polling,
+            Some(ErrorKind::Refused),
+        ),
+        (
+            Ok(update(RequestStatus::Timedout)),
+            Step::Polling,
+            Some(ErrorKind::Refused),
+        ),
+        (Ok(update(RequestStatus::Accepted)), Step::TestCall, None),
+        (
+            Err(Failure::new(ErrorKind::Rejected, "AUTH-00010")),
+            Step::Polling,
+            Some(ErrorKind::Rejected),
+        ),
+    ];
+    for (result, step, err) in cases {
+        let mut f = flow_at(Step::Approval);
+        f.update(Msg::StartPolling);
+        let fx = f.update(Msg::StatusPolled {
+            generation: 1,
+            result: result.clone(),
+        });
+        assert_eq!(f.step, step, "{result:?}");
+        assert_eq!(f.error.as_ref().map(|e| e.kind), err, "{result:?}");
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::PollStatus { .. })),
+            "polling stops on {result:?}"
+        );
+        assert!(!f.in_flight());
+    }
+}
+
+#[test]
+fn cancelling_polling_drops_late_answers() {
+    let mut f = flow_at(Step::Approval);
+    f.update(Msg::StartPolling);
+    assert!(f.in_flight());
+    assert!(f.update(Msg::CancelPolling).is_empty());
+    assert_eq!(f.step, Step::Approval);
+    assert!(!f.in_flight());
+    assert!(
+        f.update(Msg::StatusPolled {
+            generation: 1,
+            result: Ok(update(RequestStatus::Accepted))
+        })
+        .is_empty()
+    );
+    assert_eq!(f.step, Step::Approval);
+}
+
+#[test]
+fn test_call_step() {
+    let mut f = flow_at(Step::TestCall);
+    let fx = f.update(Msg::SubmitTestCall {
+        url: Some("http://example.com/api".into()),
+    });
+    assert!(
+        fx.is_empty()
+            && f.error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::Validation),
+        "plain http off loopback is refused"
+    );
+    let fx = f.update(Msg::SubmitTestCall { url: None });
+    let [
+        Effect::TestCall {
+            url: None,
+            customer_org,
+            external_ref: None,
+            scope,
+        },
+    ] = &fx[..]
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(customer_org, CUSTOMER);
+    assert_eq!(scope.len(), 3);
+    for (status, step, err) in [
+        (200, Step::Done, None),
+        (403, Step::TestCall, Some(ErrorKind::Rejected)),
+    ] {
+        let mut f = flow_at(Step::TestCall);
+        f.update(Msg::SubmitTestCall { url: None });
+        let record = TestCallRecord {
+            url: "u".into(),
+            method: "GET".into(),
+            status,
+            elapsed_ms: 1,
+            at: t0(),
+            system_user_id: None,
+            body_excerpt: None,
+        };
+        let fx = f.update(Msg::TestCallDone(Ok(TestCallSummary {
+            record,
+            token_claims: serde_json::json!({}),
+            token_expires_in: 120,
+            response_json: None,
+        })));
+        assert_eq!((f.step, f.error.as_ref().map(|e| e.kind)), (step, err));
+        assert!(fx.iter().any(is_save), "the result is saved either way");
+    }
+}
+
+#[test]
+fn retry_repeats_the_failed_effect() {
+    let mut f = flow_at(Step::System);
+    let first = f.update(Msg::SubmitSystem(SystemForm {
+        name: "smartcloud".into(),
+        is_visible: true,
+        rights: "r1".into(),
+        ..Default::default()
+    }));
+    f.update(Msg::SystemRegistered(Err(Failure::new(
+        ErrorKind::Network,
+        "timed out",
+    ))));
+    assert_eq!(f.update(Msg::Retry), first);
+    assert!(f.error.is_none() && f.busy.is_some());
+}
+
+#[test]
+fn steps_can_be_revisited_but_not_skipped() {
+    let mut f = flow_at(Step::Request);
+    f.update(Msg::GoTo(Step::Key));
+    assert_eq!(f.step, Step::Key);
+    assert_eq!(f.step_state(Step::Client), StepState::Done);
+    f.update(Msg::GoTo(Step::TestCall));
+    assert_eq!(f.step, Step::Key);
+    assert!(f.error.is_some());
+    f.update(Msg::GoTo(Step::Request));
+    assert_eq!(f.step, Step::Request);
+}
+
+#[test]
+fn a_failed_save_keeps_the_state() {
+    let mut f = flow_at(Step::Key);
+    f.update(Msg::KeyReady(Ok(key_info())));
+    f.update(Msg::ProfileSaved(Err(Failure::new(
+        ErrorKind::Local,
+        "disk full",
+    ))));
+    assert_eq!(f.profile.kid.as_deref(), Some("kid-1"));
+    assert!(
+        f.error
+            .as_ref()
+            .is_some_and(|e| e.message.contains("disk full"))
+    );
+}
