@@ -11,7 +11,10 @@ use serde_json::{Value, json};
 async fn expect_problem(resp: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(resp.status().as_u16(), status, "expected {code}");
     assert!(
-        resp.headers()["content-type"].to_str().unwrap().starts_with("application/problem+json"),
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/problem+json"),
         "content type"
     );
     let body: Value = resp.json().await.unwrap();
@@ -33,7 +36,12 @@ async fn expect_validation(resp: reqwest::Response) -> Vec<String> {
         .unwrap()
         .iter()
         .map(|e| {
-            assert!(e["paths"].as_array().unwrap()[0].as_str().unwrap().starts_with("/registersystemrequest/"));
+            assert!(
+                e["paths"].as_array().unwrap()[0]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("/registersystemrequest/")
+            );
             assert!(e["title"].is_string());
             e["code"].as_str().unwrap().to_string()
         })
@@ -43,7 +51,11 @@ async fn expect_validation(resp: reqwest::Response) -> Vec<String> {
 async fn empty_status(resp: reqwest::Response) -> u16 {
     let status = resp.status().as_u16();
     let body = resp.bytes().await.unwrap();
-    assert!(body.is_empty(), "expected empty body, got {:?}", String::from_utf8_lossy(&body));
+    assert!(
+        body.is_empty(),
+        "expected empty body, got {:?}",
+        String::from_utf8_lossy(&body)
+    );
     status
 }
 
@@ -59,26 +71,80 @@ async fn authentication_and_scopes() {
     let body = system_body(VENDOR_ORG, "scopesys", &[]);
 
     // no token / garbage / a token signed by someone else: 401, empty body
-    assert_eq!(empty_status(c.post(&sys).json(&body).send().await.unwrap()).await, 401);
-    assert_eq!(empty_status(c.get(&sys).bearer_auth("nonsense").send().await.unwrap()).await, 401);
+    assert_eq!(
+        empty_status(c.post(&sys).json(&body).send().await.unwrap()).await,
+        401
+    );
+    assert_eq!(
+        empty_status(c.get(&sys).bearer_auth("nonsense").send().await.unwrap()).await,
+        401
+    );
     let mut forged = grant_claims(&sb, &v, SCOPE_REGISTER);
     forged["iss"] = json!(sb.issuer());
-    forged["consumer"] = json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR_ORG}")});
+    forged["consumer"] =
+        json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR_ORG}")});
     let forged = sign(&forged, Some("x"), key_b());
-    assert_eq!(empty_status(c.get(&sys).bearer_auth(&forged).send().await.unwrap()).await, 401);
+    assert_eq!(
+        empty_status(c.get(&sys).bearer_auth(&forged).send().await.unwrap()).await,
+        401
+    );
 
     // missing scope: 403, empty body
-    assert_eq!(empty_status(c.post(&sys).bearer_auth(&read_only).json(&body).send().await.unwrap()).await, 403);
-    assert_eq!(empty_status(c.post(&req).bearer_auth(&read_only).json(&json!({})).send().await.unwrap()).await, 403);
-    let some_id = uuid::Uuid::new_v4();
-    assert_eq!(empty_status(c.get(format!("{req}/{some_id}")).bearer_auth(&demo_only).send().await.unwrap()).await, 403);
     assert_eq!(
-        empty_status(c.get(api(&sb, "/systemuser/vendor/bysystem/x")).bearer_auth(&read_only).send().await.unwrap()).await,
+        empty_status(
+            c.post(&sys)
+                .bearer_auth(&read_only)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        empty_status(
+            c.post(&req)
+                .bearer_auth(&read_only)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        403
+    );
+    let some_id = uuid::Uuid::new_v4();
+    assert_eq!(
+        empty_status(
+            c.get(format!("{req}/{some_id}"))
+                .bearer_auth(&demo_only)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        empty_status(
+            c.get(api(&sb, "/systemuser/vendor/bysystem/x"))
+                .bearer_auth(&read_only)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
         403
     );
     // with the right scope the same call reaches the controller (unknown system → AUTH-00011)
     let register = token_for(&sb, &v, &[SCOPE_REGISTER]).await;
-    let resp = c.get(api(&sb, "/systemuser/vendor/bysystem/x")).bearer_auth(&register).send().await.unwrap();
+    let resp = c
+        .get(api(&sb, "/systemuser/vendor/bysystem/x"))
+        .bearer_auth(&register)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00011").await;
     sb.shutdown().await;
 }
@@ -103,7 +169,10 @@ async fn system_register_create_get_update_delete() {
     assert_eq!(got["clientId"], json!([v.client_id]));
     assert_eq!(got["isDeleted"], false);
     assert_eq!(got["isVisible"], true);
-    assert_eq!(got["allowedRedirectUrls"], json!(["https://vendor.example/receipt"]));
+    assert_eq!(
+        got["allowedRedirectUrls"],
+        json!(["https://vendor.example/receipt"])
+    );
     assert_eq!(got["rights"], body["rights"]);
     assert_eq!(got["accessPackages"], body["accessPackages"]);
 
@@ -120,46 +189,103 @@ async fn system_register_create_get_update_delete() {
 
     // client id reused by another system
     let other = system_body(VENDOR_ORG, "crud2", &[&v.client_id]);
-    assert_eq!(expect_validation(create_system(&sb, &token, &other).await).await, vec!["AUTH.VLD-00004"]);
+    assert_eq!(
+        expect_validation(create_system(&sb, &token, &other).await).await,
+        vec!["AUTH.VLD-00004"]
+    );
 
     // PUT whole system (input is case-insensitive and trimmed, as ASP.NET binds it)
     let mut upd = body.clone();
     upd["name"] = json!({"nb": "Nytt navn"});
-    upd["allowedRedirectUrls"] = json!(["https://vendor.example/receipt", "https://vendor.example/other"]);
+    upd["allowedRedirectUrls"] = json!([
+        "https://vendor.example/receipt",
+        "https://vendor.example/other"
+    ]);
     let upd_pascal = json!({
         "Id": format!(" {id} "), "Vendor": {"ID": format!("0192:{VENDOR_ORG}")}, "Name": upd["name"],
         "Description": upd["description"], "Rights": upd["rights"], "AccessPackages": upd["accessPackages"],
         "ClientId": upd["clientId"], "AllowedRedirectUrls": upd["allowedRedirectUrls"], "IsVisible": true,
     });
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&token).json(&upd_pascal).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&token)
+        .json(&upd_pascal)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"succeeded": true}));
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"succeeded": true})
+    );
     let (_, got) = get_json(&api(&sb, &format!("/systemregister/vendor/{id}")), &token).await;
     assert_eq!(got["name"], json!({"nb": "Nytt navn"}));
 
     // PUT: id mismatch → VLD-00012; unknown system → 404 text; other vendor in body → 404 text
     let mut mismatch = upd.clone();
     mismatch["id"] = json!(format!("{VENDOR_ORG}_other"));
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&token).json(&mismatch).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&token)
+        .json(&mismatch)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expect_validation(resp).await, vec!["AUTH.VLD-00012"]);
-    let resp = http().put(api(&sb, "/systemregister/vendor/991825827_nope")).bearer_auth(&token).json(&upd).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, "/systemregister/vendor/991825827_nope"))
+        .bearer_auth(&token)
+        .json(&upd)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
-    assert_eq!(resp.text().await.unwrap(), "System with ID '991825827_nope' not found.");
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "System with ID '991825827_nope' not found."
+    );
     let mut wrong_vendor = upd.clone();
     wrong_vendor["vendor"] = json!({"ID": "0192:310000000"});
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&token).json(&wrong_vendor).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&token)
+        .json(&wrong_vendor)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
 
     // PUT rights / accesspackages
     let rights = json!([{"resource": [{"id": "urn:altinn:resource", "value": "ske-krav-og-betalinger"}]},
                         {"resource": [{"id": "urn:altinn:resource", "value": "ttd_systembruker-salary"}]}]);
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}/rights"))).bearer_auth(&token).json(&rights).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}/rights")))
+        .bearer_auth(&token)
+        .json(&rights)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let dup = json!([rights[0], rights[0]]);
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}/rights"))).bearer_auth(&token).json(&dup).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}/rights")))
+        .bearer_auth(&token)
+        .json(&dup)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expect_validation(resp).await, vec!["AUTH.VLD-00006"]);
     let packages = json!([{"urn": "urn:altinn:accesspackage:skattnaering"}, {"urn": "urn:altinn:accesspackage:regnskap-okonomi-rapport"}]);
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}/accesspackages"))).bearer_auth(&token).json(&packages).send().await.unwrap();
+    let resp = http()
+        .put(api(
+            &sb,
+            &format!("/systemregister/vendor/{id}/accesspackages"),
+        ))
+        .bearer_auth(&token)
+        .json(&packages)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let (_, got) = get_json(&api(&sb, &format!("/systemregister/vendor/{id}")), &token).await;
     assert_eq!(got["rights"], rights);
@@ -168,23 +294,50 @@ async fn system_register_create_get_update_delete() {
     // another vendor cannot read or change it: 403 empty
     let other_vendor = create_client(&sb, OTHER_VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let other_token = token_for(&sb, &other_vendor, &[SCOPE_REGISTER]).await;
-    let resp = http().get(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&other_token).send().await.unwrap();
+    let resp = http()
+        .get(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty_status(resp).await, 403);
     // ... and cannot register a system in our name: 403 empty
     let resp = create_system(&sb, &other_token, &system_body(VENDOR_ORG, "stolen", &[])).await;
     assert_eq!(empty_status(resp).await, 403);
     // unknown system: 404, empty body
-    let resp = http().get(api(&sb, "/systemregister/vendor/991825827_nope")).bearer_auth(&token).send().await.unwrap();
+    let resp = http()
+        .get(api(&sb, "/systemregister/vendor/991825827_nope"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty_status(resp).await, 404);
 
     // DELETE soft-deletes; PUT then says so in text
-    let resp = http().delete(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(resp.json::<Value>().await.unwrap(), json!({"succeeded": true}));
+    let resp = http()
+        .delete(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"succeeded": true})
+    );
     let (_, got) = get_json(&api(&sb, &format!("/systemregister/vendor/{id}")), &token).await;
     assert_eq!(got["isDeleted"], true);
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{id}"))).bearer_auth(&token).json(&upd).send().await.unwrap();
+    let resp = http()
+        .put(api(&sb, &format!("/systemregister/vendor/{id}")))
+        .bearer_auth(&token)
+        .json(&upd)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    assert_eq!(resp.text().await.unwrap(), "Cannot update a system marked as deleted.");
+    assert_eq!(
+        resp.text().await.unwrap(),
+        "Cannot update a system marked as deleted."
+    );
     sb.shutdown().await;
 }
 
@@ -198,7 +351,10 @@ async fn system_register_validation_codes() {
     let mut b = system_body(VENDOR_ORG, "v0", &[]);
     b["vendor"] = json!({"ID": "9908:991825827"});
     b["id"] = json!("bad id");
-    assert_eq!(expect_validation(create_system(&sb, &token, &b).await).await, vec!["AUTH.VLD-00000"]);
+    assert_eq!(
+        expect_validation(create_system(&sb, &token, &b).await).await,
+        vec!["AUTH.VLD-00000"]
+    );
 
     // invalid system id (not {vendor}_...), with a space, bad redirect URL, bad resource format
     let mut b = system_body(VENDOR_ORG, "x", &[]);
@@ -207,7 +363,15 @@ async fn system_register_validation_codes() {
     b["rights"] = json!([{"resource": [{"id": "urn:altinn:app", "value": "x"}]}]);
     let mut codes = expect_validation(create_system(&sb, &token, &b).await).await;
     codes.sort();
-    assert_eq!(codes, vec!["AUTH.VLD-00001", "AUTH.VLD-00005", "AUTH.VLD-00009", "AUTH.VLD-00013"]);
+    assert_eq!(
+        codes,
+        vec![
+            "AUTH.VLD-00001",
+            "AUTH.VLD-00005",
+            "AUTH.VLD-00009",
+            "AUTH.VLD-00013"
+        ]
+    );
 
     // duplicate access packages, client-only package on a visible system
     let mut b = system_body(VENDOR_ORG, "pk", &[]);
@@ -215,22 +379,37 @@ async fn system_register_validation_codes() {
                                  {"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}, {"urn": "not-a-package"}]);
     let mut codes = expect_validation(create_system(&sb, &token, &b).await).await;
     codes.sort();
-    assert_eq!(codes, vec!["AUTH.VLD-00007", "AUTH.VLD-00008", "AUTH.VLD-00018"]);
+    assert_eq!(
+        codes,
+        vec!["AUTH.VLD-00007", "AUTH.VLD-00008", "AUTH.VLD-00018"]
+    );
     sb.shutdown().await;
 
     // strict resources: unknown resource → VLD-00003
-    let strict = sandbox::start(SandboxConfig { strict_resources: true, ..Default::default() }).await.unwrap();
+    let strict = sandbox::start(SandboxConfig {
+        strict_resources: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
     let v = create_client(&strict, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let token = token_for(&strict, &v, &[SCOPE_REGISTER]).await;
     let mut b = system_body(VENDOR_ORG, "strict", &[]);
     assert_eq!(create_system(&strict, &token, &b).await.status(), 200);
     b["id"] = json!(format!("{VENDOR_ORG}_strict2"));
-    b["rights"] = json!([{"resource": [{"id": "urn:altinn:resource", "value": "no-such-resource"}]}]);
+    b["rights"] =
+        json!([{"resource": [{"id": "urn:altinn:resource", "value": "no-such-resource"}]}]);
     let resp = create_system(&strict, &token, &b).await;
     let body = expect_problem(resp, 400, "STD-00000").await;
     assert_eq!(body["validationErrors"][0]["code"], "AUTH.VLD-00003");
-    assert_eq!(body["validationErrors"][0]["paths"], json!(["/registersystemrequest/rights/resource"]));
-    assert_eq!(body["validationErrors"][0]["ResourceIds Not Found : "], "no-such-resource");
+    assert_eq!(
+        body["validationErrors"][0]["paths"],
+        json!(["/registersystemrequest/rights/resource"])
+    );
+    assert_eq!(
+        body["validationErrors"][0]["ResourceIds Not Found : "],
+        "no-such-resource"
+    );
     strict.shutdown().await;
 }
 
@@ -244,7 +423,13 @@ async fn standard_request_lifecycle() {
     let location = resp.headers()["location"].to_str().unwrap().to_string();
     let r: Value = resp.json().await.unwrap();
     let id = r["id"].as_str().unwrap().to_string();
-    assert_eq!(location, format!("{}/authentication/api/v1/systemuser/request/{id}", sb.base_url()));
+    assert_eq!(
+        location,
+        format!(
+            "{}/authentication/api/v1/systemuser/request/{id}",
+            sb.base_url()
+        )
+    );
     assert_eq!(r["status"], "New");
     assert_eq!(r["externalRef"], CUSTOMER_ORG);
     assert_eq!(r["partyOrgNo"], CUSTOMER_ORG);
@@ -256,7 +441,10 @@ async fn standard_request_lifecycle() {
     assert!(r["created"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         r["confirmUrl"],
-        format!("{}/accessmanagement/ui/systemuser/request?id={id}&DONTCHOOSEREPORTEE=true", sb.base_url())
+        format!(
+            "{}/accessmanagement/ui/systemuser/request?id={id}&DONTCHOOSEREPORTEE=true",
+            sb.base_url()
+        )
     );
     assert_eq!(r["redirectUrl"], "https://vendor.example/receipt?session=1");
 
@@ -266,16 +454,32 @@ async fn standard_request_lifecycle() {
     assert_eq!(resp.json::<Value>().await.unwrap()["id"], id);
 
     // get by id / by external ref
-    let (status, got) = get_json(&api(&sb, &format!("/systemuser/request/vendor/{id}")), &s.token).await;
+    let (status, got) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/{id}")),
+        &s.token,
+    )
+    .await;
     assert_eq!((status, got["id"].as_str()), (200, Some(id.as_str())));
     let (status, got) = get_json(
-        &api(&sb, &format!("/systemuser/request/vendor/byexternalref/{}/{CUSTOMER_ORG}/{CUSTOMER_ORG}", s.system_id)),
+        &api(
+            &sb,
+            &format!(
+                "/systemuser/request/vendor/byexternalref/{}/{CUSTOMER_ORG}/{CUSTOMER_ORG}",
+                s.system_id
+            ),
+        ),
         &s.token,
     )
     .await;
     assert_eq!((status, got["id"].as_str()), (200, Some(id.as_str())));
     let resp = http()
-        .get(api(&sb, &format!("/systemuser/request/vendor/byexternalref/{}/{CUSTOMER_ORG}/nope", s.system_id)))
+        .get(api(
+            &sb,
+            &format!(
+                "/systemuser/request/vendor/byexternalref/{}/{CUSTOMER_ORG}/nope",
+                s.system_id
+            ),
+        ))
         .bearer_auth(&s.token)
         .send()
         .await
@@ -285,10 +489,20 @@ async fn standard_request_lifecycle() {
     // another vendor cannot read it (AUTH-00011)
     let other = create_client(&sb, OTHER_VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let other_token = token_for(&sb, &other, &[SCOPE_REQ_READ, SCOPE_REQ_WRITE]).await;
-    let resp = http().get(api(&sb, &format!("/systemuser/request/vendor/{id}"))).bearer_auth(&other_token).send().await.unwrap();
+    let resp = http()
+        .get(api(&sb, &format!("/systemuser/request/vendor/{id}")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00011").await;
     // ... nor create requests for our system (AUTH-00011)
-    let resp = create_request(&sb, &other_token, &standard_request(&s.system_id, CUSTOMER_ORG_2)).await;
+    let resp = create_request(
+        &sb,
+        &other_token,
+        &standard_request(&s.system_id, CUSTOMER_ORG_2),
+    )
+    .await;
     expect_problem(resp, 404, "AUTH-00011").await;
 
     // approve → Accepted; approving again → AUTH-00013 (409)
@@ -298,7 +512,11 @@ async fn standard_request_lifecycle() {
     assert_eq!(outcome["status"], "Accepted");
     let su_id = outcome["systemUserId"].as_str().unwrap().to_string();
     expect_problem(approve(&sb, &id).await, 409, "AUTH-00013").await;
-    let (_, got) = get_json(&api(&sb, &format!("/systemuser/request/vendor/{id}")), &s.token).await;
+    let (_, got) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/{id}")),
+        &s.token,
+    )
+    .await;
     assert_eq!(got["status"], "Accepted");
 
     // a system user exists now: re-POST → AUTH-00004
@@ -306,7 +524,11 @@ async fn standard_request_lifecycle() {
     expect_problem(resp, 400, "AUTH-00004").await;
 
     // system users: bysystem (systemregister.write) and byquery (request.write)
-    let (status, list) = get_json(&api(&sb, &format!("/systemuser/vendor/bysystem/{}", s.system_id)), &s.token).await;
+    let (status, list) = get_json(
+        &api(&sb, &format!("/systemuser/vendor/bysystem/{}", s.system_id)),
+        &s.token,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(list["links"], json!({}));
     let su = &list["data"][0];
@@ -316,17 +538,35 @@ async fn standard_request_lifecycle() {
     assert_eq!(su["externalRef"], CUSTOMER_ORG);
     assert_eq!(su["userType"], "standard");
     assert_eq!(su["isDeleted"], false);
-    for key in ["integrationTitle", "systemId", "productName", "created", "supplierName"] {
+    for key in [
+        "integrationTitle",
+        "systemId",
+        "productName",
+        "created",
+        "supplierName",
+    ] {
         assert!(su.get(key).is_some(), "{key}");
     }
     let (status, one) = get_json(
-        &api(&sb, &format!("/systemuser/vendor/byquery?system-id={}&orgno={CUSTOMER_ORG}", s.system_id)),
+        &api(
+            &sb,
+            &format!(
+                "/systemuser/vendor/byquery?system-id={}&orgno={CUSTOMER_ORG}",
+                s.system_id
+            ),
+        ),
         &s.token,
     )
     .await;
     assert_eq!((status, one["id"].as_str()), (200, Some(su_id.as_str())));
     let resp = http()
-        .get(api(&sb, &format!("/systemuser/vendor/byquery?system-id={}&orgno={CUSTOMER_ORG_2}", s.system_id)))
+        .get(api(
+            &sb,
+            &format!(
+                "/systemuser/vendor/byquery?system-id={}&orgno={CUSTOMER_ORG_2}",
+                s.system_id
+            ),
+        ))
         .bearer_auth(&s.token)
         .send()
         .await
@@ -334,24 +574,62 @@ async fn standard_request_lifecycle() {
     assert_eq!(empty_status(resp).await, 404);
 
     // reject another request; delete it (202), then it is gone (AUTH-00010), and can be renewed
-    let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG_2)).await;
-    let id2 = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let resp = create_request(
+        &sb,
+        &s.token,
+        &standard_request(&s.system_id, CUSTOMER_ORG_2),
+    )
+    .await;
+    let id2 = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let resp = reject(&sb, &id2).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "Rejected");
-    let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG_2)).await;
+    let resp = create_request(
+        &sb,
+        &s.token,
+        &standard_request(&s.system_id, CUSTOMER_ORG_2),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "Rejected");
-    let resp = http().delete(api(&sb, &format!("/systemuser/request/vendor/{id2}"))).bearer_auth(&s.token).send().await.unwrap();
+    let resp = http()
+        .delete(api(&sb, &format!("/systemuser/request/vendor/{id2}")))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty_status(resp).await, 202);
-    let resp = http().get(api(&sb, &format!("/systemuser/request/vendor/{id2}"))).bearer_auth(&s.token).send().await.unwrap();
+    let resp = http()
+        .get(api(&sb, &format!("/systemuser/request/vendor/{id2}")))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00010").await;
-    let resp = http().delete(api(&sb, &format!("/systemuser/request/vendor/{id2}"))).bearer_auth(&s.token).send().await.unwrap();
+    let resp = http()
+        .delete(api(&sb, &format!("/systemuser/request/vendor/{id2}")))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00010").await;
-    let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG_2)).await;
+    let resp = create_request(
+        &sb,
+        &s.token,
+        &standard_request(&s.system_id, CUSTOMER_ORG_2),
+    )
+    .await;
     assert_eq!(resp.status(), 201);
     assert_ne!(resp.json::<Value>().await.unwrap()["id"], id2);
     // unknown request id
-    expect_problem(approve(&sb, &uuid::Uuid::new_v4().to_string()).await, 404, "AUTH-00010").await;
+    expect_problem(
+        approve(&sb, &uuid::Uuid::new_v4().to_string()).await,
+        404,
+        "AUTH-00010",
+    )
+    .await;
     sb.shutdown().await;
 }
 
@@ -365,9 +643,19 @@ async fn request_validation_errors() {
         async move { expect_problem(create_request(sb, &token, &body).await, status, code).await }
     };
     // invalid/unknown system id
-    check(standard_request("991825827_nope", CUSTOMER_ORG), 404, "AUTH-00011").await;
+    check(
+        standard_request("991825827_nope", CUSTOMER_ORG),
+        404,
+        "AUTH-00011",
+    )
+    .await;
     // customer org unknown to the sandbox's Register, or not an org number at all
-    check(standard_request(&s.system_id, UNKNOWN_VALID_ORG), 400, "AUTH-00000").await;
+    check(
+        standard_request(&s.system_id, UNKNOWN_VALID_ORG),
+        400,
+        "AUTH-00000",
+    )
+    .await;
     check(standard_request(&s.system_id, "123"), 400, "AUTH-00000").await;
     // redirect URL not allowed on the system
     let mut b = standard_request(&s.system_id, CUSTOMER_ORG);
@@ -389,7 +677,12 @@ async fn request_validation_errors() {
     let b = json!({"systemId": s.system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}]});
     assert_eq!(create_request(&sb, &s.token, &b).await.status(), 201);
     // the vendor's own org (known because it owns a client) is an acceptable customer
-    assert_eq!(create_request(&sb, &s.token, &standard_request(&s.system_id, VENDOR_ORG)).await.status(), 201);
+    assert_eq!(
+        create_request(&sb, &s.token, &standard_request(&s.system_id, VENDOR_ORG))
+            .await
+            .status(),
+        201
+    );
     sb.shutdown().await;
 }
 
@@ -397,14 +690,34 @@ async fn request_validation_errors() {
 async fn pagination_follows_links_next() {
     let sb = start_with_page_size(2).await;
     let s = setup(&sb, "pagesys").await;
-    let orgs: Vec<Value> = http().get(format!("{}/sandbox/orgs", sb.base_url())).send().await.unwrap().json().await.unwrap();
+    let orgs: Vec<Value> = http()
+        .get(format!("{}/sandbox/orgs", sb.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let mut created = Vec::new();
     for o in &orgs[..5] {
-        let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, o["orgNo"].as_str().unwrap())).await;
+        let resp = create_request(
+            &sb,
+            &s.token,
+            &standard_request(&s.system_id, o["orgNo"].as_str().unwrap()),
+        )
+        .await;
         assert_eq!(resp.status(), 201);
-        created.push(resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+        created.push(
+            resp.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
-    let mut url = api(&sb, &format!("/systemuser/request/vendor/bysystem/{}", s.system_id));
+    let mut url = api(
+        &sb,
+        &format!("/systemuser/request/vendor/bysystem/{}", s.system_id),
+    );
     let mut seen = Vec::new();
     let mut pages = 0;
     loop {
@@ -420,7 +733,9 @@ async fn pagination_follows_links_next() {
                 let token = next.split("token=").nth(1).unwrap();
                 // Opaque<Guid>: base64url of the JSON string
                 use base64::Engine;
-                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).unwrap();
+                let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(token)
+                    .unwrap();
                 assert!(String::from_utf8(decoded).unwrap().starts_with('"'));
                 url = next.to_string();
             }
@@ -436,13 +751,20 @@ async fn pagination_follows_links_next() {
     for id in &created {
         assert_eq!(approve(&sb, id).await.status(), 200);
     }
-    let (_, page1) = get_json(&api(&sb, &format!("/systemuser/vendor/bysystem/{}", s.system_id)), &s.token).await;
+    let (_, page1) = get_json(
+        &api(&sb, &format!("/systemuser/vendor/bysystem/{}", s.system_id)),
+        &s.token,
+    )
+    .await;
     assert_eq!(page1["data"].as_array().unwrap().len(), 2);
     let next = page1["links"]["next"].as_str().unwrap();
     assert!(next.ends_with("token=Mg"), "{next}"); // base64url("2")
     // bad token → 400
     let resp = http()
-        .get(api(&sb, &format!("/systemuser/vendor/bysystem/{}?token=!!", s.system_id)))
+        .get(api(
+            &sb,
+            &format!("/systemuser/vendor/bysystem/{}?token=!!", s.system_id),
+        ))
         .bearer_auth(&s.token)
         .send()
         .await
@@ -464,33 +786,75 @@ async fn agent_requests() {
 
     let body = json!({"systemId": system_id, "partyOrgNo": "310904473",
                       "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}]});
-    let resp = http().post(api(&sb, "/systemuser/request/vendor/agent")).bearer_auth(&token).json(&body).send().await.unwrap();
+    let resp = http()
+        .post(api(&sb, "/systemuser/request/vendor/agent"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
     let r: Value = resp.json().await.unwrap();
     assert!(r.get("rights").is_none(), "agent responses have no rights");
-    assert!(r["confirmUrl"].as_str().unwrap().contains("/accessmanagement/ui/systemuser/agentrequest?id="));
+    assert!(
+        r["confirmUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/accessmanagement/ui/systemuser/agentrequest?id=")
+    );
     let id = r["id"].as_str().unwrap().to_string();
 
-    let (status, got) = get_json(&api(&sb, &format!("/systemuser/request/vendor/agent/{id}")), &token).await;
+    let (status, got) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/agent/{id}")),
+        &token,
+    )
+    .await;
     assert_eq!((status, got["status"].as_str()), (200, Some("New")));
     let (status, got) = get_json(
-        &api(&sb, &format!("/systemuser/request/vendor/agent/byexternalref/{system_id}/310904473/310904473")),
+        &api(
+            &sb,
+            &format!(
+                "/systemuser/request/vendor/agent/byexternalref/{system_id}/310904473/310904473"
+            ),
+        ),
         &token,
     )
     .await;
     assert_eq!((status, got["id"].as_str()), (200, Some(id.as_str())));
-    let (status, list) = get_json(&api(&sb, &format!("/systemuser/request/vendor/agent/bysystem/{system_id}")), &token).await;
+    let (status, list) = get_json(
+        &api(
+            &sb,
+            &format!("/systemuser/request/vendor/agent/bysystem/{system_id}"),
+        ),
+        &token,
+    )
+    .await;
     assert_eq!((status, list["data"].as_array().unwrap().len()), (200, 1));
     // an agent id on the standard route is not found there
-    let resp = http().get(api(&sb, &format!("/systemuser/request/vendor/{id}"))).bearer_auth(&token).send().await.unwrap();
+    let resp = http()
+        .get(api(&sb, &format!("/systemuser/request/vendor/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00010").await;
     // agent request without packages / with a non-client package
     let no_pk = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": []});
-    let resp = http().post(api(&sb, "/systemuser/request/vendor/agent")).bearer_auth(&token).json(&no_pk).send().await.unwrap();
+    let resp = http()
+        .post(api(&sb, "/systemuser/request/vendor/agent"))
+        .bearer_auth(&token)
+        .json(&no_pk)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 400, "AUTH-00058").await;
 
     assert_eq!(approve(&sb, &id).await.status(), 200);
-    let (_, users) = get_json(&api(&sb, &format!("/systemuser/vendor/bysystem/{system_id}")), &token).await;
+    let (_, users) = get_json(
+        &api(&sb, &format!("/systemuser/vendor/bysystem/{system_id}")),
+        &token,
+    )
+    .await;
     assert_eq!(users["data"][0]["userType"], "agent");
     // the facilitator's org gets a system-user token
     let resp = system_user_token_response(&sb, &v, "310904473", None).await;
@@ -505,57 +869,167 @@ async fn change_requests() {
     // give the system a second right to ask for
     let rights = json!([{"resource": [{"id": "urn:altinn:resource", "value": "ske-krav-og-betalinger"}]},
                         {"resource": [{"id": "urn:altinn:resource", "value": "ttd_systembruker-salary"}]}]);
-    let resp = http().put(api(&sb, &format!("/systemregister/vendor/{}/rights", s.system_id))).bearer_auth(&s.token).json(&rights).send().await.unwrap();
+    let resp = http()
+        .put(api(
+            &sb,
+            &format!("/systemregister/vendor/{}/rights", s.system_id),
+        ))
+        .bearer_auth(&s.token)
+        .json(&rights)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG)).await;
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
-    let su_id = approve(&sb, &id).await.json::<Value>().await.unwrap()["systemUserId"].as_str().unwrap().to_string();
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let su_id = approve(&sb, &id).await.json::<Value>().await.unwrap()["systemUserId"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let corr = uuid::Uuid::new_v4().to_string();
-    let url = api(&sb, &format!("/systemuser/changerequest/vendor?correlation-id={corr}&system-user-id={su_id}"));
+    let url = api(
+        &sb,
+        &format!("/systemuser/changerequest/vendor?correlation-id={corr}&system-user-id={su_id}"),
+    );
     // nothing to change → 200 NoChangeNeeded
-    let resp = http().post(&url).bearer_auth(&s.token).json(&json!({})).send().await.unwrap();
+    let resp = http()
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let r: Value = resp.json().await.unwrap();
     assert_eq!(r["status"], "NoChangeNeeded");
     assert_eq!(r["confirmUrl"], "");
 
     let body = json!({"requiredRights": [rights[1]]});
-    let resp = http().post(&url).bearer_auth(&s.token).json(&body).send().await.unwrap();
+    let resp = http()
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
-    assert!(resp.headers()["location"].to_str().unwrap().ends_with(&format!("/authentication/api/v1/systemuser/changerequest/{corr}")));
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with(&format!(
+                "/authentication/api/v1/systemuser/changerequest/{corr}"
+            ))
+    );
     let r: Value = resp.json().await.unwrap();
     assert_eq!(r["id"], corr);
     assert_eq!(r["status"], "New");
     assert_eq!(r["systemUserId"], su_id);
-    assert!(r["confirmUrl"].as_str().unwrap().contains("/accessmanagement/ui/systemuser/changerequest?id="));
+    assert!(
+        r["confirmUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/accessmanagement/ui/systemuser/changerequest?id=")
+    );
     // the same correlation id again → 200 with it
-    let resp = http().post(&url).bearer_auth(&s.token).json(&body).send().await.unwrap();
+    let resp = http()
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    let (status, got) = get_json(&api(&sb, &format!("/systemuser/changerequest/vendor/{corr}")), &s.token).await;
+    let (status, got) = get_json(
+        &api(&sb, &format!("/systemuser/changerequest/vendor/{corr}")),
+        &s.token,
+    )
+    .await;
     assert_eq!((status, got["status"].as_str()), (200, Some("New")));
-    let (status, list) = get_json(&api(&sb, &format!("/systemuser/changerequest/vendor/bysystem/{}", s.system_id)), &s.token).await;
+    let (status, list) = get_json(
+        &api(
+            &sb,
+            &format!("/systemuser/changerequest/vendor/bysystem/{}", s.system_id),
+        ),
+        &s.token,
+    )
+    .await;
     assert_eq!((status, list["data"].as_array().unwrap().len()), (200, 1));
 
-    assert_eq!(approve(&sb, &corr).await.json::<Value>().await.unwrap()["status"], "Accepted");
-    let (_, got) = get_json(&api(&sb, &format!("/systemuser/changerequest/vendor/{corr}")), &s.token).await;
+    assert_eq!(
+        approve(&sb, &corr).await.json::<Value>().await.unwrap()["status"],
+        "Accepted"
+    );
+    let (_, got) = get_json(
+        &api(&sb, &format!("/systemuser/changerequest/vendor/{corr}")),
+        &s.token,
+    )
+    .await;
     assert_eq!(got["status"], "Accepted");
 
     // errors: missing correlation-id (text), unknown system user (AUTH-00015), bad right (AUTH-00001)
-    let resp = http().post(api(&sb, &format!("/systemuser/changerequest/vendor?system-user-id={su_id}"))).bearer_auth(&s.token).json(&body).send().await.unwrap();
+    let resp = http()
+        .post(api(
+            &sb,
+            &format!("/systemuser/changerequest/vendor?system-user-id={su_id}"),
+        ))
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().starts_with("Missing or invalid QueryParameter: correlation-id."));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .starts_with("Missing or invalid QueryParameter: correlation-id.")
+    );
     let resp = http()
-        .post(api(&sb, &format!("/systemuser/changerequest/vendor?correlation-id={}&system-user-id={}", uuid::Uuid::new_v4(), uuid::Uuid::new_v4())))
-        .bearer_auth(&s.token).json(&body).send().await.unwrap();
+        .post(api(
+            &sb,
+            &format!(
+                "/systemuser/changerequest/vendor?correlation-id={}&system-user-id={}",
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4()
+            ),
+        ))
+        .bearer_auth(&s.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 404, "AUTH-00015").await;
-    let bad = json!({"requiredRights": [{"resource": [{"id": "urn:altinn:resource", "value": "nope"}]}]});
+    let bad =
+        json!({"requiredRights": [{"resource": [{"id": "urn:altinn:resource", "value": "nope"}]}]});
     let resp = http()
-        .post(api(&sb, &format!("/systemuser/changerequest/vendor?correlation-id={}&system-user-id={su_id}", uuid::Uuid::new_v4())))
-        .bearer_auth(&s.token).json(&bad).send().await.unwrap();
+        .post(api(
+            &sb,
+            &format!(
+                "/systemuser/changerequest/vendor?correlation-id={}&system-user-id={su_id}",
+                uuid::Uuid::new_v4()
+            ),
+        ))
+        .bearer_auth(&s.token)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
     expect_problem(resp, 400, "AUTH-00001").await;
     // delete → 202
-    let resp = http().delete(api(&sb, &format!("/systemuser/changerequest/vendor/{corr}"))).bearer_auth(&s.token).send().await.unwrap();
+    let resp = http()
+        .delete(api(
+            &sb,
+            &format!("/systemuser/changerequest/vendor/{corr}"),
+        ))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(empty_status(resp).await, 202);
     sb.shutdown().await;
 }
@@ -567,48 +1041,142 @@ async fn bad_input_never_500() {
     let c = http();
     let url = api(&sb, "/systemuser/request/vendor");
     // malformed JSON
-    let resp = c.post(&url).bearer_auth(&s.token).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    assert!(resp.headers()["content-type"].to_str().unwrap().contains("problem+json"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("problem+json")
+    );
     // missing required property
-    let resp = c.post(&url).bearer_auth(&s.token).json(&json!({"partyOrgNo": CUSTOMER_ORG})).send().await.unwrap();
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&json!({"partyOrgNo": CUSTOMER_ORG}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     // JSON null / wrong types
-    let resp = c.post(&url).bearer_auth(&s.token).json(&Value::Null).send().await.unwrap();
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&Value::Null)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = c.post(&url).bearer_auth(&s.token).json(&json!({"systemId": 5, "partyOrgNo": []})).send().await.unwrap();
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .json(&json!({"systemId": 5, "partyOrgNo": []}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     // wrong content type
-    let resp = c.post(&url).bearer_auth(&s.token).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 415);
-    let resp = c.post(api(&sb, "/systemregister/vendor")).bearer_auth(&s.token).form(&[("id", "x")]).send().await.unwrap();
+    let resp = c
+        .post(api(&sb, "/systemregister/vendor"))
+        .bearer_auth(&s.token)
+        .form(&[("id", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 415);
     // huge body
     let huge = format!("{{\"systemId\": \"{}\"}}", "a".repeat(2 * 1024 * 1024));
-    let resp = c.post(&url).bearer_auth(&s.token).header("content-type", "application/json").body(huge).send().await;
+    let resp = c
+        .post(&url)
+        .bearer_auth(&s.token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await;
     if let Ok(resp) = resp {
         assert_eq!(resp.status(), 413);
     }
     // non-UUID ids
-    for path in ["/systemuser/request/vendor/not-a-guid", "/systemuser/request/vendor/agent/123", "/systemuser/changerequest/vendor/zzz"] {
-        let resp = c.get(api(&sb, path)).bearer_auth(&s.token).send().await.unwrap();
+    for path in [
+        "/systemuser/request/vendor/not-a-guid",
+        "/systemuser/request/vendor/agent/123",
+        "/systemuser/changerequest/vendor/zzz",
+    ] {
+        let resp = c
+            .get(api(&sb, path))
+            .bearer_auth(&s.token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 400, "{path}");
         let body: Value = resp.json().await.unwrap();
         assert!(body["errors"].is_object());
     }
-    let resp = c.delete(api(&sb, "/systemuser/request/vendor/%00")).bearer_auth(&s.token).send().await.unwrap();
+    let resp = c
+        .delete(api(&sb, "/systemuser/request/vendor/%00"))
+        .bearer_auth(&s.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
-    let resp = c.post(format!("{}/sandbox/requests/nope/approve", sb.base_url())).send().await.unwrap();
+    let resp = c
+        .post(format!("{}/sandbox/requests/nope/approve", sb.base_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     // approval page with a bad or unknown id: 404 HTML, not a crash
-    for q in ["?id=nope", "?id=", "", &format!("?id={}", uuid::Uuid::new_v4())] {
-        let resp = c.get(format!("{}/accessmanagement/ui/systemuser/request{q}", sb.base_url())).send().await.unwrap();
+    for q in [
+        "?id=nope",
+        "?id=",
+        "",
+        &format!("?id={}", uuid::Uuid::new_v4()),
+    ] {
+        let resp = c
+            .get(format!(
+                "{}/accessmanagement/ui/systemuser/request{q}",
+                sb.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 404);
     }
-    let resp = c.post(format!("{}/accessmanagement/ui/systemuser/request", sb.base_url())).form(&[("id", "x")]).send().await.unwrap();
+    let resp = c
+        .post(format!(
+            "{}/accessmanagement/ui/systemuser/request",
+            sb.base_url()
+        ))
+        .form(&[("id", "x")])
+        .send()
+        .await
+        .unwrap();
     assert!(resp.status().is_client_error());
     // unknown route
-    assert_eq!(c.get(api(&sb, "/nothing/here")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        c.get(api(&sb, "/nothing/here"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     // still serving
     let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG)).await;
     assert_eq!(resp.status(), 201);
@@ -624,7 +1192,12 @@ async fn approval_page_html_and_form_post() {
     let confirm = r["confirmUrl"].as_str().unwrap();
     let page = http().get(confirm).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("Havbris Bakeri AS"), "customer name");
     assert!(html.contains(CUSTOMER_ORG));
@@ -635,7 +1208,10 @@ async fn approval_page_html_and_form_post() {
     // plain form POST, as the page's form does without JS
     let id = r["id"].as_str().unwrap();
     let resp = http()
-        .post(format!("{}/accessmanagement/ui/systemuser/request", sb.base_url()))
+        .post(format!(
+            "{}/accessmanagement/ui/systemuser/request",
+            sb.base_url()
+        ))
         .form(&[("id", id), ("decision", "reject")])
         .send()
         .await
@@ -643,11 +1219,25 @@ async fn approval_page_html_and_form_post() {
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
     assert!(html.contains("Request rejected"));
-    assert!(html.contains("https://vendor.example/receipt?session=1"), "redirect link");
-    let (_, got) = get_json(&api(&sb, &format!("/systemuser/request/vendor/{id}")), &s.token).await;
+    assert!(
+        html.contains("https://vendor.example/receipt?session=1"),
+        "redirect link"
+    );
+    let (_, got) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/{id}")),
+        &s.token,
+    )
+    .await;
     assert_eq!(got["status"], "Rejected");
     // the page now shows the status without buttons
-    let html = http().get(confirm).send().await.unwrap().text().await.unwrap();
+    let html = http()
+        .get(confirm)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains(r#"id="approve""#));
     assert!(html.contains("Rejected"));
     sb.shutdown().await;

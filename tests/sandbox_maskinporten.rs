@@ -22,7 +22,10 @@ async fn valid_grant_gives_a_verifiable_access_token() {
 
     // Verify with the published metadata + JWKS, as a resource server would.
     let meta: Value = http()
-        .get(format!("{}/.well-known/oauth-authorization-server", sb.base_url()))
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            sb.base_url()
+        ))
         .send()
         .await
         .unwrap()
@@ -47,14 +50,19 @@ async fn valid_grant_gives_a_verifiable_access_token() {
         .iter()
         .find(|k| k["kid"].as_str() == header.kid.as_deref())
         .expect("kid in JWKS");
-    let key = DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap()).unwrap();
+    let key =
+        DecodingKey::from_rsa_components(jwk["n"].as_str().unwrap(), jwk["e"].as_str().unwrap())
+            .unwrap();
     let mut validation = Validation::new(Algorithm::RS256);
     validation.validate_aud = false;
     validation.set_issuer(&[sb.issuer()]);
     let data = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap();
     let c = data.claims;
     assert_eq!(c["client_id"], v.client_id);
-    assert_eq!(c["consumer"], json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR_ORG}")}));
+    assert_eq!(
+        c["consumer"],
+        json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{VENDOR_ORG}")})
+    );
     assert_eq!(c["token_type"], "Bearer");
     assert_eq!(c["client_amr"], "private_key_jwt");
     assert!(c.get("authorization_details").is_none());
@@ -76,7 +84,10 @@ async fn grant_verification_failures() {
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
     let (e, d) = expect_oauth_error(post_grant(&sb, &sign(&c, Some("nope"), key_a())).await).await;
     assert_eq!(e, "invalid_grant");
-    assert_eq!(d, "Invalid assertion. Client authentication failed. Unknown key identifier (kid) for client.");
+    assert_eq!(
+        d,
+        "Invalid assertion. Client authentication failed. Unknown key identifier (kid) for client."
+    );
 
     // missing kid
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
@@ -91,11 +102,19 @@ async fn grant_verification_failures() {
     assert!(d.contains("Client not found"), "{d}");
 
     // wrong aud: the token endpoint instead of the issuer; and a missing trailing slash
-    for aud in [sb.token_endpoint(), sb.base_url(), "https://test.maskinporten.no/".to_string()] {
+    for aud in [
+        sb.token_endpoint(),
+        sb.base_url(),
+        "https://test.maskinporten.no/".to_string(),
+    ] {
         let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
         c["aud"] = json!(aud);
-        let (e, d) = expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
-        assert_eq!((e.as_str(), d.as_str()), ("invalid_grant", "Invalid JWT claim aud"));
+        let (e, d) =
+            expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
+        assert_eq!(
+            (e.as_str(), d.as_str()),
+            ("invalid_grant", "Invalid JWT claim aud")
+        );
     }
 
     // expired (beyond the 10 s skew)
@@ -103,7 +122,10 @@ async fn grant_verification_failures() {
     c["iat"] = json!(now() - 100);
     c["exp"] = json!(now() - 30);
     let (e, d) = expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
-    assert_eq!((e.as_str(), d.as_str()), ("invalid_grant", "JWT is expired"));
+    assert_eq!(
+        (e.as_str(), d.as_str()),
+        ("invalid_grant", "JWT is expired")
+    );
 
     // iat in the future (beyond 10 s)
     let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
@@ -117,7 +139,12 @@ async fn grant_verification_failures() {
     let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
     c["iat"] = json!(now() + 5);
     c["exp"] = json!(now() + 60);
-    assert_eq!(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await.status(), 200);
+    assert_eq!(
+        post_grant(&sb, &sign(&c, Some(&v.kid), key_a()))
+            .await
+            .status(),
+        200
+    );
 
     // lifetime > 120 s
     let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
@@ -131,13 +158,26 @@ async fn grant_verification_failures() {
     let assertion = sign(&c, Some(&v.kid), key_a());
     assert_eq!(post_grant(&sb, &assertion).await.status(), 200);
     let (e, d) = expect_oauth_error(post_grant(&sb, &assertion).await).await;
-    assert_eq!((e.as_str(), d.as_str()), ("invalid_request", "Grant is used before"));
+    assert_eq!(
+        (e.as_str(), d.as_str()),
+        ("invalid_request", "Grant is used before")
+    );
 
     // unauthorised scope (exists, but not granted to this client) and unknown scope
-    for scope in [SCOPE_REQ_WRITE.to_string(), format!("{SCOPE_REGISTER} made:up")] {
+    for scope in [
+        SCOPE_REQ_WRITE.to_string(),
+        format!("{SCOPE_REGISTER} made:up"),
+    ] {
         let c = grant_claims(&sb, &v, &scope);
-        let (e, d) = expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
-        assert_eq!((e.as_str(), d.as_str()), ("invalid_scope", "Token request contains invalid scopes for client"));
+        let (e, d) =
+            expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
+        assert_eq!(
+            (e.as_str(), d.as_str()),
+            (
+                "invalid_scope",
+                "Token request contains invalid scopes for client"
+            )
+        );
     }
 
     // no scope at all
@@ -150,7 +190,8 @@ async fn grant_verification_failures() {
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
     let mut h = jsonwebtoken::Header::new(Algorithm::HS256);
     h.kid = Some(v.kid.clone());
-    let hs = jsonwebtoken::encode(&h, &c, &jsonwebtoken::EncodingKey::from_secret(b"secret")).unwrap();
+    let hs =
+        jsonwebtoken::encode(&h, &c, &jsonwebtoken::EncodingKey::from_secret(b"secret")).unwrap();
     let (e, _) = expect_oauth_error(post_grant(&sb, &hs).await).await;
     assert_eq!(e, "invalid_grant");
 
@@ -166,7 +207,9 @@ async fn grant_verification_failures() {
     assert_eq!(expect_oauth_error(resp).await.0, "unsupported_grant_type");
     let resp = http()
         .post(sb.token_endpoint())
-        .json(&json!({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x"}))
+        .json(
+            &json!({"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "x"}),
+        )
         .send()
         .await
         .unwrap();
@@ -180,17 +223,30 @@ async fn key_rotation_via_sandbox_admin() {
     let v = create_client(&sb, VENDOR_ORG, &[SCOPE_REGISTER], key_a()).await;
     // add key B
     let resp = http()
-        .post(format!("{}/sandbox/clients/{}/jwks", sb.base_url(), v.client_id))
+        .post(format!(
+            "{}/sandbox/clients/{}/jwks",
+            sb.base_url(),
+            v.client_id
+        ))
         .json(&json!({"keys": [key_b().jwk("kid-b-rot")]}))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
-    assert_eq!(post_grant(&sb, &sign(&c, Some("kid-b-rot"), key_b())).await.status(), 200);
+    assert_eq!(
+        post_grant(&sb, &sign(&c, Some("kid-b-rot"), key_b()))
+            .await
+            .status(),
+        200
+    );
     // replace with only key B: key A no longer works
     let resp = http()
-        .put(format!("{}/sandbox/clients/{}/jwks", sb.base_url(), v.client_id))
+        .put(format!(
+            "{}/sandbox/clients/{}/jwks",
+            sb.base_url(),
+            v.client_id
+        ))
         .json(&json!({"keys": [key_b().jwk("kid-b-rot")]}))
         .send()
         .await
@@ -202,9 +258,17 @@ async fn key_rotation_via_sandbox_admin() {
     // private keys and bad input are refused
     let mut private = key_a().jwk("p");
     private["d"] = json!("AQAB");
-    for body in [json!({"keys": [private]}), json!({"keys": []}), json!({"nope": 1})] {
+    for body in [
+        json!({"keys": [private]}),
+        json!({"keys": []}),
+        json!({"nope": 1}),
+    ] {
         let resp = http()
-            .post(format!("{}/sandbox/clients/{}/jwks", sb.base_url(), v.client_id))
+            .post(format!(
+                "{}/sandbox/clients/{}/jwks",
+                sb.base_url(),
+                v.client_id
+            ))
             .json(&body)
             .send()
             .await
@@ -232,7 +296,10 @@ async fn create_client_rules() {
     let created: Value = resp.json().await.unwrap();
     assert_eq!(created["client_id"], "my-client");
     assert_eq!(created["org"], VENDOR_ORG);
-    assert_eq!(http().post(&url).json(&body).send().await.unwrap().status(), 409);
+    assert_eq!(
+        http().post(&url).json(&body).send().await.unwrap().status(),
+        409
+    );
     // generated UUID client id
     let resp = http()
         .post(&url)
@@ -247,15 +314,34 @@ async fn create_client_rules() {
         json!({"org": "991825828", "scopes": [], "jwks": {"keys": [key_a().jwk("k1")]}}),
         json!({"scopes": [], "jwks": {"keys": [key_a().jwk("k2")]}}),
     ] {
-        assert_eq!(http().post(&url).json(&b).send().await.unwrap().status(), 400);
+        assert_eq!(
+            http().post(&url).json(&b).send().await.unwrap().status(),
+            400
+        );
     }
-    let resp = http().post(&url).body("org=1").header("content-type", "text/plain").send().await.unwrap();
+    let resp = http()
+        .post(&url)
+        .body("org=1")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 415);
     // seeded orgs
-    let orgs: Value = http().get(format!("{}/sandbox/orgs", sb.base_url())).send().await.unwrap().json().await.unwrap();
+    let orgs: Value = http()
+        .get(format!("{}/sandbox/orgs", sb.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let list = orgs.as_array().unwrap();
     assert!(list.len() >= 5);
-    assert!(list.iter().all(|o| o["orgNo"].as_str().unwrap().len() == 9 && o["name"].is_string()));
+    assert!(
+        list.iter()
+            .all(|o| o["orgNo"].as_str().unwrap().len() == 9 && o["name"].is_string())
+    );
     sb.shutdown().await;
 }
 
@@ -265,7 +351,9 @@ async fn system_user_token_before_and_after_approval_and_whoami() {
     let s = setup(&sb, "tokensys").await;
 
     // No request yet: MP-303
-    let (e, d) = expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, None).await).await;
+    let (e, d) =
+        expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, None).await)
+            .await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
     assert!(d.contains("MP-303"));
 
@@ -275,20 +363,28 @@ async fn system_user_token_before_and_after_approval_and_whoami() {
     let id = req["id"].as_str().unwrap().to_string();
 
     // Still New: MP-303
-    let (e, _) = expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, None).await).await;
+    let (e, _) =
+        expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, None).await)
+            .await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
 
     assert_eq!(approve(&sb, &id).await.status(), 200);
 
     // Wrong org / wrong externalRef: still MP-303
-    let (e, _) = expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, None).await).await;
+    let (e, _) =
+        expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, None).await)
+            .await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
-    let (e, _) = expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, Some("other-ref")).await).await;
+    let (e, _) = expect_oauth_error(
+        system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG, Some("other-ref")).await,
+    )
+    .await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
 
     // Another client of the same vendor whose id is NOT on the system: MP-303
     let other = create_client(&sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
-    let (e, _) = expect_oauth_error(system_user_token_response(&sb, &other, CUSTOMER_ORG, None).await).await;
+    let (e, _) =
+        expect_oauth_error(system_user_token_response(&sb, &other, CUSTOMER_ORG, None).await).await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
 
     // Right: a token with authorization_details; externalRef defaults to the org
@@ -302,7 +398,10 @@ async fn system_user_token_before_and_after_approval_and_whoami() {
         assert!(ad.is_array());
         assert_eq!(ad[0]["type"], "urn:altinn:systemuser");
         assert_eq!(ad[0]["system_id"], s.system_id);
-        assert_eq!(ad[0]["systemuser_org"], json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{CUSTOMER_ORG}")}));
+        assert_eq!(
+            ad[0]["systemuser_org"],
+            json!({"authority": "iso6523-actorid-upis", "ID": format!("0192:{CUSTOMER_ORG}")})
+        );
         assert!(ad[0]["systemuser_id"].is_array());
         assert_eq!(claims["consumer"]["ID"], format!("0192:{VENDOR_ORG}"));
 
@@ -318,11 +417,24 @@ async fn system_user_token_before_and_after_approval_and_whoami() {
     }
 
     // whoami failures: no token (401), garbage (401), a plain (non-system-user) token (403)
-    let resp = http().get(format!("{}/reference/whoami", sb.base_url())).send().await.unwrap();
+    let resp = http()
+        .get(format!("{}/reference/whoami", sb.base_url()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["error_description"].as_str().unwrap().contains("Bearer"));
-    let (status, _) = get_json(&format!("{}/reference/whoami", sb.base_url()), "abc.def.ghi").await;
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("Bearer")
+    );
+    let (status, _) = get_json(
+        &format!("{}/reference/whoami", sb.base_url()),
+        "abc.def.ghi",
+    )
+    .await;
     assert_eq!(status, 401);
     let (status, body) = get_json(&format!("{}/reference/whoami", sb.base_url()), &s.token).await;
     assert_eq!(status, 403);
@@ -331,7 +443,9 @@ async fn system_user_token_before_and_after_approval_and_whoami() {
     // malformed authorization_details: an object instead of an array
     let mut claims = grant_claims(&sb, &s.vendor, SCOPE_DEMO);
     claims["authorization_details"] = json!({"type": "urn:altinn:systemuser", "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{CUSTOMER_ORG}")}});
-    let (e, _) = expect_oauth_error(post_grant(&sb, &sign(&claims, Some(&s.vendor.kid), key_a())).await).await;
+    let (e, _) =
+        expect_oauth_error(post_grant(&sb, &sign(&claims, Some(&s.vendor.kid), key_a())).await)
+            .await;
     assert_eq!(e, "invalid_authorization_details");
     sb.shutdown().await;
 }
@@ -344,12 +458,18 @@ async fn system_user_token_with_external_ref() {
     body["externalRef"] = json!("customer-42");
     let resp = create_request(&sb, &s.token, &body).await;
     assert_eq!(resp.status(), 201);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(approve(&sb, &id).await.status(), 200);
     // Without the externalRef: MP-303 (Cause 2 of the MP-303 page)
-    let (e, _) = expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, None).await).await;
+    let (e, _) =
+        expect_oauth_error(system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, None).await)
+            .await;
     assert_eq!(e, "invalid_altinn_customer_configuration");
-    let resp = system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, Some("customer-42")).await;
+    let resp =
+        system_user_token_response(&sb, &s.vendor, CUSTOMER_ORG_2, Some("customer-42")).await;
     assert_eq!(resp.status(), 200);
     sb.shutdown().await;
 }
@@ -359,36 +479,86 @@ async fn token_exchange() {
     let sb = start().await;
     let v = create_client(&sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let mp = token_for(&sb, &v, &[SCOPE_REGISTER]).await;
-    let url = format!("{}/authentication/api/v1/exchange/maskinporten", sb.base_url());
+    let url = format!(
+        "{}/authentication/api/v1/exchange/maskinporten",
+        sb.base_url()
+    );
     let resp = http().get(&url).bearer_auth(&mp).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let altinn = resp.text().await.unwrap();
     let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(&altinn).unwrap();
-    assert_eq!(claims["iss"], format!("{}/authentication/api/v1/openid/", sb.base_url()));
+    assert_eq!(
+        claims["iss"],
+        format!("{}/authentication/api/v1/openid/", sb.base_url())
+    );
     assert_eq!(claims["urn:altinn:orgNumber"], VENDOR_ORG);
     assert_eq!(claims["urn:altinn:authenticatemethod"], "maskinporten");
     assert_eq!(claims["scope"], SCOPE_REGISTER);
     assert!(claims.get("client_amr").is_none());
     // The exchanged token works on the Altinn API (list systems → 200 []).
-    let (status, list) = get_json(&format!("{}/authentication/api/v1/systemregister/vendor", sb.base_url()), &altinn).await;
+    let (status, list) = get_json(
+        &format!(
+            "{}/authentication/api/v1/systemregister/vendor",
+            sb.base_url()
+        ),
+        &altinn,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(list, json!([]));
     // JSON-only Accept gives a quoted string
-    let resp = http().get(&url).bearer_auth(&mp).header("accept", "application/json").send().await.unwrap();
+    let resp = http()
+        .get(&url)
+        .bearer_auth(&mp)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     let text = resp.text().await.unwrap();
     assert!(text.starts_with('"') && text.ends_with('"'));
     // failures: no token, garbage, an Altinn token, an unknown provider
     assert_eq!(http().get(&url).send().await.unwrap().status(), 401);
-    assert_eq!(http().get(&url).bearer_auth("x.y.z").send().await.unwrap().status(), 401);
-    assert_eq!(http().get(&url).bearer_auth(&altinn).send().await.unwrap().status(), 401);
+    assert_eq!(
+        http()
+            .get(&url)
+            .bearer_auth("x.y.z")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    assert_eq!(
+        http()
+            .get(&url)
+            .bearer_auth(&altinn)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     let resp = http()
-        .get(format!("{}/authentication/api/v1/exchange/facebook", sb.base_url()))
+        .get(format!(
+            "{}/authentication/api/v1/exchange/facebook",
+            sb.base_url()
+        ))
         .bearer_auth(&mp)
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().starts_with("Invalid token provider: facebook."));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .starts_with("Invalid token provider: facebook.")
+    );
     sb.shutdown().await;
 }

@@ -24,7 +24,8 @@ pub const SCOPE_REGISTER: &str = "altinn:authentication/systemregister.write";
 pub const SCOPE_REQ_WRITE: &str = "altinn:authentication/systemuser.request.write";
 pub const SCOPE_REQ_READ: &str = "altinn:authentication/systemuser.request.read";
 pub const SCOPE_DEMO: &str = "altinn:systembruker.demo";
-pub const ALL_VENDOR_SCOPES: &[&str] = &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ, SCOPE_DEMO];
+pub const ALL_VENDOR_SCOPES: &[&str] =
+    &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ, SCOPE_DEMO];
 
 pub struct TestKey {
     pub pem: String,
@@ -75,7 +76,9 @@ pub fn http() -> reqwest::Client {
 }
 
 pub async fn start() -> SandboxHandle {
-    sandbox::start(SandboxConfig::default()).await.expect("sandbox starts")
+    sandbox::start(SandboxConfig::default())
+        .await
+        .expect("sandbox starts")
 }
 
 pub async fn start_with_page_size(n: usize) -> SandboxHandle {
@@ -92,7 +95,12 @@ pub struct Vendor {
     pub org: String,
 }
 
-pub async fn create_client(sb: &SandboxHandle, org: &str, scopes: &[&str], key: &TestKey) -> Vendor {
+pub async fn create_client(
+    sb: &SandboxHandle,
+    org: &str,
+    scopes: &[&str],
+    key: &TestKey,
+) -> Vendor {
     let kid = format!("kid-{}", uuid::Uuid::new_v4());
     let resp = http()
         .post(format!("{}/sandbox/clients", sb.base_url()))
@@ -146,7 +154,10 @@ pub async fn expect_oauth_error(resp: reqwest::Response) -> (String, String) {
     let body: Value = resp.json().await.expect("json");
     (
         body["error"].as_str().unwrap_or_default().to_string(),
-        body["error_description"].as_str().unwrap_or_default().to_string(),
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
     )
 }
 
@@ -155,7 +166,10 @@ pub async fn token_for(sb: &SandboxHandle, v: &Vendor, scopes: &[&str]) -> Strin
     let resp = post_grant(sb, &sign(&claims, Some(&v.kid), key_a())).await;
     assert_eq!(resp.status(), 200, "token: {:?}", resp.text().await);
     let body: Value = resp.json().await.expect("json");
-    body["access_token"].as_str().expect("access_token").to_string()
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
 }
 
 /// Grant for a system-user token (authorization_details as a JSON array, `ID` upper case).
@@ -225,10 +239,18 @@ pub fn standard_request(system_id: &str, customer: &str) -> Value {
 }
 
 pub async fn get_json(url: &str, token: &str) -> (u16, Value) {
-    let resp = http().get(url).bearer_auth(token).send().await.expect("send");
+    let resp = http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("send");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// A full vendor setup: client with all vendor scopes, an admin token, and a registered system.
@@ -240,7 +262,12 @@ pub struct Setup {
 
 pub async fn setup(sb: &SandboxHandle, name: &str) -> Setup {
     let vendor = create_client(sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
-    let token = token_for(sb, &vendor, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+    let token = token_for(
+        sb,
+        &vendor,
+        &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ],
+    )
+    .await;
     let body = system_body(VENDOR_ORG, name, &[&vendor.client_id]);
     let resp = create_system(sb, &token, &body).await;
     assert_eq!(resp.status(), 200, "create system: {:?}", resp.text().await);
