@@ -874,14 +874,6 @@ impl Flow {
         client_id: String,
         scopes: String,
     ) -> Vec<Effect> {
-        if self.profile.key_path.is_none() {
-            self.fail(
-                Step::Client,
-                ErrorKind::Validation,
-                "create or import a key first",
-            );
-            return vec![];
-        }
         let org = match validate::org_number(&vendor_org) {
             Ok(o) => o,
             Err(e) => {
@@ -908,6 +900,15 @@ impl Flow {
                 }
             }
         };
+        // What was typed is checked first, so every mistake is reported before prerequisites.
+        if self.profile.key_path.is_none() {
+            self.fail(
+                Step::Client,
+                ErrorKind::Validation,
+                "create or import a key first (`keys generate`)",
+            );
+            return vec![];
+        }
         if self.profile.vendor_org.as_deref() != Some(org.as_str()) {
             self.profile.system_registered = None;
             self.profile.requests.clear();

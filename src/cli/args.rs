@@ -27,7 +27,12 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Profile to use (created on first use).
-    #[arg(long, global = true, env = "ALTINN_ONBOARD_PROFILE", default_value = "default")]
+    #[arg(
+        long,
+        global = true,
+        env = "ALTINN_ONBOARD_PROFILE",
+        default_value = "default"
+    )]
     pub profile: String,
     /// Environment: sandbox, tt02, prod or custom. Defaults to the profile's (sandbox for a new one).
     #[arg(long = "env", global = true, env = "ALTINN_ONBOARD_ENV", value_enum)]
@@ -126,7 +131,10 @@ pub enum ClientCommand {
         #[arg(long)]
         client_id: Option<String>,
         /// Space-separated scopes.
-        #[arg(long, default_value = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read")]
+        #[arg(
+            long,
+            default_value = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read"
+        )]
         scope: String,
         /// TT02/prod: confirm the public JWK is uploaded to this client in the portal.
         #[arg(long)]
@@ -265,6 +273,8 @@ fn parse_bits(s: &str) -> Result<u32, String> {
         "2048" => Ok(2048),
         "3072" => Ok(3072),
         "4096" => Ok(4096),
-        other => Err(format!("`{other}` is not a supported key size: use 2048 (what Maskinporten's portal expects), 3072 or 4096")),
+        other => Err(format!(
+            "`{other}` is not a supported key size: use 2048 (what Maskinporten's portal expects), 3072 or 4096"
+        )),
     }
 }

@@ -36,13 +36,19 @@ pub struct CliError {
 
 impl CliError {
     pub fn usage(m: impl Into<String>) -> Self {
-        CliError { code: exit::USAGE, message: m.into() }
+        CliError {
+            code: exit::USAGE,
+            message: m.into(),
+        }
     }
 }
 
 impl From<Failure> for CliError {
     fn from(f: Failure) -> Self {
-        CliError { code: code_for(f.kind), message: f.message }
+        CliError {
+            code: code_for(f.kind),
+            message: f.message,
+        }
     }
 }
 
@@ -64,7 +70,11 @@ pub struct Out {
 impl Out {
     pub fn result(&self, value: &Value, human: impl FnOnce() -> String) {
         let mut stdout = std::io::stdout().lock();
-        let text = if self.json { serde_json::to_string_pretty(value).unwrap_or_default() } else { human() };
+        let text = if self.json {
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        } else {
+            human()
+        };
         let _ = writeln!(stdout, "{text}");
     }
 
@@ -95,7 +105,11 @@ impl Ctx {
             return None;
         }
         Some(EnvSetting {
-            kind: kind.unwrap_or(if g.maskinporten_url.is_some() { EnvKind::Custom } else { EnvKind::Sandbox }),
+            kind: kind.unwrap_or(if g.maskinporten_url.is_some() {
+                EnvKind::Custom
+            } else {
+                EnvKind::Sandbox
+            }),
             maskinporten_url: g.maskinporten_url.clone(),
             altinn_url: g.altinn_url.clone(),
         })
@@ -105,10 +119,22 @@ impl Ctx {
     /// switches the profile (its client, system and requests belong to the old one); other
     /// URL overrides apply to this run only, except for `custom`, which needs them stored.
     pub fn profile_and_env(&self) -> Result<(Profile, EnvSetting), CliError> {
-        crate::validate::profile_name(&self.global.profile).map_err(|e| CliError::usage(e.to_string()))?;
+        crate::validate::profile_name(&self.global.profile)
+            .map_err(|e| CliError::usage(e.to_string()))?;
         let requested = self.requested_env();
-        let existing = self.store.load(&self.global.profile).map_err(|e| CliError::usage(e.to_string()))?;
-        let mut profile = existing.unwrap_or_else(|| Profile::new(&self.global.profile, requested.clone().map(|r| EnvSetting::new(r.kind)).unwrap_or_default()));
+        let existing = self
+            .store
+            .load(&self.global.profile)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        let mut profile = existing.unwrap_or_else(|| {
+            Profile::new(
+                &self.global.profile,
+                requested
+                    .clone()
+                    .map(|r| EnvSetting::new(r.kind))
+                    .unwrap_or_default(),
+            )
+        });
         let effective = match requested {
             None => profile.environment.clone(),
             Some(req) => {
@@ -116,7 +142,10 @@ impl Ctx {
                     let mut flow = Flow::resume(profile.clone());
                     flow.update(Msg::SelectEnvironment(EnvSetting::new(req.kind)));
                     profile = flow.profile;
-                    self.out.info(format!("profile `{}` now uses the {} environment", profile.name, req.kind));
+                    self.out.info(format!(
+                        "profile `{}` now uses the {} environment",
+                        profile.name, req.kind
+                    ));
                 }
                 if req.kind == EnvKind::Custom {
                     profile.environment = req.clone();
@@ -124,12 +153,16 @@ impl Ctx {
                 req
             }
         };
-        effective.resolve().map_err(|e| CliError::usage(e.to_string()))?;
+        effective
+            .resolve()
+            .map_err(|e| CliError::usage(e.to_string()))?;
         Ok((profile, effective))
     }
 
     pub async fn session(&self, env: &EnvSetting) -> Result<Session, CliError> {
-        let s = Session::open(env, self.store.clone(), &self.global.profile).await.map_err(|e| CliError::usage(e.to_string()))?;
+        let s = Session::open(env, self.store.clone(), &self.global.profile)
+            .await
+            .map_err(|e| CliError::usage(e.to_string()))?;
         if let Some(o) = &s.sandbox_origin {
             self.out.info(o);
         }
@@ -137,7 +170,9 @@ impl Ctx {
     }
 
     fn save(&self, profile: &mut Profile) -> Result<(), CliError> {
-        self.store.save(profile).map_err(|e| CliError::usage(e.to_string()))
+        self.store
+            .save(profile)
+            .map_err(|e| CliError::usage(e.to_string()))
     }
 }
 
@@ -146,7 +181,10 @@ impl Ctx {
 pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), CliError> {
     let mut queue: VecDeque<Effect> = flow.update(msg).into();
     while let Some(effect) = queue.pop_front() {
-        if matches!(effect, Effect::PollStatus { .. } | Effect::OpenBrowser { .. }) {
+        if matches!(
+            effect,
+            Effect::PollStatus { .. } | Effect::OpenBrowser { .. }
+        ) {
             continue;
         }
         let snapshot = flow.profile.clone();
@@ -155,14 +193,38 @@ pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), C
         }
     }
     match &flow.error {
-        Some(e) => Err(CliError { code: code_for(e.kind), message: e.message.clone() }),
+        Some(e) => Err(CliError {
+            code: code_for(e.kind),
+            message: e.message.clone(),
+        }),
         None => Ok(()),
     }
 }
 
+/// Logging: the CLI logs to stderr (warnings by default, more with -v); the wizard logs to a
+/// file (set up by the wizard itself) so nothing ever lands on its screen.
+pub fn init_logging(global: &GlobalArgs) {
+    let level = match global.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
 /// Run the CLI; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
-    let out = Out { json: cli.global.json, quiet: cli.global.quiet };
+    let out = Out {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+    };
     let store = match ProfileStore::from_env() {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -170,7 +232,11 @@ pub async fn run(cli: Cli) -> i32 {
             return exit::USAGE;
         }
     };
-    let ctx = Ctx { out, store, global: cli.global };
+    let ctx = Ctx {
+        out,
+        store,
+        global: cli.global,
+    };
     let result = match cli.command {
         None | Some(Command::Wizard) => crate::tui::run_wizard(&ctx).await,
         Some(cmd) => dispatch(&ctx, cmd).await,
@@ -192,11 +258,23 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, CliError> {
     match cmd {
         Command::Wizard => unreachable!("handled by run"),
         Command::Keys(k) => keys(ctx, k).await,
-        Command::Client(ClientCommand::Set { vendor_org, client_id, scope, confirm_uploaded }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded).await,
+        Command::Client(ClientCommand::Set {
+            vendor_org,
+            client_id,
+            scope,
+            confirm_uploaded,
+        }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded).await,
         Command::System(SystemCommand::Register(a)) => system_register(ctx, a).await,
         Command::System(SystemCommand::Show) => system_show(ctx).await,
-        Command::Request(RequestCommand::Create { agent, customer_org, external_ref, open }) => request_create(ctx, agent, customer_org, external_ref, open).await,
-        Command::Request(RequestCommand::Status { id, wait, timeout }) => request_status(ctx, id, wait, timeout).await,
+        Command::Request(RequestCommand::Create {
+            agent,
+            customer_org,
+            external_ref,
+            open,
+        }) => request_create(ctx, agent, customer_org, external_ref, open).await,
+        Command::Request(RequestCommand::Status { id, wait, timeout }) => {
+            request_status(ctx, id, wait, timeout).await
+        }
         Command::Request(RequestCommand::List) => request_list(ctx).await,
         Command::Token(a) => token(ctx, a).await,
         Command::Call(a) => call(ctx, a).await,
@@ -217,7 +295,10 @@ where
     Fut: std::future::Future<Output = (Result<i32, CliError>, Session)>,
 {
     let (profile, env) = ctx.profile_and_env()?;
-    let _lock = ctx.store.lock(&profile.name).map_err(|e| CliError::usage(e.to_string()))?;
+    let _lock = ctx
+        .store
+        .lock(&profile.name)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let session = ctx.session(&env).await?;
     let flow = Flow::resume(profile);
     let (result, session) = f(flow, session).await;
@@ -227,20 +308,36 @@ where
 
 async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
     let (mut profile, _env) = ctx.profile_and_env()?;
-    let _lock = ctx.store.lock(&profile.name).map_err(|e| CliError::usage(e.to_string()))?;
+    let _lock = ctx
+        .store
+        .lock(&profile.name)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     // Key work needs no remote: a runner on any environment will do, so no sandbox is started.
-    let runner = crate::runner::Runner::new(crate::env::Environment::tt02(), ctx.store.clone(), Arc::new(crate::maskinporten::TokenCache::in_memory()));
+    let runner = crate::runner::Runner::new(
+        crate::env::Environment::tt02(),
+        ctx.store.clone(),
+        Arc::new(crate::maskinporten::TokenCache::in_memory()),
+    );
     match cmd {
         KeysCommand::Show { jwks } => {
             let key = runner.key_for(&profile)?;
             let jwk = serde_json::to_value(key.public_jwk()).unwrap_or_default();
             let path = profile.key_path.clone().unwrap_or_default();
-            let v = if jwks { json!({ "keys": [jwk] }) } else { json!({ "kid": key.kid(), "private_key_path": path, "bits": key.bits(), "public_jwk": jwk }) };
+            let v = if jwks {
+                json!({ "keys": [jwk] })
+            } else {
+                json!({ "kid": key.kid(), "private_key_path": path, "bits": key.bits(), "public_jwk": jwk })
+            };
             ctx.out.result(&v, || {
                 if jwks {
                     serde_json::to_string_pretty(&v).unwrap_or_default()
                 } else {
-                    format!("kid:  {}\npath: {}\npublic JWK:\n{}", key.kid(), path.display(), serde_json::to_string_pretty(&jwk).unwrap_or_default())
+                    format!(
+                        "kid:  {}\npath: {}\npublic JWK:\n{}",
+                        key.kid(),
+                        path.display(),
+                        serde_json::to_string_pretty(&jwk).unwrap_or_default()
+                    )
                 }
             });
             Ok(exit::OK)
@@ -255,7 +352,8 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
         KeysCommand::Import { source, kid } => {
             let source = if source == "-" {
                 let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
                 s
             } else {
                 source
@@ -269,7 +367,12 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
     }
 }
 
-async fn key_effects(ctx: &Ctx, runner: &crate::runner::Runner, flow: &mut Flow, first: Vec<Effect>) -> Result<(), CliError> {
+async fn key_effects(
+    ctx: &Ctx,
+    runner: &crate::runner::Runner,
+    flow: &mut Flow,
+    first: Vec<Effect>,
+) -> Result<(), CliError> {
     let mut queue: VecDeque<Effect> = first.into();
     while let Some(e) = queue.pop_front() {
         let snap = flow.profile.clone();
@@ -278,7 +381,10 @@ async fn key_effects(ctx: &Ctx, runner: &crate::runner::Runner, flow: &mut Flow,
         }
     }
     if let Some(e) = &flow.error {
-        return Err(CliError { code: code_for(e.kind), message: e.message.clone() });
+        return Err(CliError {
+            code: code_for(e.kind),
+            message: e.message.clone(),
+        });
     }
     if let Some(w) = flow.key.as_ref().and_then(|k| k.warning.clone()) {
         ctx.out.info(format!("warning: {w}"));
@@ -287,7 +393,10 @@ async fn key_effects(ctx: &Ctx, runner: &crate::runner::Runner, flow: &mut Flow,
 }
 
 fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, CliError> {
-    let key = flow.key.as_ref().ok_or_else(|| CliError::usage("no key was produced"))?;
+    let key = flow
+        .key
+        .as_ref()
+        .ok_or_else(|| CliError::usage("no key was produced"))?;
     let v = json!({ "kid": key.kid, "private_key_path": key.path, "public_jwk": key.public_jwk });
     ctx.out.result(&v, || {
         format!(
@@ -305,7 +414,13 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, CliError>
     Ok(exit::OK)
 }
 
-async fn client_set(ctx: &Ctx, vendor_org: String, client_id: Option<String>, scope: String, confirm: bool) -> Result<i32, CliError> {
+async fn client_set(
+    ctx: &Ctx,
+    vendor_org: String,
+    client_id: Option<String>,
+    scope: String,
+    confirm: bool,
+) -> Result<i32, CliError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
@@ -335,8 +450,12 @@ async fn client_set(ctx: &Ctx, vendor_org: String, client_id: Option<String>, sc
 }
 
 /// Read a system definition file in the register's own JSON format.
-fn system_form_from_file(path: &std::path::Path, vendor_org: Option<&str>) -> Result<SystemForm, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+fn system_form_from_file(
+    path: &std::path::Path,
+    vendor_org: Option<&str>,
+) -> Result<SystemForm, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
         CliError::usage(format!(
             "{} is not a system definition: {e}\n  hint: expected the register's JSON: {{\"id\": \"<org>_<name>\", \"vendor\": {{\"ID\": \"0192:<org>\"}}, \"name\": {{\"nb\": ...}}, \"description\": {{...}}, \"rights\": [...]}}",
@@ -345,17 +464,38 @@ fn system_form_from_file(path: &std::path::Path, vendor_org: Option<&str>) -> Re
     })?;
     let name = match (vendor_org, reg.id.split_once('_')) {
         (Some(org), Some((prefix, rest))) if prefix == org => rest.to_string(),
-        (Some(org), _) => return Err(CliError::usage(format!("the system id `{}` in {} must start with the vendor org `{org}_`", reg.id, path.display()))),
+        (Some(org), _) => {
+            return Err(CliError::usage(format!(
+                "the system id `{}` in {} must start with the vendor org `{org}_`",
+                reg.id,
+                path.display()
+            )));
+        }
         (None, Some((_, rest))) => rest.to_string(),
         (None, None) => reg.id.clone(),
     };
-    let pick = |m: &std::collections::BTreeMap<String, String>| m.get("nb").or_else(|| m.values().next()).cloned().unwrap_or_default();
+    let pick = |m: &std::collections::BTreeMap<String, String>| {
+        m.get("nb")
+            .or_else(|| m.values().next())
+            .cloned()
+            .unwrap_or_default()
+    };
     Ok(SystemForm {
         name,
         display_name: pick(&reg.name),
         description: pick(&reg.description),
-        rights: reg.rights.iter().filter_map(|r| r.resource_id()).collect::<Vec<_>>().join(" "),
-        access_packages: reg.access_packages.iter().map(|p| p.urn.clone()).collect::<Vec<_>>().join(" "),
+        rights: reg
+            .rights
+            .iter()
+            .filter_map(|r| r.resource_id())
+            .collect::<Vec<_>>()
+            .join(" "),
+        access_packages: reg
+            .access_packages
+            .iter()
+            .map(|p| p.urn.clone())
+            .collect::<Vec<_>>()
+            .join(" "),
         redirect_urls: reg.allowed_redirect_urls.join(" "),
         is_visible: reg.is_visible,
     })
@@ -418,12 +558,26 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
 async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
-            let id = flow.profile.system_id().ok_or_else(|| CliError::usage("no system in this profile yet: `system register --name <name>`"))?;
-            let token = session.runner.vendor_token(&flow.profile, SCOPE_REGISTER_WRITE, false).await?;
-            let sys: Option<RegisteredSystem> = session.runner.altinn().get_system(&token.token, &id).await.map_err(Failure::from)?;
-            let sys = sys.ok_or_else(|| CliError { code: exit::REJECTED, message: format!("system {id} is not in the register (run `system register`)") })?;
+            let id = flow.profile.system_id().ok_or_else(|| {
+                CliError::usage("no system in this profile yet: `system register --name <name>`")
+            })?;
+            let token = session
+                .runner
+                .vendor_token(&flow.profile, SCOPE_REGISTER_WRITE, false)
+                .await?;
+            let sys: Option<RegisteredSystem> = session
+                .runner
+                .altinn()
+                .get_system(&token.token, &id)
+                .await
+                .map_err(Failure::from)?;
+            let sys = sys.ok_or_else(|| CliError {
+                code: exit::REJECTED,
+                message: format!("system {id} is not in the register (run `system register`)"),
+            })?;
             let v = serde_json::to_value(&sys).unwrap_or_default();
-            ctx.out.result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+            ctx.out
+                .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(exit::OK)
         }
         .await;
@@ -435,10 +589,20 @@ async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
 /// A QR code of `text` for a terminal (two rows per character line).
 pub fn qr_text(text: &str) -> Option<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    Some(code.render::<qrcode::render::unicode::Dense1x2>().quiet_zone(true).build())
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
+            .build(),
+    )
 }
 
-async fn request_create(ctx: &Ctx, agent: bool, customer_org: Option<String>, external_ref: Option<String>, open: bool) -> Result<i32, CliError> {
+async fn request_create(
+    ctx: &Ctx,
+    agent: bool,
+    customer_org: Option<String>,
+    external_ref: Option<String>,
+    open: bool,
+) -> Result<i32, CliError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let customer = customer_org
@@ -456,6 +620,14 @@ async fn request_create(ctx: &Ctx, agent: bool, customer_org: Option<String>, ex
                     eprintln!("{qr}");
                 }
             }
+            if session.hosts_sandbox() {
+                ctx.out.info(format!(
+                    "note: the embedded sandbox stops when this command ends, so the page above is gone. Approve with \
+                     `altinn-onboard sandbox approve {}`, or run `altinn-onboard sandbox serve` in another terminal first \
+                     to get an approval page that stays up.",
+                    req.id
+                ));
+            }
             if open {
                 if let Some(url) = req.confirm_url.clone() {
                     if let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session.runner.run(Effect::OpenBrowser { url }, &flow.profile).await {
@@ -471,7 +643,12 @@ async fn request_create(ctx: &Ctx, agent: bool, customer_org: Option<String>, ex
     .await
 }
 
-async fn request_status(ctx: &Ctx, id: Option<String>, wait: bool, timeout: u64) -> Result<i32, CliError> {
+async fn request_status(
+    ctx: &Ctx,
+    id: Option<String>,
+    wait: bool,
+    timeout: u64,
+) -> Result<i32, CliError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let rec = match &id {
@@ -538,16 +715,44 @@ pub fn status_exit(status: &RequestStatus, waited: bool) -> i32 {
 async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
-            let id = flow.profile.system_id().ok_or_else(|| CliError::usage("no system in this profile yet: `system register --name <name>`"))?;
-            let token = session.runner.vendor_token(&flow.profile, SCOPE_REQUEST_READ, false).await?;
-            let mut all = session.runner.altinn().list_requests(&token.token, &id, false).await.map_err(Failure::from)?;
-            all.extend(session.runner.altinn().list_requests(&token.token, &id, true).await.map_err(Failure::from)?);
+            let id = flow.profile.system_id().ok_or_else(|| {
+                CliError::usage("no system in this profile yet: `system register --name <name>`")
+            })?;
+            let token = session
+                .runner
+                .vendor_token(&flow.profile, SCOPE_REQUEST_READ, false)
+                .await?;
+            let mut all = session
+                .runner
+                .altinn()
+                .list_requests(&token.token, &id, false)
+                .await
+                .map_err(Failure::from)?;
+            all.extend(
+                session
+                    .runner
+                    .altinn()
+                    .list_requests(&token.token, &id, true)
+                    .await
+                    .map_err(Failure::from)?,
+            );
             let v = serde_json::to_value(&all).unwrap_or_default();
             ctx.out.result(&v, || {
                 if all.is_empty() {
                     return format!("no requests for {id}");
                 }
-                all.iter().map(|r| format!("{}  {:<9} {}  ref={}", r.id, r.status.as_str(), r.party_org_no, r.external_ref.as_deref().unwrap_or("-"))).collect::<Vec<_>>().join("\n")
+                all.iter()
+                    .map(|r| {
+                        format!(
+                            "{}  {:<9} {}  ref={}",
+                            r.id,
+                            r.status.as_str(),
+                            r.party_org_no,
+                            r.external_ref.as_deref().unwrap_or("-")
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
             Ok(exit::OK)
         }
@@ -560,7 +765,11 @@ async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
 fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, CliError> {
     match arg {
         Some(s) => crate::validate::scopes(&s).map_err(|e| CliError::usage(e.to_string())),
-        None => Ok(profile.system_user_scope.as_deref().map(|s| s.split_whitespace().map(str::to_string).collect()).unwrap_or_else(|| profile.scopes.clone())),
+        None => Ok(profile
+            .system_user_scope
+            .as_deref()
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_else(|| profile.scopes.clone())),
     }
 }
 
@@ -669,18 +878,32 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
                     return "no profiles yet".into();
                 }
                 rows.iter()
-                    .map(|r| format!("{:<16} {:<8} {}", r["name"].as_str().unwrap_or(""), r["environment"].as_str().unwrap_or("?"), r["step"].as_str().or(r["error"].as_str()).unwrap_or("")))
+                    .map(|r| {
+                        format!(
+                            "{:<16} {:<8} {}",
+                            r["name"].as_str().unwrap_or(""),
+                            r["environment"].as_str().unwrap_or("?"),
+                            r["step"].as_str().or(r["error"].as_str()).unwrap_or("")
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
             Ok(exit::OK)
         }
         ProfileCommand::Show => {
-            let p = ctx.store.load(&ctx.global.profile).map_err(err)?.ok_or_else(|| CliError::usage(format!("no profile named `{}`", ctx.global.profile)))?;
+            let p = ctx
+                .store
+                .load(&ctx.global.profile)
+                .map_err(err)?
+                .ok_or_else(|| {
+                    CliError::usage(format!("no profile named `{}`", ctx.global.profile))
+                })?;
             let mut v = serde_json::to_value(&p).unwrap_or_default();
             v["path"] = json!(ctx.store.profile_path(&p.name));
             v["next_step"] = json!(crate::flow::resume_step(&p));
-            ctx.out.result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+            ctx.out
+                .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(exit::OK)
         }
         ProfileCommand::Rm { name } => {
@@ -689,7 +912,9 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
             if !removed {
                 return Err(CliError::usage(format!("no profile named `{name}`")));
             }
-            ctx.out.result(&json!({ "removed": name }), || format!("removed profile {name} (its key file, if any, was kept)"));
+            ctx.out.result(&json!({ "removed": name }), || {
+                format!("removed profile {name} (its key file, if any, was kept)")
+            });
             Ok(exit::OK)
         }
     }
@@ -697,12 +922,27 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
 
 async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
     match cmd {
-        SandboxCommand::Serve { port, bind, state, strict_resources } => {
-            let config = crate::sandbox::SandboxConfig { bind: std::net::SocketAddr::new(bind, port), state_file: state, strict_resources };
-            let handle = crate::sandbox::start(config).await.map_err(|e| CliError { code: exit::NETWORK, message: e.to_string() })?;
+        SandboxCommand::Serve {
+            port,
+            bind,
+            state,
+            strict_resources,
+        } => {
+            let config = crate::sandbox::SandboxConfig {
+                bind: std::net::SocketAddr::new(bind, port),
+                state_file: state,
+                strict_resources,
+            };
+            let handle = crate::sandbox::start(config).await.map_err(|e| CliError {
+                code: exit::NETWORK,
+                message: e.to_string(),
+            })?;
             let url = handle.base_url();
             let server_file = crate::session::server_file_path(&ctx.store);
-            let file = crate::session::ServerFile { url: url.clone(), pid: std::process::id() };
+            let file = crate::session::ServerFile {
+                url: url.clone(),
+                pid: std::process::id(),
+            };
             if let Ok(bytes) = serde_json::to_vec(&file) {
                 if let Err(e) = crate::profile::write_atomic(&server_file, &bytes, 0o600) {
                     tracing::warn!(error = %e, "could not record the running sandbox");
@@ -723,8 +963,17 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             Ok(exit::OK)
         }
         SandboxCommand::Orgs => {
-            let orgs: Vec<Value> = crate::sandbox::seeded_orgs().iter().map(|o| json!({"orgNo": o.org_no, "name": o.name})).collect();
-            ctx.out.result(&Value::Array(orgs.clone()), || crate::sandbox::seeded_orgs().iter().map(|o| format!("{}  {}", o.org_no, o.name)).collect::<Vec<_>>().join("\n"));
+            let orgs: Vec<Value> = crate::sandbox::seeded_orgs()
+                .iter()
+                .map(|o| json!({"orgNo": o.org_no, "name": o.name}))
+                .collect();
+            ctx.out.result(&Value::Array(orgs.clone()), || {
+                crate::sandbox::seeded_orgs()
+                    .iter()
+                    .map(|o| format!("{}  {}", o.org_no, o.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
             Ok(exit::OK)
         }
         SandboxCommand::Approve { id } => sandbox_decide(ctx, id, true).await,
@@ -735,16 +984,30 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
 async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, CliError> {
     let (profile, env) = ctx.profile_and_env()?;
     if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
-        return Err(CliError::usage("approving from the command line only exists in the sandbox; in TT02 the customer approves at the confirmUrl"));
+        return Err(CliError::usage(
+            "approving from the command line only exists in the sandbox; in TT02 the customer approves at the confirmUrl",
+        ));
     }
     let _ = profile;
     let session = ctx.session(&env).await?;
     let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
-    let r = portal.decide(&id, approve).await.map_err(|e| CliError { code: if e.is_network() { exit::NETWORK } else { exit::REJECTED }, message: e.to_string() });
+    let r = portal.decide(&id, approve).await.map_err(|e| CliError {
+        code: if e.is_network() {
+            exit::NETWORK
+        } else {
+            exit::REJECTED
+        },
+        message: e.to_string(),
+    });
     session.close().await;
     r?;
     let v = json!({ "id": id, "decision": if approve { "approved" } else { "rejected" } });
-    ctx.out.result(&v, || format!("request {id} {}", if approve { "approved" } else { "rejected" }));
+    ctx.out.result(&v, || {
+        format!(
+            "request {id} {}",
+            if approve { "approved" } else { "rejected" }
+        )
+    });
     Ok(exit::OK)
 }
 

@@ -1,0 +1,362 @@
+//! The CLI end to end (assert_cmd): the documented sequence against a spawned `sandbox serve`,
+//! the embedded sandbox across successive commands, `--json` shapes and every exit code.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+
+const VENDOR: &str = "310904473";
+const CUSTOMER: &str = "312345676";
+const SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("altinn-onboard")
+}
+
+/// `altinn-onboard sandbox serve --port 0`, reading the URL it prints.
+fn serve(home: &std::path::Path) -> Server {
+    let mut child = std::process::Command::new(bin())
+        .args(["sandbox", "serve", "--port", "0"])
+        .env("ALTINN_ONBOARD_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sandbox serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read url");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no url in the first line: {line}"))
+        .to_string();
+    Server { child, url }
+}
+
+struct Cli {
+    home: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Cli {
+    fn new(args: &[&str]) -> Self {
+        Cli {
+            home: tempfile::tempdir().expect("tempdir"),
+            args: args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn cmd(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.env("ALTINN_ONBOARD_HOME", self.home.path())
+            .env_remove("ALTINN_ONBOARD_PROFILE")
+            .env_remove("ALTINN_ONBOARD_ENV")
+            .env_remove("ALTINN_ONBOARD_MASKINPORTEN_URL")
+            .env_remove("ALTINN_ONBOARD_ALTINN_URL")
+            .args(&self.args)
+            .args(extra);
+        c.timeout(std::time::Duration::from_secs(120));
+        c
+    }
+
+    /// Run, check the exit code, parse stdout as JSON.
+    fn json(&self, extra: &[&str], code: i32) -> Value {
+        let out = self.cmd(extra).arg("--json").output().expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{extra:?}\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("{extra:?}: stdout is not JSON ({e}): {stdout}"))
+    }
+}
+
+/// A bare HTTP POST with std only (as `curl -X POST` in the documented sequence).
+fn post(url: &str) {
+    let u = url::Url::parse(url).expect("url");
+    let addr = format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(80)
+    );
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        u.path()
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
+}
+
+#[test]
+fn the_documented_sequence_against_sandbox_serve() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = serve(home.path());
+    let s = server.url.clone();
+    let mp = format!("{s}/");
+    let a = Cli {
+        home,
+        args: [
+            "--profile",
+            "demo",
+            "--env",
+            "sandbox",
+            "--maskinporten-url",
+            &mp,
+            "--altinn-url",
+            &s,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect(),
+    };
+
+    let key = a.json(&["keys", "generate"], 0);
+    assert!(key["kid"].is_string() && key["private_key_path"].is_string());
+    assert!(
+        key["public_jwk"]["n"].is_string() && key["public_jwk"].get("d").is_none(),
+        "no private members: {key}"
+    );
+
+    let client = a.json(
+        &["client", "set", "--vendor-org", VENDOR, "--scope", SCOPES],
+        0,
+    );
+    assert!(
+        client["client_id"].as_str().is_some_and(|c| !c.is_empty()),
+        "{client}"
+    );
+
+    let register = [
+        "system",
+        "register",
+        "--name",
+        "smartcloud",
+        "--resource",
+        "urn:altinn:resource:ske-krav-og-betalinger",
+    ];
+    let sys = a.json(&register, 0);
+    assert_eq!(sys["id"], format!("{VENDOR}_smartcloud"));
+    assert_eq!(sys["created"], true);
+    let again = a.json(&register, 0);
+    assert_eq!(again["unchanged"], true, "{again}");
+
+    let req = a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    assert_eq!(req["status"], "New");
+    let id = req["id"].as_str().expect("id").to_string();
+    assert!(
+        req["confirmUrl"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&s)),
+        "{req}"
+    );
+
+    let st = a.json(&["request", "status"], 0);
+    assert_eq!(
+        (st["id"].as_str(), st["status"].as_str()),
+        (Some(id.as_str()), Some("New"))
+    );
+    // Still pending when the wait ends: exit 5, never 0.
+    let pending = a.json(&["request", "status", "--wait", "--timeout", "3"], 5);
+    assert_eq!(pending["status"], "New");
+
+    post(&format!("{s}/sandbox/requests/{id}/approve"));
+    let accepted = a.json(&["request", "status", "--wait", "--timeout", "30"], 0);
+    assert_eq!(accepted["status"], "Accepted");
+
+    let tok = a.json(&["token", "--system-user"], 0);
+    assert!(tok["expires_in"].as_i64().is_some_and(|e| e > 0) && tok["scope"].is_string());
+    assert_eq!(
+        tok["claims"]["authorization_details"][0]["systemuser_org"]["ID"],
+        format!("0192:{CUSTOMER}")
+    );
+    assert!(tok.get("access_token").is_none(), "no token unless --show");
+    let shown = a.json(&["token", "--system-user", "--show"], 0);
+    assert!(
+        shown["access_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("eyJ"))
+    );
+
+    let call = a.json(&["call", &format!("{s}/reference/whoami")], 0);
+    assert_eq!(call["status"], 200);
+    assert!(call["elapsed_ms"].is_u64());
+    assert!(call["body"].to_string().contains(CUSTOMER), "{call}");
+
+    let listed = a.json(&["request", "list"], 0);
+    assert!(
+        listed
+            .as_array()
+            .is_some_and(|l| l.iter().any(|r| r["id"] == id.as_str())),
+        "{listed}"
+    );
+
+    let doctor = a.json(&["doctor"], 0);
+    assert_eq!(doctor["ok"], true, "{doctor}");
+
+    let profile = a.json(&["profile", "show"], 0);
+    assert!(!profile.to_string().contains("PRIVATE"));
+    drop(server);
+}
+
+#[test]
+fn the_embedded_sandbox_keeps_state_between_commands() {
+    let a = Cli::new(&["--profile", "solo"]);
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "solo",
+            "--resource",
+            "ske-krav-og-betalinger",
+        ],
+        0,
+    );
+    let req = a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    let id = req["id"].as_str().expect("id");
+    a.json(&["sandbox", "approve", id], 0);
+    assert_eq!(a.json(&["request", "status"], 0)["status"], "Accepted");
+    let tok = a.json(&["token", "--system-user"], 0);
+    assert_eq!(
+        tok["claims"]["authorization_details"][0]["system_id"],
+        format!("{VENDOR}_solo")
+    );
+    let call = a.json(&["call"], 0);
+    assert_eq!(call["status"], 200);
+    let profiles = a.json(&["profile", "list"], 0);
+    assert_eq!(profiles[0]["name"], "solo");
+    assert_eq!(profiles[0]["step"], "done");
+}
+
+#[test]
+fn usage_errors_exit_1() {
+    let a = Cli::new(&["--profile", "codes"]);
+    let bad = a.json(&["client", "set", "--vendor-org", "123456789"], 1);
+    assert!(
+        bad["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("check digit")),
+        "{bad}"
+    );
+    a.cmd(&["keys", "generate", "--bits", "1024"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("2048"));
+    a.cmd(&["request", "status", "--id", "not-a-uuid"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn remote_refusals_and_network_failures() {
+    let a = Cli::new(&["--profile", "codes"]);
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    // 2: Maskinporten refuses a scope the client does not have.
+    let rejected = a.json(&["token", "--scope", "altinn:not-granted"], 2);
+    assert!(
+        rejected["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("scope")),
+        "{rejected}"
+    );
+    // 2: a system-user token before anything is approved.
+    a.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "codes",
+            "--resource",
+            "ske-krav-og-betalinger",
+        ],
+        0,
+    );
+    let req = a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    a.json(&["token", "--system-user"], 2);
+    // 4: the customer rejects.
+    a.json(&["sandbox", "reject", req["id"].as_str().expect("id")], 0);
+    let refused = a.json(&["request", "status", "--wait", "--timeout", "5"], 4);
+    assert_eq!(refused["status"], "Rejected");
+    // 3: nothing listens there.
+    let net = Cli::new(&[
+        "--profile",
+        "net",
+        "--env",
+        "custom",
+        "--maskinporten-url",
+        "http://127.0.0.1:9/",
+        "--altinn-url",
+        "http://127.0.0.1:9",
+    ]);
+    net.json(&["keys", "generate"], 0);
+    let down = net.json(&["client", "set", "--vendor-org", VENDOR], 3);
+    assert!(
+        down["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("127.0.0.1:9")),
+        "{down}"
+    );
+}
+
+#[test]
+fn profiles_keys_and_completions() {
+    let a = Cli::new(&["--profile", "p1"]);
+    let k = a.json(&["keys", "generate"], 0);
+    let shown = a.json(&["keys", "show"], 0);
+    assert_eq!(shown["kid"], k["kid"]);
+    let jwks = a.json(&["keys", "show", "--jwks"], 0);
+    assert_eq!(jwks["keys"][0]["kid"], k["kid"]);
+    let path = k["private_key_path"].as_str().expect("path");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(path).expect("key").permissions().mode() & 0o777,
+            0o600
+        );
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let refused = a.json(&["keys", "show"], 1);
+        assert!(
+            refused["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("chmod 600")),
+            "{refused}"
+        );
+    }
+    assert_eq!(a.json(&["profile", "rm", "p1"], 0)["removed"], "p1");
+    a.json(&["profile", "rm", "p1"], 1);
+    a.cmd(&["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("altinn-onboard"));
+    a.cmd(&["--help"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Exit codes"));
+}
