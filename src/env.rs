@@ -22,7 +22,12 @@ pub enum EnvKind {
 }
 
 impl EnvKind {
-    pub const ALL: [EnvKind; 4] = [EnvKind::Sandbox, EnvKind::Tt02, EnvKind::Prod, EnvKind::Custom];
+    pub const ALL: [EnvKind; 4] = [
+        EnvKind::Sandbox,
+        EnvKind::Tt02,
+        EnvKind::Prod,
+        EnvKind::Custom,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -123,7 +128,11 @@ impl Environment {
 
     /// A sandbox or custom server: the Maskinporten issuer and Altinn base are given.
     /// The token endpoint is always `<issuer>token`, as for the real Maskinporten.
-    pub fn from_parts(kind: EnvKind, maskinporten_issuer: &str, altinn_base: &str) -> Result<Self, EnvError> {
+    pub fn from_parts(
+        kind: EnvKind,
+        maskinporten_issuer: &str,
+        altinn_base: &str,
+    ) -> Result<Self, EnvError> {
         let mut issuer = parse_service_url("Maskinporten URL", maskinporten_issuer)?;
         if !issuer.path().ends_with('/') {
             let p = format!("{}/", issuer.path());
@@ -165,11 +174,16 @@ pub fn parse_service_url(what: &'static str, value: &str) -> Result<Url, EnvErro
         value: value.to_string(),
         reason: reason.to_string(),
     };
-    let url = Url::parse(value.trim()).map_err(|e| bad(&format!("{e} (expected e.g. https://host/)")))?;
+    let url =
+        Url::parse(value.trim()).map_err(|e| bad(&format!("{e} (expected e.g. https://host/)")))?;
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
-        "http" => return Err(bad("plain http is only allowed for loopback (127.0.0.1, localhost, [::1]); use https")),
+        "http" => {
+            return Err(bad(
+                "plain http is only allowed for loopback (127.0.0.1, localhost, [::1]); use https",
+            ));
+        }
         _ => return Err(bad("only http(s) URLs are supported")),
     }
     if url.host_str().is_none() {
@@ -203,7 +217,11 @@ pub struct EnvSetting {
 
 impl EnvSetting {
     pub fn new(kind: EnvKind) -> Self {
-        EnvSetting { kind, maskinporten_url: None, altinn_url: None }
+        EnvSetting {
+            kind,
+            maskinporten_url: None,
+            altinn_url: None,
+        }
     }
 
     /// Resolve to concrete URLs. Returns `Ok(None)` for a sandbox with no URLs: the caller
@@ -216,9 +234,19 @@ impl EnvSetting {
             (kind, Some(mp), Some(al)) => Environment::from_parts(kind, mp, al).map(Some),
             (kind @ (EnvKind::Tt02 | EnvKind::Prod), _, _) => {
                 // Only one URL overridden on a real environment: fill in the other.
-                let base = if kind == EnvKind::Tt02 { Environment::tt02() } else { Environment::prod() };
-                let mp = self.maskinporten_url.clone().unwrap_or_else(|| base.maskinporten_issuer.to_string());
-                let al = self.altinn_url.clone().unwrap_or_else(|| base.altinn_base.to_string());
+                let base = if kind == EnvKind::Tt02 {
+                    Environment::tt02()
+                } else {
+                    Environment::prod()
+                };
+                let mp = self
+                    .maskinporten_url
+                    .clone()
+                    .unwrap_or_else(|| base.maskinporten_issuer.to_string());
+                let al = self
+                    .altinn_url
+                    .clone()
+                    .unwrap_or_else(|| base.altinn_base.to_string());
                 Environment::from_parts(kind, &mp, &al).map(Some)
             }
             (kind, _, _) => Err(EnvError::MissingUrls(kind)),
@@ -234,7 +262,10 @@ mod tests {
     fn real_environments_use_the_documented_urls() {
         let t = Environment::tt02();
         assert_eq!(t.audience(), "https://test.maskinporten.no/");
-        assert_eq!(t.token_endpoint.as_str(), "https://test.maskinporten.no/token");
+        assert_eq!(
+            t.token_endpoint.as_str(),
+            "https://test.maskinporten.no/token"
+        );
         assert_eq!(
             t.authentication_api("systemregister/vendor"),
             "https://platform.tt02.altinn.no/authentication/api/v1/systemregister/vendor"
@@ -250,7 +281,12 @@ mod tests {
 
     #[test]
     fn custom_issuer_gets_trailing_slash_and_token_endpoint() {
-        let e = Environment::from_parts(EnvKind::Custom, "http://127.0.0.1:8080", "http://127.0.0.1:8080/").unwrap();
+        let e = Environment::from_parts(
+            EnvKind::Custom,
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+        )
+        .unwrap();
         assert_eq!(e.audience(), "http://127.0.0.1:8080/");
         assert_eq!(e.token_endpoint.as_str(), "http://127.0.0.1:8080/token");
         assert_eq!(
@@ -261,10 +297,20 @@ mod tests {
 
     #[test]
     fn plain_http_only_on_loopback() {
-        for ok in ["http://localhost:1/", "http://127.0.0.1:9/", "http://[::1]:3/", "https://mp.example/"] {
+        for ok in [
+            "http://localhost:1/",
+            "http://127.0.0.1:9/",
+            "http://[::1]:3/",
+            "https://mp.example/",
+        ] {
             assert!(parse_service_url("x", ok).is_ok(), "{ok}");
         }
-        for bad in ["http://example.com/", "ftp://127.0.0.1/", "not a url", "https://h/?q=1"] {
+        for bad in [
+            "http://example.com/",
+            "ftp://127.0.0.1/",
+            "not a url",
+            "https://h/?q=1",
+        ] {
             assert!(parse_service_url("x", bad).is_err(), "{bad}");
         }
     }
@@ -273,7 +319,10 @@ mod tests {
     fn settings_resolve() {
         assert_eq!(EnvSetting::new(EnvKind::Sandbox).resolve().unwrap(), None);
         assert!(EnvSetting::new(EnvKind::Custom).resolve().is_err());
-        assert_eq!(EnvSetting::new(EnvKind::Tt02).resolve().unwrap(), Some(Environment::tt02()));
+        assert_eq!(
+            EnvSetting::new(EnvKind::Tt02).resolve().unwrap(),
+            Some(Environment::tt02())
+        );
         assert_eq!("production".parse::<EnvKind>().unwrap(), EnvKind::Prod);
         assert!("staging".parse::<EnvKind>().is_err());
     }

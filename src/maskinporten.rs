@@ -59,7 +59,10 @@ pub struct OrgId {
 
 impl OrgId {
     pub fn norwegian(org_no: &str) -> Self {
-        OrgId { authority: ORG_AUTHORITY.to_string(), id: format!("0192:{org_no}") }
+        OrgId {
+            authority: ORG_AUTHORITY.to_string(),
+            id: format!("0192:{org_no}"),
+        }
     }
 }
 
@@ -68,7 +71,11 @@ pub struct AuthorizationDetail {
     #[serde(rename = "type")]
     pub kind: String,
     pub systemuser_org: OrgId,
-    #[serde(rename = "externalRef", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "externalRef",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub external_ref: Option<String>,
 }
 
@@ -185,12 +192,24 @@ pub enum MaskinportenError {
         /// Seconds the server's clock is ahead of ours, when it matters.
         clock_offset: Option<i64>,
     },
-    #[error("could not reach Maskinporten at {url}: {reason}\n  hint: check the URL and your network; for the sandbox, is it running?")]
+    #[error(
+        "could not reach Maskinporten at {url}: {reason}\n  hint: check the URL and your network; for the sandbox, is it running?"
+    )]
     Network { url: String, reason: String },
-    #[error("Maskinporten at {url} failed with HTTP {status}: {body}\n  hint: the service is having problems; try again shortly")]
-    Server { url: String, status: u16, body: String },
+    #[error(
+        "Maskinporten at {url} failed with HTTP {status}: {body}\n  hint: the service is having problems; try again shortly"
+    )]
+    Server {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("unexpected answer from Maskinporten at {url} (HTTP {status}): {reason}")]
-    BadResponse { url: String, status: u16, reason: String },
+    BadResponse {
+        url: String,
+        status: u16,
+        reason: String,
+    },
     #[error("could not sign the grant: {0}")]
     Signing(String),
     #[error(transparent)]
@@ -203,7 +222,10 @@ impl MaskinportenError {
         matches!(self, MaskinportenError::Rejected { .. })
     }
     pub fn is_network(&self) -> bool {
-        matches!(self, MaskinportenError::Network { .. } | MaskinportenError::Server { .. })
+        matches!(
+            self,
+            MaskinportenError::Network { .. } | MaskinportenError::Server { .. }
+        )
     }
 }
 
@@ -215,14 +237,22 @@ pub fn oauth_hint(err: &OAuthError, ctx: &HintContext) -> String {
     let skew = ctx
         .clock_offset
         .filter(|o| o.abs() >= 3)
-        .map(|o| format!(" Your clock is {} s {} the server's; fix the system time (NTP).", o.abs(), if o > 0 { "behind" } else { "ahead of" }))
+        .map(|o| {
+            format!(
+                " Your clock is {} s {} the server's; fix the system time (NTP).",
+                o.abs(),
+                if o > 0 { "behind" } else { "ahead of" }
+            )
+        })
         .unwrap_or_default();
     if err.error == "invalid_altinn_customer_configuration" || d.contains("mp-303") {
         let ext = ctx
             .external_ref
             .as_deref()
             .map(|r| format!("the grant carried externalRef `{r}`; it must equal the request's"))
-            .unwrap_or_else(|| "the grant carried no externalRef; if the request had one, it must be sent".into());
+            .unwrap_or_else(|| {
+                "the grant carried no externalRef; if the request had one, it must be sent".into()
+            });
         return format!(
             "no approved system user matches (MP-303). Check, in order: the request for customer {} is Accepted \
              (`request status`); client id {} is in the system's clientId list (`system register`); {}; \
@@ -248,13 +278,24 @@ pub fn oauth_hint(err: &OAuthError, ctx: &HintContext) -> String {
         );
     }
     if d.contains("aud") {
-        return format!("the grant's aud must be exactly `{}` (with the trailing slash).", ctx.audience);
+        return format!(
+            "the grant's aud must be exactly `{}` (with the trailing slash).",
+            ctx.audience
+        );
     }
-    if d.contains("expired") || d.contains("iat") || d.contains("exp") || d.contains("mp-130") || d.contains("time") {
-        return format!("the grant was rejected for its timestamps.{skew} Retry; grants live {GRANT_LIFETIME_SECS} s.");
+    if d.contains("expired")
+        || d.contains("iat")
+        || d.contains("exp")
+        || d.contains("mp-130")
+        || d.contains("time")
+    {
+        return format!(
+            "the grant was rejected for its timestamps.{skew} Retry; grants live {GRANT_LIFETIME_SECS} s."
+        );
     }
     if d.contains("used before") || d.contains("jti") || d.contains("mp-012") {
-        return "this grant id (jti) was already used; retry (each attempt makes a new one).".into();
+        return "this grant id (jti) was already used; retry (each attempt makes a new one)."
+            .into();
     }
     if d.contains("scope") || err.error == "invalid_scope" || d.contains("mp-200") {
         return format!(
@@ -264,9 +305,15 @@ pub fn oauth_hint(err: &OAuthError, ctx: &HintContext) -> String {
         );
     }
     if d.contains("signature") || d.contains("mp-123") || d.contains("mp-124") {
-        return format!("the signature does not verify with the key registered for kid `{}`: wrong private key file?", ctx.kid);
+        return format!(
+            "the signature does not verify with the key registered for kid `{}`: wrong private key file?",
+            ctx.kid
+        );
     }
-    format!("see Digdir's Maskinporten troubleshooting guide for `{}`.{skew}", err.error)
+    format!(
+        "see Digdir's Maskinporten troubleshooting guide for `{}`.{skew}",
+        err.error
+    )
 }
 
 /// What the hint needs to know about the attempt.
@@ -290,18 +337,31 @@ pub struct TokenCache {
 
 impl TokenCache {
     pub fn in_memory() -> Self {
-        TokenCache { path: None, entries: Mutex::new(Some(HashMap::new())) }
+        TokenCache {
+            path: None,
+            entries: Mutex::new(Some(HashMap::new())),
+        }
     }
 
     pub fn with_file(path: PathBuf) -> Self {
-        TokenCache { path: Some(path), entries: Mutex::new(None) }
+        TokenCache {
+            path: Some(path),
+            entries: Mutex::new(None),
+        }
     }
 
     /// Cache key: everything that changes what the token is good for.
     pub fn key(audience: &str, client_id: &str, kid: &str, req: &TokenRequest) -> String {
         let mut scopes = req.scopes.clone();
         scopes.sort();
-        let material = serde_json::json!([audience, client_id, kid, scopes, req.resource, req.authorization_details()]);
+        let material = serde_json::json!([
+            audience,
+            client_id,
+            kid,
+            scopes,
+            req.resource,
+            req.authorization_details()
+        ]);
         let digest = Sha256::digest(material.to_string().as_bytes());
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
@@ -313,7 +373,9 @@ impl TokenCache {
     }
 
     fn load_file(&self) -> HashMap<String, AccessToken> {
-        let Some(path) = &self.path else { return HashMap::new() };
+        let Some(path) = &self.path else {
+            return HashMap::new();
+        };
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 // Only a cache: a damaged one is dropped, never fatal.
@@ -326,10 +388,13 @@ impl TokenCache {
 
     pub fn get(&self, key: &str, now: i64) -> Option<AccessToken> {
         self.with_entries(|m| {
-            m.get(key).filter(|t| t.expires_at - CACHE_MARGIN_SECS > now).cloned().map(|mut t| {
-                t.cached = true;
-                t
-            })
+            m.get(key)
+                .filter(|t| t.expires_at - CACHE_MARGIN_SECS > now)
+                .cloned()
+                .map(|mut t| {
+                    t.cached = true;
+                    t
+                })
         })
     }
 
@@ -382,7 +447,12 @@ impl MaskinportenClient {
     }
 
     /// A token for `req`, from the cache unless `fresh`.
-    pub async fn token(&self, creds: &ClientCredentials, req: &TokenRequest, fresh: bool) -> Result<AccessToken, MaskinportenError> {
+    pub async fn token(
+        &self,
+        creds: &ClientCredentials,
+        req: &TokenRequest,
+        fresh: bool,
+    ) -> Result<AccessToken, MaskinportenError> {
         let now = chrono::Utc::now().timestamp();
         let key = TokenCache::key(&self.audience, &creds.client_id, creds.key.kid(), req);
         if !fresh {
@@ -398,7 +468,12 @@ impl MaskinportenClient {
         Ok(token)
     }
 
-    async fn post_grant(&self, grant: &Secret, creds: &ClientCredentials, req: &TokenRequest) -> Result<AccessToken, MaskinportenError> {
+    async fn post_grant(
+        &self,
+        grant: &Secret,
+        creds: &ClientCredentials,
+        req: &TokenRequest,
+    ) -> Result<AccessToken, MaskinportenError> {
         let url = &self.token_endpoint;
         tracing::info!(%url, client_id = %creds.client_id, scope = %req.scope_string(), system_user = ?req.system_user, "requesting Maskinporten token");
         let resp = self
@@ -407,21 +482,29 @@ impl MaskinportenClient {
             .form(&[("grant_type", GRANT_TYPE), ("assertion", grant.expose())])
             .send()
             .await
-            .map_err(|e| MaskinportenError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+            .map_err(|e| MaskinportenError::Network {
+                url: url.clone(),
+                reason: describe_reqwest(&e),
+            })?;
         let status = resp.status().as_u16();
         let clock_offset = http::clock_offset_secs(resp.headers());
-        let body = resp
-            .text()
-            .await
-            .map_err(|e| MaskinportenError::Network { url: url.clone(), reason: describe_reqwest(&e) })?;
+        let body = resp.text().await.map_err(|e| MaskinportenError::Network {
+            url: url.clone(),
+            reason: describe_reqwest(&e),
+        })?;
         if status == 200 {
-            let parsed: TokenResponse = serde_json::from_str(&body).map_err(|e| MaskinportenError::BadResponse {
-                url: url.clone(),
-                status,
-                reason: format!("not a token response: {e}"),
-            })?;
+            let parsed: TokenResponse =
+                serde_json::from_str(&body).map_err(|e| MaskinportenError::BadResponse {
+                    url: url.clone(),
+                    status,
+                    reason: format!("not a token response: {e}"),
+                })?;
             if parsed.access_token.expose().is_empty() {
-                return Err(MaskinportenError::BadResponse { url: url.clone(), status, reason: "empty access_token".into() });
+                return Err(MaskinportenError::BadResponse {
+                    url: url.clone(),
+                    status,
+                    reason: "empty access_token".into(),
+                });
             }
             let now = chrono::Utc::now().timestamp();
             return Ok(AccessToken {
@@ -435,7 +518,11 @@ impl MaskinportenClient {
             });
         }
         if status >= 500 {
-            return Err(MaskinportenError::Server { url: url.clone(), status, body: http::excerpt(&body, 300) });
+            return Err(MaskinportenError::Server {
+                url: url.clone(),
+                status,
+                body: http::excerpt(&body, 300),
+            });
         }
         match serde_json::from_str::<OAuthError>(&body) {
             Ok(err) => {
@@ -445,11 +532,20 @@ impl MaskinportenClient {
                     audience: self.audience.clone(),
                     scopes: req.scope_string(),
                     customer_org: req.system_user.as_ref().map(|t| t.customer_org.clone()),
-                    external_ref: req.system_user.as_ref().and_then(|t| t.external_ref.clone()),
+                    external_ref: req
+                        .system_user
+                        .as_ref()
+                        .and_then(|t| t.external_ref.clone()),
                     clock_offset,
                 };
                 let hint = oauth_hint(&err, &ctx);
-                Err(MaskinportenError::Rejected { status, error: err.error, description: err.error_description, hint, clock_offset })
+                Err(MaskinportenError::Rejected {
+                    status,
+                    error: err.error,
+                    description: err.error_description,
+                    hint,
+                    clock_offset,
+                })
             }
             Err(_) => Err(MaskinportenError::BadResponse {
                 url: url.clone(),
@@ -462,7 +558,11 @@ impl MaskinportenClient {
 
 /// reqwest's Display hides the cause ("error sending request"); walk the chain.
 pub fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut s = if e.is_timeout() { "timed out".to_string() } else { e.to_string() };
+    let mut s = if e.is_timeout() {
+        "timed out".to_string()
+    } else {
+        e.to_string()
+    };
     let mut src = std::error::Error::source(e);
     while let Some(inner) = src {
         s.push_str(": ");
@@ -481,13 +581,19 @@ mod tests {
         let req = TokenRequest {
             scopes: vec!["altinn:systembruker.demo".into()],
             resource: vec![],
-            system_user: Some(SystemUserTarget { customer_org: "310904473".into(), external_ref: None }),
+            system_user: Some(SystemUserTarget {
+                customer_org: "310904473".into(),
+                external_ref: None,
+            }),
         };
         let c = grant_claims("https://test.maskinporten.no/", "cid", &req, 1000);
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["aud"], "https://test.maskinporten.no/");
         assert_eq!(v["iss"], "cid");
-        assert_eq!(v["exp"].as_i64().unwrap() - v["iat"].as_i64().unwrap(), GRANT_LIFETIME_SECS);
+        assert_eq!(
+            v["exp"].as_i64().unwrap() - v["iat"].as_i64().unwrap(),
+            GRANT_LIFETIME_SECS
+        );
         assert!(v.get("sub").is_none() && v.get("resource").is_none());
         assert_eq!(
             v["authorization_details"],
@@ -502,7 +608,10 @@ mod tests {
         let req = TokenRequest {
             scopes: vec!["a:b".into()],
             resource: vec!["https://api.example/".into()],
-            system_user: Some(SystemUserTarget { customer_org: "310904473".into(), external_ref: Some("r1".into()) }),
+            system_user: Some(SystemUserTarget {
+                customer_org: "310904473".into(),
+                external_ref: Some("r1".into()),
+            }),
         };
         let v = serde_json::to_value(grant_claims("aud/", "cid", &req, 0)).unwrap();
         assert_eq!(v["authorization_details"][0]["externalRef"], "r1");
@@ -511,16 +620,37 @@ mod tests {
 
     #[test]
     fn cache_key_depends_on_what_the_token_is_for() {
-        let a = TokenRequest { scopes: vec!["x:a".into(), "x:b".into()], ..Default::default() };
-        let b = TokenRequest { scopes: vec!["x:b".into(), "x:a".into()], ..Default::default() };
+        let a = TokenRequest {
+            scopes: vec!["x:a".into(), "x:b".into()],
+            ..Default::default()
+        };
+        let b = TokenRequest {
+            scopes: vec!["x:b".into(), "x:a".into()],
+            ..Default::default()
+        };
         let c = TokenRequest {
-            system_user: Some(SystemUserTarget { customer_org: "1".into(), external_ref: None }),
+            system_user: Some(SystemUserTarget {
+                customer_org: "1".into(),
+                external_ref: None,
+            }),
             ..a.clone()
         };
-        assert_eq!(TokenCache::key("aud", "c", "k", &a), TokenCache::key("aud", "c", "k", &b));
-        assert_ne!(TokenCache::key("aud", "c", "k", &a), TokenCache::key("aud", "c", "k", &c));
-        assert_ne!(TokenCache::key("aud", "c", "k", &a), TokenCache::key("aud", "c", "k2", &a));
-        assert_ne!(TokenCache::key("aud", "c", "k", &a), TokenCache::key("aud2", "c", "k", &a));
+        assert_eq!(
+            TokenCache::key("aud", "c", "k", &a),
+            TokenCache::key("aud", "c", "k", &b)
+        );
+        assert_ne!(
+            TokenCache::key("aud", "c", "k", &a),
+            TokenCache::key("aud", "c", "k", &c)
+        );
+        assert_ne!(
+            TokenCache::key("aud", "c", "k", &a),
+            TokenCache::key("aud", "c", "k2", &a)
+        );
+        assert_ne!(
+            TokenCache::key("aud", "c", "k", &a),
+            TokenCache::key("aud2", "c", "k", &a)
+        );
     }
 
     #[test]
@@ -542,12 +672,26 @@ mod tests {
 
     #[test]
     fn hints_name_the_cause() {
-        let ctx = HintContext { client_id: "cid".into(), kid: "k1".into(), audience: "https://test.maskinporten.no/".into(), clock_offset: Some(-40), ..Default::default() };
+        let ctx = HintContext {
+            client_id: "cid".into(),
+            kid: "k1".into(),
+            audience: "https://test.maskinporten.no/".into(),
+            clock_offset: Some(-40),
+            ..Default::default()
+        };
         let kid = OAuthError { error: "invalid_client".into(), error_description: Some("Invalid assertion. Client authentication failed. Unknown key identifier (kid) for client.".into()), error_uri: None };
         assert!(oauth_hint(&kid, &ctx).contains("kid `k1`"));
-        let exp = OAuthError { error: "invalid_grant".into(), error_description: Some("JWT is expired".into()), error_uri: None };
+        let exp = OAuthError {
+            error: "invalid_grant".into(),
+            error_description: Some("JWT is expired".into()),
+            error_uri: None,
+        };
         assert!(oauth_hint(&exp, &ctx).contains("40 s ahead"));
-        let mp303 = OAuthError { error: "invalid_altinn_customer_configuration".into(), error_description: None, error_uri: None };
+        let mp303 = OAuthError {
+            error: "invalid_altinn_customer_configuration".into(),
+            error_description: None,
+            error_uri: None,
+        };
         assert!(oauth_hint(&mp303, &ctx).contains("MP-303"));
     }
 }

@@ -2,13 +2,18 @@
 //! outcome into a [`Msg`]. The wizard runs each effect in a tokio task; the CLI awaits them in
 //! turn. Typed errors become [`Failure`]s with the kind that decides retry and exit code.
 
+use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
 use crate::altinn::model::RequestStatus;
 use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
-use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
 use crate::env::{EnvKind, Environment};
-use crate::flow::{Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary};
+use crate::flow::{
+    Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary,
+};
 use crate::keys::{KeyBits, KeyError, KeyPair};
-use crate::maskinporten::{AccessToken, ClientCredentials, MaskinportenClient, MaskinportenError, SystemUserTarget, TokenCache, TokenRequest};
+use crate::maskinporten::{
+    AccessToken, ClientCredentials, MaskinportenClient, MaskinportenError, SystemUserTarget,
+    TokenCache, TokenRequest,
+};
 use crate::portal;
 use crate::profile::{Profile, ProfileStore, RequestKind, RequestRecord, TestCallRecord};
 use crate::secret::Secret;
@@ -61,7 +66,11 @@ impl From<KeyError> for Failure {
 
 impl From<portal::PortalError> for Failure {
     fn from(e: portal::PortalError) -> Self {
-        let kind = if e.is_network() { ErrorKind::Network } else { ErrorKind::Rejected };
+        let kind = if e.is_network() {
+            ErrorKind::Network
+        } else {
+            ErrorKind::Rejected
+        };
         Failure::new(kind, e.to_string())
     }
 }
@@ -100,7 +109,10 @@ impl Runner {
     /// proves Altinn trusts it).
     pub fn default_test_url(&self) -> String {
         match self.env.kind {
-            EnvKind::Sandbox | EnvKind::Custom => format!("{}/reference/whoami", self.env.altinn_base.as_str().trim_end_matches('/')),
+            EnvKind::Sandbox | EnvKind::Custom => format!(
+                "{}/reference/whoami",
+                self.env.altinn_base.as_str().trim_end_matches('/')
+            ),
             EnvKind::Tt02 | EnvKind::Prod => self.env.authentication_api("exchange/maskinporten"),
         }
     }
@@ -108,7 +120,10 @@ impl Runner {
     /// Load (once) the profile's private key, refusing unsafe permissions.
     pub fn key_for(&self, profile: &Profile) -> Result<Arc<KeyPair>, Failure> {
         let (Some(path), Some(kid)) = (&profile.key_path, &profile.kid) else {
-            return Err(Failure::new(ErrorKind::Validation, "this profile has no key yet: run `keys generate` or `keys import`"));
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                "this profile has no key yet: run `keys generate` or `keys import`",
+            ));
         };
         let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.get(path).filter(|k| k.kid() == kid) {
@@ -121,28 +136,55 @@ impl Runner {
 
     pub fn credentials(&self, profile: &Profile) -> Result<ClientCredentials, Failure> {
         let Some(client_id) = profile.client_id.clone() else {
-            return Err(Failure::new(ErrorKind::Validation, "this profile has no Maskinporten client id yet: run `client set`"));
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                "this profile has no Maskinporten client id yet: run `client set`",
+            ));
         };
-        Ok(ClientCredentials { client_id, key: self.key_for(profile)? })
+        Ok(ClientCredentials {
+            client_id,
+            key: self.key_for(profile)?,
+        })
     }
 
     /// A vendor token with exactly `scope`.
-    pub async fn vendor_token(&self, profile: &Profile, scope: &str, fresh: bool) -> Result<AccessToken, Failure> {
+    pub async fn vendor_token(
+        &self,
+        profile: &Profile,
+        scope: &str,
+        fresh: bool,
+    ) -> Result<AccessToken, Failure> {
         let creds = self.credentials(profile)?;
-        let req = TokenRequest { scopes: vec![scope.to_string()], ..Default::default() };
+        let req = TokenRequest {
+            scopes: vec![scope.to_string()],
+            ..Default::default()
+        };
         Ok(self.mp.token(&creds, &req, fresh).await?)
     }
 
     /// A system-user token for the profile's current request.
-    pub async fn system_user_token(&self, profile: &Profile, scope: Vec<String>, customer_org: &str, external_ref: Option<String>, fresh: bool) -> Result<AccessToken, Failure> {
+    pub async fn system_user_token(
+        &self,
+        profile: &Profile,
+        scope: Vec<String>,
+        customer_org: &str,
+        external_ref: Option<String>,
+        fresh: bool,
+    ) -> Result<AccessToken, Failure> {
         let creds = self.credentials(profile)?;
         if scope.is_empty() {
-            return Err(Failure::new(ErrorKind::Validation, "a system-user token needs at least one scope (set the client's scopes)"));
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                "a system-user token needs at least one scope (set the client's scopes)",
+            ));
         }
         let req = TokenRequest {
             scopes: scope,
             resource: Vec::new(),
-            system_user: Some(SystemUserTarget { customer_org: customer_org.to_string(), external_ref }),
+            system_user: Some(SystemUserTarget {
+                customer_org: customer_org.to_string(),
+                external_ref,
+            }),
         };
         Ok(self.mp.token(&creds, &req, fresh).await?)
     }
@@ -150,17 +192,53 @@ impl Runner {
     /// Run one effect; `None` for effects that report nothing.
     pub async fn run(&self, effect: Effect, profile: &Profile) -> Option<Msg> {
         Some(match effect {
-            Effect::GenerateKey { bits, kid } => Msg::KeyReady(self.generate_key(profile, bits, kid).await),
-            Effect::ImportKey { source, kid } => Msg::KeyReady(self.import_key(profile, &source, kid).await),
-            Effect::RegisterClient { vendor_org, scopes, client_id } => Msg::ClientRegistered(self.register_client(profile, &vendor_org, &scopes, client_id).await),
-            Effect::RegisterSystem { registration } => Msg::SystemRegistered(self.register_system(profile, registration).await),
-            Effect::CreateRequest { body, agent, delete_first } => Msg::RequestCreated(self.create_request(profile, body, agent, delete_first).await),
-            Effect::OpenBrowser { url } => Msg::BrowserOpened(open_browser(url).await),
-            Effect::PollStatus { request_id, agent, after, generation } => {
-                tokio::time::sleep(after).await;
-                Msg::StatusPolled { generation, result: self.poll_status(profile, &request_id, agent).await }
+            Effect::GenerateKey { bits, kid } => {
+                Msg::KeyReady(self.generate_key(profile, bits, kid).await)
             }
-            Effect::TestCall { url, customer_org, external_ref, scope } => Msg::TestCallDone(self.test_call(profile, url, &customer_org, external_ref, scope).await),
+            Effect::ImportKey { source, kid } => {
+                Msg::KeyReady(self.import_key(profile, &source, kid).await)
+            }
+            Effect::RegisterClient {
+                vendor_org,
+                scopes,
+                client_id,
+            } => Msg::ClientRegistered(
+                self.register_client(profile, &vendor_org, &scopes, client_id)
+                    .await,
+            ),
+            Effect::RegisterSystem { registration } => {
+                Msg::SystemRegistered(self.register_system(profile, registration).await)
+            }
+            Effect::CreateRequest {
+                body,
+                agent,
+                delete_first,
+            } => Msg::RequestCreated(
+                self.create_request(profile, body, agent, delete_first)
+                    .await,
+            ),
+            Effect::OpenBrowser { url } => Msg::BrowserOpened(open_browser(url).await),
+            Effect::PollStatus {
+                request_id,
+                agent,
+                after,
+                generation,
+            } => {
+                tokio::time::sleep(after).await;
+                Msg::StatusPolled {
+                    generation,
+                    result: self.poll_status(profile, &request_id, agent).await,
+                }
+            }
+            Effect::TestCall {
+                url,
+                customer_org,
+                external_ref,
+                scope,
+            } => Msg::TestCallDone(
+                self.test_call(profile, url, &customer_org, external_ref, scope)
+                    .await,
+            ),
             Effect::SaveProfile(p) => Msg::ProfileSaved(self.save(*p).await),
         })
     }
@@ -180,7 +258,12 @@ impl Runner {
         }
         // Never overwrite a key someone may still use.
         (2..)
-            .map(|n| base.with_file_name(format!("{}-{n}.pem", base.file_stem().and_then(|s| s.to_str()).unwrap_or("key"))))
+            .map(|n| {
+                base.with_file_name(format!(
+                    "{}-{n}.pem",
+                    base.file_stem().and_then(|s| s.to_str()).unwrap_or("key")
+                ))
+            })
             .find(|p| !p.exists())
             .unwrap_or(base)
     }
@@ -192,42 +275,78 @@ impl Runner {
         tokio::task::spawn_blocking(move || k2.write_private_key(&p2))
             .await
             .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))??;
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone(), key.clone());
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(path.clone(), key.clone());
         Ok(key_info(&key, path))
     }
 
-    async fn generate_key(&self, profile: &Profile, bits: u32, kid: Option<String>) -> Result<KeyInfo, Failure> {
-        let bits = KeyBits::try_from(bits).map_err(|e| Failure::new(ErrorKind::Validation, e.to_string()))?;
+    async fn generate_key(
+        &self,
+        profile: &Profile,
+        bits: u32,
+        kid: Option<String>,
+    ) -> Result<KeyInfo, Failure> {
+        let bits = KeyBits::try_from(bits)
+            .map_err(|e| Failure::new(ErrorKind::Validation, e.to_string()))?;
         let key = tokio::task::spawn_blocking(move || KeyPair::generate(bits, kid))
             .await
             .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))??;
         self.store_key(profile, key).await
     }
 
-    async fn import_key(&self, profile: &Profile, source: &str, kid: Option<String>) -> Result<KeyInfo, Failure> {
+    async fn import_key(
+        &self,
+        profile: &Profile,
+        source: &str,
+        kid: Option<String>,
+    ) -> Result<KeyInfo, Failure> {
         let trimmed = source.trim();
-        let looks_inline = trimmed.starts_with("-----BEGIN") || trimmed.starts_with('{') || (trimmed.len() > 200 && !trimmed.contains('/'));
+        let looks_inline = trimmed.starts_with("-----BEGIN")
+            || trimmed.starts_with('{')
+            || (trimmed.len() > 200 && !trimmed.contains('/'));
         let text = if looks_inline {
             trimmed.to_string()
         } else {
             let path = Path::new(trimmed);
-            tokio::fs::read_to_string(path)
-                .await
-                .map_err(|e| Failure::new(ErrorKind::Local, format!("cannot read key file {}: {e}", path.display())))?
+            tokio::fs::read_to_string(path).await.map_err(|e| {
+                Failure::new(
+                    ErrorKind::Local,
+                    format!("cannot read key file {}: {e}", path.display()),
+                )
+            })?
         };
         let key = KeyPair::import(&text, kid)?;
         self.store_key(profile, key).await
     }
 
-    async fn register_client(&self, profile: &Profile, vendor_org: &str, scopes: &[String], client_id: Option<String>) -> Result<String, Failure> {
+    async fn register_client(
+        &self,
+        profile: &Profile,
+        vendor_org: &str,
+        scopes: &[String],
+        client_id: Option<String>,
+    ) -> Result<String, Failure> {
         let key = self.key_for(profile)?;
         let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
-        Ok(admin.register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk()).await?)
+        Ok(admin
+            .register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk())
+            .await?)
     }
 
-    async fn register_system(&self, profile: &Profile, registration: crate::altinn::model::SystemRegistration) -> Result<RegistrationSummary, Failure> {
-        let token = self.vendor_token(profile, SCOPE_REGISTER_WRITE, false).await?;
-        let outcome = self.altinn.upsert_system(&token.token, &registration).await?;
+    async fn register_system(
+        &self,
+        profile: &Profile,
+        registration: crate::altinn::model::SystemRegistration,
+    ) -> Result<RegistrationSummary, Failure> {
+        let token = self
+            .vendor_token(profile, SCOPE_REGISTER_WRITE, false)
+            .await?;
+        let outcome = self
+            .altinn
+            .upsert_system(&token.token, &registration)
+            .await?;
         Ok(RegistrationSummary {
             system_id: outcome.system_id,
             outcome: match outcome.kind {
@@ -236,17 +355,31 @@ impl Runner {
                 UpsertKind::Unchanged => "unchanged",
             }
             .into(),
-            changes: outcome.changes.iter().map(|c| format!("{}: {} -> {}", c.field, c.before, c.after)).collect(),
+            changes: outcome
+                .changes
+                .iter()
+                .map(|c| format!("{}: {} -> {}", c.field, c.before, c.after))
+                .collect(),
             client_id: registration.client_id.first().cloned().unwrap_or_default(),
             at: Utc::now(),
         })
     }
 
-    async fn create_request(&self, profile: &Profile, body: crate::altinn::model::CreateRequest, agent: bool, delete_first: Option<String>) -> Result<RequestRecord, Failure> {
-        let token = self.vendor_token(profile, SCOPE_REQUEST_WRITE, false).await?;
+    async fn create_request(
+        &self,
+        profile: &Profile,
+        body: crate::altinn::model::CreateRequest,
+        agent: bool,
+        delete_first: Option<String>,
+    ) -> Result<RequestRecord, Failure> {
+        let token = self
+            .vendor_token(profile, SCOPE_REQUEST_WRITE, false)
+            .await?;
         if let Some(old) = delete_first {
             match self.altinn.delete_request(&token.token, &old).await {
-                Ok(()) => tracing::info!(request = %old, "deleted the refused request before creating a new one"),
+                Ok(()) => {
+                    tracing::info!(request = %old, "deleted the refused request before creating a new one")
+                }
                 Err(e) if e.status() == Some(404) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -255,8 +388,20 @@ impl Runner {
             Ok(created) => created.request,
             // A system user already exists for this triple: find its (accepted) request.
             Err(e) if e.has_code("AUTH-00004") => {
-                let read = self.vendor_token(profile, SCOPE_REQUEST_READ, false).await?;
-                match self.altinn.get_request_by_external_ref(&read.token, &body.system_id, &body.party_org_no, body.external_ref.as_deref(), agent).await? {
+                let read = self
+                    .vendor_token(profile, SCOPE_REQUEST_READ, false)
+                    .await?;
+                match self
+                    .altinn
+                    .get_request_by_external_ref(
+                        &read.token,
+                        &body.system_id,
+                        &body.party_org_no,
+                        body.external_ref.as_deref(),
+                        agent,
+                    )
+                    .await?
+                {
                     Some(r) => r,
                     None => return Err(e.into()),
                 }
@@ -265,7 +410,11 @@ impl Runner {
         };
         Ok(RequestRecord {
             id: info.id.clone(),
-            kind: if agent { RequestKind::Agent } else { RequestKind::Standard },
+            kind: if agent {
+                RequestKind::Agent
+            } else {
+                RequestKind::Standard
+            },
             customer_org: body.party_org_no.clone(),
             external_ref: body.external_ref.clone(),
             status: info.effective_status(),
@@ -275,18 +424,47 @@ impl Runner {
         })
     }
 
-    pub async fn poll_status(&self, profile: &Profile, request_id: &str, agent: bool) -> Result<StatusUpdate, Failure> {
-        let token = self.vendor_token(profile, SCOPE_REQUEST_READ, false).await?;
-        let info = self.altinn.get_request(&token.token, request_id, agent).await?;
-        Ok(StatusUpdate { request_id: info.id.clone(), status: info.effective_status(), confirm_url: info.confirm_url.clone(), at: Utc::now() })
+    pub async fn poll_status(
+        &self,
+        profile: &Profile,
+        request_id: &str,
+        agent: bool,
+    ) -> Result<StatusUpdate, Failure> {
+        let token = self
+            .vendor_token(profile, SCOPE_REQUEST_READ, false)
+            .await?;
+        let info = self
+            .altinn
+            .get_request(&token.token, request_id, agent)
+            .await?;
+        Ok(StatusUpdate {
+            request_id: info.id.clone(),
+            status: info.effective_status(),
+            confirm_url: info.confirm_url.clone(),
+            at: Utc::now(),
+        })
     }
 
-    async fn test_call(&self, profile: &Profile, url: Option<String>, customer_org: &str, external_ref: Option<String>, scope: Vec<String>) -> Result<TestCallSummary, Failure> {
-        let token = self.system_user_token(profile, scope, customer_org, external_ref, false).await?;
+    async fn test_call(
+        &self,
+        profile: &Profile,
+        url: Option<String>,
+        customer_org: &str,
+        external_ref: Option<String>,
+        scope: Vec<String>,
+    ) -> Result<TestCallSummary, Failure> {
+        let token = self
+            .system_user_token(profile, scope, customer_org, external_ref, false)
+            .await?;
         let url = url.unwrap_or_else(|| self.default_test_url());
-        let result = self.altinn.test_call(reqwest::Method::GET, &url, &token.token, None).await?;
+        let result = self
+            .altinn
+            .test_call(reqwest::Method::GET, &url, &token.token, None)
+            .await?;
         let claims = token.claims().unwrap_or(serde_json::Value::Null);
-        let system_user_id = claims["authorization_details"][0]["systemuser_id"][0].as_str().map(str::to_string);
+        let system_user_id = claims["authorization_details"][0]["systemuser_id"][0]
+            .as_str()
+            .map(str::to_string);
         let body_excerpt = crate::http::excerpt(&redact_tokens(&result.body), 2000);
         Ok(TestCallSummary {
             record: TestCallRecord {
@@ -307,8 +485,12 @@ impl Runner {
 
 /// Public-key facts for display.
 pub fn key_info(key: &KeyPair, path: PathBuf) -> KeyInfo {
-    let warning = crate::keys::enclosing_git_work_tree(&path)
-        .map(|w| format!("the key file is inside the git work tree {}: add it to .gitignore or move it", w.display()));
+    let warning = crate::keys::enclosing_git_work_tree(&path).map(|w| {
+        format!(
+            "the key file is inside the git work tree {}: add it to .gitignore or move it",
+            w.display()
+        )
+    });
     KeyInfo {
         kid: key.kid().to_string(),
         public_jwk: serde_json::to_value(key.public_jwk()).unwrap_or_default(),
@@ -335,16 +517,30 @@ pub fn redact_tokens(body: &str) -> String {
 
 pub fn redact_json_tokens(v: serde_json::Value) -> serde_json::Value {
     match v {
-        serde_json::Value::String(s) if looks_like_jwt(&s) => serde_json::Value::String(Secret::new(s).redacted()),
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(redact_json_tokens).collect()),
-        serde_json::Value::Object(o) => serde_json::Value::Object(o.into_iter().map(|(k, v)| (k, redact_json_tokens(v))).collect()),
+        serde_json::Value::String(s) if looks_like_jwt(&s) => {
+            serde_json::Value::String(Secret::new(s).redacted())
+        }
+        serde_json::Value::Array(a) => {
+            serde_json::Value::Array(a.into_iter().map(redact_json_tokens).collect())
+        }
+        serde_json::Value::Object(o) => serde_json::Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, redact_json_tokens(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
 
 pub fn looks_like_jwt(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 3 && s.starts_with("eyJ") && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    parts.len() == 3
+        && s.starts_with("eyJ")
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 /// True where a browser cannot be opened for the user: SSH sessions, no display, CI.
@@ -355,7 +551,10 @@ pub fn headless_session() -> Option<&'static str> {
     if std::env::var_os("SSH_CONNECTION").is_some() || std::env::var_os("SSH_TTY").is_some() {
         return Some("this is an SSH session");
     }
-    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+    if cfg!(target_os = "linux")
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
         return Some("there is no graphical display");
     }
     None
@@ -363,7 +562,10 @@ pub fn headless_session() -> Option<&'static str> {
 
 async fn open_browser(url: String) -> Result<(), Failure> {
     if let Some(why) = headless_session() {
-        return Err(Failure::new(ErrorKind::Local, format!("not opening a browser: {why}")));
+        return Err(Failure::new(
+            ErrorKind::Local,
+            format!("not opening a browser: {why}"),
+        ));
     }
     tokio::task::spawn_blocking(move || open::that_detached(&url))
         .await

@@ -17,7 +17,9 @@ use std::time::Duration;
 pub enum SessionError {
     #[error(transparent)]
     Env(#[from] EnvError),
-    #[error("could not start the embedded sandbox: {0}\n  hint: if its state file is damaged, move {1} away")]
+    #[error(
+        "could not start the embedded sandbox: {0}\n  hint: if its state file is damaged, move {1} away"
+    )]
     Sandbox(String, String),
 }
 
@@ -42,27 +44,54 @@ pub struct Session {
 }
 
 impl Session {
-    pub async fn open(setting: &EnvSetting, store: Arc<ProfileStore>, profile: &str) -> Result<Session, SessionError> {
+    pub async fn open(
+        setting: &EnvSetting,
+        store: Arc<ProfileStore>,
+        profile: &str,
+    ) -> Result<Session, SessionError> {
         let (env, sandbox, origin) = match setting.resolve()? {
             Some(env) => (env, None, None),
             None => match find_running_sandbox(&store).await {
                 Some(url) => {
                     let env = Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url)?;
-                    (env, None, Some(format!("using the sandbox running at {url}")))
+                    (
+                        env,
+                        None,
+                        Some(format!("using the sandbox running at {url}")),
+                    )
                 }
                 None => {
                     let state = store.sandbox_state_path();
-                    let config = SandboxConfig { state_file: Some(state.clone()), ..SandboxConfig::default() };
-                    let handle = sandbox::start(config).await.map_err(|e| SessionError::Sandbox(e.to_string(), state.display().to_string()))?;
-                    let env = Environment::from_parts(EnvKind::Sandbox, &handle.issuer(), &handle.base_url())?;
-                    let origin = format!("started an embedded sandbox at {} (state in {})", handle.base_url(), state.display());
+                    let config = SandboxConfig {
+                        state_file: Some(state.clone()),
+                        ..SandboxConfig::default()
+                    };
+                    let handle = sandbox::start(config).await.map_err(|e| {
+                        SessionError::Sandbox(e.to_string(), state.display().to_string())
+                    })?;
+                    let env = Environment::from_parts(
+                        EnvKind::Sandbox,
+                        &handle.issuer(),
+                        &handle.base_url(),
+                    )?;
+                    let origin = format!(
+                        "started an embedded sandbox at {} (state in {})",
+                        handle.base_url(),
+                        state.display()
+                    );
                     (env, Some(handle), Some(origin))
                 }
             },
         };
         let cache = Arc::new(TokenCache::with_file(store.token_cache_path(profile)));
         let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache));
-        Ok(Session { env, runner, store, sandbox, sandbox_origin: origin })
+        Ok(Session {
+            env,
+            runner,
+            store,
+            sandbox,
+            sandbox_origin: origin,
+        })
     }
 
     /// True when this process hosts the sandbox (it goes away when the session ends).
@@ -82,9 +111,15 @@ impl Session {
 async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
     let text = std::fs::read_to_string(server_file_path(store)).ok()?;
     let file: ServerFile = serde_json::from_str(&text).ok()?;
-    let probe = reqwest::Client::builder().timeout(Duration::from_millis(800)).build().ok()?;
+    let probe = reqwest::Client::builder()
+        .timeout(Duration::from_millis(800))
+        .build()
+        .ok()?;
     let ok = probe
-        .get(format!("{}/.well-known/oauth-authorization-server", file.url))
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            file.url
+        ))
         .send()
         .await
         .map(|r| r.status().is_success())

@@ -18,7 +18,11 @@ pub const SCOPE_REGISTER_WRITE: &str = "altinn:authentication/systemregister.wri
 pub const SCOPE_REQUEST_WRITE: &str = "altinn:authentication/systemuser.request.write";
 pub const SCOPE_REQUEST_READ: &str = "altinn:authentication/systemuser.request.read";
 /// Every scope the vendor flow needs on the client.
-pub const VENDOR_SCOPES: [&str; 3] = [SCOPE_REGISTER_WRITE, SCOPE_REQUEST_WRITE, SCOPE_REQUEST_READ];
+pub const VENDOR_SCOPES: [&str; 3] = [
+    SCOPE_REGISTER_WRITE,
+    SCOPE_REQUEST_WRITE,
+    SCOPE_REQUEST_READ,
+];
 
 /// Pages followed at most when listing; a server that loops must not hang us.
 const MAX_PAGES: usize = 1000;
@@ -26,19 +30,51 @@ const MAX_PAGES: usize = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum AltinnError {
     #[error("Altinn answered 401 Unauthorized for {method} {url}\n  hint: {hint}")]
-    Unauthorized { method: String, url: String, hint: String },
+    Unauthorized {
+        method: String,
+        url: String,
+        hint: String,
+    },
     #[error("Altinn answered 403 Forbidden for {method} {url}\n  hint: {hint}")]
-    Forbidden { method: String, url: String, hint: String },
+    Forbidden {
+        method: String,
+        url: String,
+        hint: String,
+    },
     #[error("Altinn rejected {method} {url} (HTTP {status}): {problem}\n  hint: {hint}")]
-    Problem { method: String, url: String, status: u16, problem: ProblemDetails, hint: String },
+    Problem {
+        method: String,
+        url: String,
+        status: u16,
+        problem: ProblemDetails,
+        hint: String,
+    },
     #[error("Altinn answered HTTP {status} for {method} {url}: {body}\n  hint: {hint}")]
-    Status { method: String, url: String, status: u16, body: String, hint: String },
-    #[error("Altinn at {url} failed with HTTP {status}: {body}\n  hint: the service is having problems; try again shortly")]
-    Server { url: String, status: u16, body: String },
-    #[error("could not reach Altinn at {url}: {reason}\n  hint: check the URL and your network; for the sandbox, is it running?")]
+    Status {
+        method: String,
+        url: String,
+        status: u16,
+        body: String,
+        hint: String,
+    },
+    #[error(
+        "Altinn at {url} failed with HTTP {status}: {body}\n  hint: the service is having problems; try again shortly"
+    )]
+    Server {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error(
+        "could not reach Altinn at {url}: {reason}\n  hint: check the URL and your network; for the sandbox, is it running?"
+    )]
     Network { url: String, reason: String },
     #[error("unexpected answer from Altinn at {url} (HTTP {status}): {reason}")]
-    BadResponse { url: String, status: u16, reason: String },
+    BadResponse {
+        url: String,
+        status: u16,
+        reason: String,
+    },
 }
 
 impl AltinnError {
@@ -46,7 +82,10 @@ impl AltinnError {
         match self {
             AltinnError::Unauthorized { .. } => Some(401),
             AltinnError::Forbidden { .. } => Some(403),
-            AltinnError::Problem { status, .. } | AltinnError::Status { status, .. } | AltinnError::Server { status, .. } | AltinnError::BadResponse { status, .. } => Some(*status),
+            AltinnError::Problem { status, .. }
+            | AltinnError::Status { status, .. }
+            | AltinnError::Server { status, .. }
+            | AltinnError::BadResponse { status, .. } => Some(*status),
             AltinnError::Network { .. } => None,
         }
     }
@@ -64,11 +103,20 @@ impl AltinnError {
 
     /// The remote said no (4xx): CLI exit code 2.
     pub fn is_rejection(&self) -> bool {
-        matches!(self, AltinnError::Unauthorized { .. } | AltinnError::Forbidden { .. } | AltinnError::Problem { .. } | AltinnError::Status { .. })
+        matches!(
+            self,
+            AltinnError::Unauthorized { .. }
+                | AltinnError::Forbidden { .. }
+                | AltinnError::Problem { .. }
+                | AltinnError::Status { .. }
+        )
     }
 
     pub fn is_network(&self) -> bool {
-        matches!(self, AltinnError::Network { .. } | AltinnError::Server { .. })
+        matches!(
+            self,
+            AltinnError::Network { .. } | AltinnError::Server { .. }
+        )
     }
 }
 
@@ -128,14 +176,23 @@ struct Answer {
 
 impl AltinnClient {
     pub fn new(env: &Environment, http: reqwest::Client) -> Self {
-        AltinnClient { http, env: env.clone() }
+        AltinnClient {
+            http,
+            env: env.clone(),
+        }
     }
 
     fn api(&self, path: &str) -> String {
         self.env.authentication_api(path)
     }
 
-    async fn send(&self, method: Method, url: &str, token: &Secret, body: Option<&serde_json::Value>) -> Result<Answer, AltinnError> {
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        token: &Secret,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, AltinnError> {
         // GETs are safe to repeat; try a transient failure again a few times.
         let attempts = if method == Method::GET { 3 } else { 1 };
         let mut last_err = None;
@@ -143,7 +200,11 @@ impl AltinnClient {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_millis(300 * (1 << attempt))).await;
             }
-            let mut rb = self.http.request(method.clone(), url).bearer_auth(token.expose()).header("Accept", "application/json");
+            let mut rb = self
+                .http
+                .request(method.clone(), url)
+                .bearer_auth(token.expose())
+                .header("Accept", "application/json");
             if let Some(b) = body {
                 rb = rb.json(b);
             }
@@ -152,18 +213,37 @@ impl AltinnClient {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let text = resp.text().await.map_err(|e| AltinnError::Network { url: url.to_string(), reason: describe_reqwest(&e) })?;
+                    let text = resp.text().await.map_err(|e| AltinnError::Network {
+                        url: url.to_string(),
+                        reason: describe_reqwest(&e),
+                    })?;
                     tracing::debug!(%method, %url, status = status.as_u16(), "altinn answer");
                     if status.is_server_error() && attempt + 1 < attempts {
-                        last_err = Some(AltinnError::Server { url: url.to_string(), status: status.as_u16(), body: http::excerpt(&text, 300) });
+                        last_err = Some(AltinnError::Server {
+                            url: url.to_string(),
+                            status: status.as_u16(),
+                            body: http::excerpt(&text, 300),
+                        });
                         continue;
                     }
-                    return Ok(Answer { status, headers, body: text });
+                    return Ok(Answer {
+                        status,
+                        headers,
+                        body: text,
+                    });
                 }
-                Err(e) => last_err = Some(AltinnError::Network { url: url.to_string(), reason: describe_reqwest(&e) }),
+                Err(e) => {
+                    last_err = Some(AltinnError::Network {
+                        url: url.to_string(),
+                        reason: describe_reqwest(&e),
+                    })
+                }
             }
         }
-        Err(last_err.unwrap_or_else(|| AltinnError::Network { url: url.to_string(), reason: "no attempt made".into() }))
+        Err(last_err.unwrap_or_else(|| AltinnError::Network {
+            url: url.to_string(),
+            reason: "no attempt made".into(),
+        }))
     }
 
     /// Turn a non-success answer into the right error.
@@ -222,13 +302,21 @@ impl AltinnClient {
         }
         let t = ans.body.trim().trim_matches('"').to_string();
         if t.split('.').count() != 3 {
-            return Err(AltinnError::BadResponse { url, status: ans.status.as_u16(), reason: "the exchange did not return a JWT".into() });
+            return Err(AltinnError::BadResponse {
+                url,
+                status: ans.status.as_u16(),
+                reason: "the exchange did not return a JWT".into(),
+            });
         }
         Ok(Secret::new(t))
     }
 
     /// `GET systemregister/vendor/{id}`; `None` when it does not exist.
-    pub async fn get_system(&self, token: &Secret, system_id: &str) -> Result<Option<RegisteredSystem>, AltinnError> {
+    pub async fn get_system(
+        &self,
+        token: &Secret,
+        system_id: &str,
+    ) -> Result<Option<RegisteredSystem>, AltinnError> {
         let url = self.api(&format!("systemregister/vendor/{}", seg(system_id)));
         let ans = self.send(Method::GET, &url, token, None).await?;
         match ans.status.as_u16() {
@@ -239,7 +327,11 @@ impl AltinnClient {
     }
 
     /// `POST systemregister/vendor`: 200 with the new internal GUID as a JSON string.
-    pub async fn create_system(&self, token: &Secret, reg: &SystemRegistration) -> Result<String, AltinnError> {
+    pub async fn create_system(
+        &self,
+        token: &Secret,
+        reg: &SystemRegistration,
+    ) -> Result<String, AltinnError> {
         let url = self.api("systemregister/vendor");
         let body = to_json(reg);
         let ans = self.send(Method::POST, &url, token, Some(&body)).await?;
@@ -250,7 +342,11 @@ impl AltinnClient {
     }
 
     /// `PUT systemregister/vendor/{id}`: replaces the whole system.
-    pub async fn update_system(&self, token: &Secret, reg: &SystemRegistration) -> Result<(), AltinnError> {
+    pub async fn update_system(
+        &self,
+        token: &Secret,
+        reg: &SystemRegistration,
+    ) -> Result<(), AltinnError> {
         let url = self.api(&format!("systemregister/vendor/{}", seg(&reg.id)));
         let body = to_json(reg);
         let ans = self.send(Method::PUT, &url, token, Some(&body)).await?;
@@ -263,25 +359,45 @@ impl AltinnClient {
     /// Create the system, or bring an existing one up to date, or leave it alone when it
     /// already matches. Client ids already on the system are kept (PUT replaces the whole
     /// list, and another deployment of the vendor may use them).
-    pub async fn upsert_system(&self, token: &Secret, desired: &SystemRegistration) -> Result<UpsertOutcome, AltinnError> {
+    pub async fn upsert_system(
+        &self,
+        token: &Secret,
+        desired: &SystemRegistration,
+    ) -> Result<UpsertOutcome, AltinnError> {
         match self.get_system(token, &desired.id).await? {
             None => match self.create_system(token, desired).await {
-                Ok(_) => Ok(UpsertOutcome { kind: UpsertKind::Created, system_id: desired.id.clone(), changes: Vec::new() }),
+                Ok(_) => Ok(UpsertOutcome {
+                    kind: UpsertKind::Created,
+                    system_id: desired.id.clone(),
+                    changes: Vec::new(),
+                }),
                 // Created by someone else between our GET and POST: fall through to update.
-                Err(e) if e.has_code("AUTH.VLD-00002") || e.status() == Some(409) => self.update_from(token, desired, None).await,
+                Err(e) if e.has_code("AUTH.VLD-00002") || e.status() == Some(409) => {
+                    self.update_from(token, desired, None).await
+                }
                 Err(e) => Err(e),
             },
             Some(existing) => self.update_from(token, desired, Some(existing)).await,
         }
     }
 
-    async fn update_from(&self, token: &Secret, desired: &SystemRegistration, existing: Option<RegisteredSystem>) -> Result<UpsertOutcome, AltinnError> {
+    async fn update_from(
+        &self,
+        token: &Secret,
+        desired: &SystemRegistration,
+        existing: Option<RegisteredSystem>,
+    ) -> Result<UpsertOutcome, AltinnError> {
         let existing = match existing {
             Some(e) => e,
-            None => self.get_system(token, &desired.id).await?.ok_or_else(|| AltinnError::BadResponse {
-                url: self.api("systemregister/vendor"),
-                status: 409,
-                reason: format!("system {} reported as existing but cannot be read", desired.id),
+            None => self.get_system(token, &desired.id).await?.ok_or_else(|| {
+                AltinnError::BadResponse {
+                    url: self.api("systemregister/vendor"),
+                    status: 409,
+                    reason: format!(
+                        "system {} reported as existing but cannot be read",
+                        desired.id
+                    ),
+                }
             })?,
         };
         let mut target = desired.clone();
@@ -292,15 +408,32 @@ impl AltinnClient {
         }
         let changes = diff_system(&existing, &target);
         if changes.is_empty() && !existing.is_deleted {
-            return Ok(UpsertOutcome { kind: UpsertKind::Unchanged, system_id: desired.id.clone(), changes });
+            return Ok(UpsertOutcome {
+                kind: UpsertKind::Unchanged,
+                system_id: desired.id.clone(),
+                changes,
+            });
         }
         self.update_system(token, &target).await?;
-        Ok(UpsertOutcome { kind: UpsertKind::Updated, system_id: desired.id.clone(), changes })
+        Ok(UpsertOutcome {
+            kind: UpsertKind::Updated,
+            system_id: desired.id.clone(),
+            changes,
+        })
     }
 
     /// `POST systemuser/request/vendor` (standard) or `.../vendor/agent`.
-    pub async fn create_request(&self, token: &Secret, body: &CreateRequest, agent: bool) -> Result<CreatedRequest, AltinnError> {
-        let url = self.api(if agent { "systemuser/request/vendor/agent" } else { "systemuser/request/vendor" });
+    pub async fn create_request(
+        &self,
+        token: &Secret,
+        body: &CreateRequest,
+        agent: bool,
+    ) -> Result<CreatedRequest, AltinnError> {
+        let url = self.api(if agent {
+            "systemuser/request/vendor/agent"
+        } else {
+            "systemuser/request/vendor"
+        });
         let mut json = to_json(body);
         if agent {
             // CreateAgentRequestSystemUser has no rights.
@@ -310,18 +443,33 @@ impl AltinnClient {
         }
         let ans = self.send(Method::POST, &url, token, Some(&json)).await?;
         match ans.status.as_u16() {
-            201 => Ok(CreatedRequest { request: self.parse(&url, &ans)?, newly_created: true }),
-            200 => Ok(CreatedRequest { request: self.parse(&url, &ans)?, newly_created: false }),
+            201 => Ok(CreatedRequest {
+                request: self.parse(&url, &ans)?,
+                newly_created: true,
+            }),
+            200 => Ok(CreatedRequest {
+                request: self.parse(&url, &ans)?,
+                newly_created: false,
+            }),
             _ => Err(self.error(&Method::POST, &url, &ans, SCOPE_REQUEST_WRITE)),
         }
     }
 
     fn request_path(agent: bool) -> &'static str {
-        if agent { "systemuser/request/vendor/agent" } else { "systemuser/request/vendor" }
+        if agent {
+            "systemuser/request/vendor/agent"
+        } else {
+            "systemuser/request/vendor"
+        }
     }
 
     /// `GET systemuser/request/vendor[/agent]/{id}`.
-    pub async fn get_request(&self, token: &Secret, id: &str, agent: bool) -> Result<RequestInfo, AltinnError> {
+    pub async fn get_request(
+        &self,
+        token: &Secret,
+        id: &str,
+        agent: bool,
+    ) -> Result<RequestInfo, AltinnError> {
         let url = self.api(&format!("{}/{}", Self::request_path(agent), seg(id)));
         let ans = self.send(Method::GET, &url, token, None).await?;
         if ans.status.as_u16() != 200 {
@@ -331,7 +479,14 @@ impl AltinnClient {
     }
 
     /// `GET .../byexternalref/{systemId}/{orgNo}/{externalRef}` (externalRef defaults to orgNo).
-    pub async fn get_request_by_external_ref(&self, token: &Secret, system_id: &str, org: &str, external_ref: Option<&str>, agent: bool) -> Result<Option<RequestInfo>, AltinnError> {
+    pub async fn get_request_by_external_ref(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        org: &str,
+        external_ref: Option<&str>,
+        agent: bool,
+    ) -> Result<Option<RequestInfo>, AltinnError> {
         let url = self.api(&format!(
             "{}/byexternalref/{}/{}/{}",
             Self::request_path(agent),
@@ -348,8 +503,17 @@ impl AltinnClient {
     }
 
     /// `GET .../bysystem/{systemId}`, following `links.next` to the end.
-    pub async fn list_requests(&self, token: &Secret, system_id: &str, agent: bool) -> Result<Vec<RequestInfo>, AltinnError> {
-        let url = self.api(&format!("{}/bysystem/{}", Self::request_path(agent), seg(system_id)));
+    pub async fn list_requests(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        agent: bool,
+    ) -> Result<Vec<RequestInfo>, AltinnError> {
+        let url = self.api(&format!(
+            "{}/bysystem/{}",
+            Self::request_path(agent),
+            seg(system_id)
+        ));
         self.paginate(token, &url, SCOPE_REQUEST_READ).await
     }
 
@@ -364,11 +528,27 @@ impl AltinnClient {
     }
 
     /// `POST systemuser/changerequest/vendor?correlation-id=&system-user-id=`.
-    pub async fn create_change_request(&self, token: &Secret, system_user_id: &str, correlation_id: &str, body: &ChangeRequestBody) -> Result<(ChangeRequestInfo, bool), AltinnError> {
-        let mut u = url::Url::parse(&self.api("systemuser/changerequest/vendor")).map_err(|e| AltinnError::BadResponse { url: self.api(""), status: 0, reason: e.to_string() })?;
-        u.query_pairs_mut().append_pair("correlation-id", correlation_id).append_pair("system-user-id", system_user_id);
+    pub async fn create_change_request(
+        &self,
+        token: &Secret,
+        system_user_id: &str,
+        correlation_id: &str,
+        body: &ChangeRequestBody,
+    ) -> Result<(ChangeRequestInfo, bool), AltinnError> {
+        let mut u = url::Url::parse(&self.api("systemuser/changerequest/vendor")).map_err(|e| {
+            AltinnError::BadResponse {
+                url: self.api(""),
+                status: 0,
+                reason: e.to_string(),
+            }
+        })?;
+        u.query_pairs_mut()
+            .append_pair("correlation-id", correlation_id)
+            .append_pair("system-user-id", system_user_id);
         let url = u.to_string();
-        let ans = self.send(Method::POST, &url, token, Some(&to_json(body))).await?;
+        let ans = self
+            .send(Method::POST, &url, token, Some(&to_json(body)))
+            .await?;
         match ans.status.as_u16() {
             201 => Ok((self.parse(&url, &ans)?, true)),
             200 => Ok((self.parse(&url, &ans)?, false)),
@@ -377,7 +557,11 @@ impl AltinnClient {
     }
 
     /// `GET systemuser/changerequest/vendor/{id}`.
-    pub async fn get_change_request(&self, token: &Secret, id: &str) -> Result<ChangeRequestInfo, AltinnError> {
+    pub async fn get_change_request(
+        &self,
+        token: &Secret,
+        id: &str,
+    ) -> Result<ChangeRequestInfo, AltinnError> {
         let url = self.api(&format!("systemuser/changerequest/vendor/{}", seg(id)));
         let ans = self.send(Method::GET, &url, token, None).await?;
         if ans.status.as_u16() != 200 {
@@ -387,7 +571,11 @@ impl AltinnClient {
     }
 
     /// `GET systemuser/vendor/bysystem/{systemId}` (needs systemregister.write), all pages.
-    pub async fn list_system_users(&self, token: &Secret, system_id: &str) -> Result<Vec<SystemUserInfo>, AltinnError> {
+    pub async fn list_system_users(
+        &self,
+        token: &Secret,
+        system_id: &str,
+    ) -> Result<Vec<SystemUserInfo>, AltinnError> {
         let url = self.api(&format!("systemuser/vendor/bysystem/{}", seg(system_id)));
         self.paginate(token, &url, SCOPE_REGISTER_WRITE).await
     }
@@ -395,7 +583,12 @@ impl AltinnClient {
     /// Follow `links.next`. The link is built by the server from the host it saw, which behind
     /// Altinn's gateway can be an internal http host; so only its `token` parameter is taken
     /// and the URL rebuilt on the public base (altinn-api-details.md §7.2).
-    async fn paginate<T: DeserializeOwned>(&self, token: &Secret, first: &str, scope: &str) -> Result<Vec<T>, AltinnError> {
+    async fn paginate<T: DeserializeOwned>(
+        &self,
+        token: &Secret,
+        first: &str,
+        scope: &str,
+    ) -> Result<Vec<T>, AltinnError> {
         let mut out = Vec::new();
         let mut url = first.to_string();
         let mut seen_tokens = std::collections::HashSet::new();
@@ -406,43 +599,93 @@ impl AltinnClient {
             }
             let page: Paginated<T> = self.parse(&url, &ans)?;
             out.extend(page.data);
-            let Some(next) = page.links.next.filter(|n| !n.is_empty()) else { return Ok(out) };
+            let Some(next) = page.links.next.filter(|n| !n.is_empty()) else {
+                return Ok(out);
+            };
             let page_token = url::Url::parse(&next)
                 .ok()
-                .and_then(|u| u.query_pairs().find(|(k, _)| k == "token").map(|(_, v)| v.into_owned()))
-                .ok_or_else(|| AltinnError::BadResponse { url: url.clone(), status: 200, reason: format!("links.next has no token: {next}") })?;
+                .and_then(|u| {
+                    u.query_pairs()
+                        .find(|(k, _)| k == "token")
+                        .map(|(_, v)| v.into_owned())
+                })
+                .ok_or_else(|| AltinnError::BadResponse {
+                    url: url.clone(),
+                    status: 200,
+                    reason: format!("links.next has no token: {next}"),
+                })?;
             if !seen_tokens.insert(page_token.clone()) {
-                return Err(AltinnError::BadResponse { url, status: 200, reason: "links.next repeats a page; stopping".into() });
+                return Err(AltinnError::BadResponse {
+                    url,
+                    status: 200,
+                    reason: "links.next repeats a page; stopping".into(),
+                });
             }
-            let mut u = url::Url::parse(first).map_err(|e| AltinnError::BadResponse { url: first.to_string(), status: 0, reason: e.to_string() })?;
-            u.query_pairs_mut().clear().append_pair("token", &page_token);
+            let mut u = url::Url::parse(first).map_err(|e| AltinnError::BadResponse {
+                url: first.to_string(),
+                status: 0,
+                reason: e.to_string(),
+            })?;
+            u.query_pairs_mut()
+                .clear()
+                .append_pair("token", &page_token);
             url = u.to_string();
         }
-        Err(AltinnError::BadResponse { url, status: 200, reason: format!("more than {MAX_PAGES} pages") })
+        Err(AltinnError::BadResponse {
+            url,
+            status: 200,
+            reason: format!("more than {MAX_PAGES} pages"),
+        })
     }
 
     /// The test call: any URL, with a (system-user) token, timed.
-    pub async fn test_call(&self, method: Method, url: &str, token: &Secret, body: Option<&serde_json::Value>) -> Result<TestCallResult, AltinnError> {
+    pub async fn test_call(
+        &self,
+        method: Method,
+        url: &str,
+        token: &Secret,
+        body: Option<&serde_json::Value>,
+    ) -> Result<TestCallResult, AltinnError> {
         let started = Instant::now();
-        let mut rb = self.http.request(method.clone(), url).bearer_auth(token.expose()).header("Accept", "application/json");
+        let mut rb = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.expose())
+            .header("Accept", "application/json");
         if let Some(b) = body {
             rb = rb.json(b);
         }
-        let resp = rb.send().await.map_err(|e| AltinnError::Network { url: url.to_string(), reason: describe_reqwest(&e) })?;
+        let resp = rb.send().await.map_err(|e| AltinnError::Network {
+            url: url.to_string(),
+            reason: describe_reqwest(&e),
+        })?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
             .iter()
             .filter(|(k, _)| {
                 let k = k.as_str();
-                matches!(k, "content-type" | "www-authenticate" | "date" | "location") || k.contains("request-id") || k.contains("correlation")
+                matches!(k, "content-type" | "www-authenticate" | "date" | "location")
+                    || k.contains("request-id")
+                    || k.contains("correlation")
             })
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("<binary>").to_string()))
             .collect();
-        let text = resp.text().await.map_err(|e| AltinnError::Network { url: url.to_string(), reason: describe_reqwest(&e) })?;
+        let text = resp.text().await.map_err(|e| AltinnError::Network {
+            url: url.to_string(),
+            reason: describe_reqwest(&e),
+        })?;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let json = serde_json::from_str(&text).ok();
-        Ok(TestCallResult { method: method.to_string(), url: url.to_string(), status, elapsed_ms, headers, body: text, json })
+        Ok(TestCallResult {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            elapsed_ms,
+            headers,
+            body: text,
+            json,
+        })
     }
 }
 
@@ -453,30 +696,63 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 
 /// Percent-encode one path segment.
 fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Field-by-field differences that matter to the register, order-insensitive for lists.
 pub fn diff_system(existing: &RegisteredSystem, desired: &SystemRegistration) -> Vec<FieldChange> {
     fn sorted<T: Serialize>(items: &[T]) -> serde_json::Value {
-        let mut v: Vec<String> = items.iter().map(|i| serde_json::to_string(i).unwrap_or_default()).collect();
+        let mut v: Vec<String> = items
+            .iter()
+            .map(|i| serde_json::to_string(i).unwrap_or_default())
+            .collect();
         v.sort();
         v.dedup();
-        serde_json::Value::Array(v.into_iter().filter_map(|s| serde_json::from_str(&s).ok()).collect())
+        serde_json::Value::Array(
+            v.into_iter()
+                .filter_map(|s| serde_json::from_str(&s).ok())
+                .collect(),
+        )
     }
     let mut changes = Vec::new();
     let mut cmp = |field: &str, before: serde_json::Value, after: serde_json::Value| {
         if before != after {
-            changes.push(FieldChange { field: field.to_string(), before, after });
+            changes.push(FieldChange {
+                field: field.to_string(),
+                before,
+                after,
+            });
         }
     };
     cmp("name", to_json(&existing.name), to_json(&desired.name));
-    cmp("description", to_json(&existing.description), to_json(&desired.description));
+    cmp(
+        "description",
+        to_json(&existing.description),
+        to_json(&desired.description),
+    );
     cmp("rights", sorted(&existing.rights), sorted(&desired.rights));
-    cmp("accessPackages", sorted(&existing.access_packages), sorted(&desired.access_packages));
-    cmp("clientId", sorted(&existing.client_id), sorted(&desired.client_id));
-    cmp("allowedRedirectUrls", sorted(&existing.allowed_redirect_urls), sorted(&desired.allowed_redirect_urls));
-    cmp("isVisible", existing.is_visible.into(), desired.is_visible.into());
+    cmp(
+        "accessPackages",
+        sorted(&existing.access_packages),
+        sorted(&desired.access_packages),
+    );
+    cmp(
+        "clientId",
+        sorted(&existing.client_id),
+        sorted(&desired.client_id),
+    );
+    cmp(
+        "allowedRedirectUrls",
+        sorted(&existing.allowed_redirect_urls),
+        sorted(&desired.allowed_redirect_urls),
+    );
+    cmp(
+        "isVisible",
+        existing.is_visible.into(),
+        desired.is_visible.into(),
+    );
     if existing.is_deleted {
         cmp("isDeleted", true.into(), false.into());
     }

@@ -5,4 +5,7 @@ pub mod client;
 pub mod model;
 pub mod problem;
 
-pub use client::{AltinnClient, AltinnError, CreatedRequest, FieldChange, TestCallResult, UpsertKind, UpsertOutcome};
+pub use client::{
+    AltinnClient, AltinnError, CreatedRequest, FieldChange, TestCallResult, UpsertKind,
+    UpsertOutcome,
+};

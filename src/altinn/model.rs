@@ -50,11 +50,17 @@ impl RequestStatus {
 
     /// The customer said no (or the request can never be approved).
     pub fn is_refused(&self) -> bool {
-        matches!(self, RequestStatus::Rejected | RequestStatus::Denied | RequestStatus::Timedout)
+        matches!(
+            self,
+            RequestStatus::Rejected | RequestStatus::Denied | RequestStatus::Timedout
+        )
     }
 
     pub fn is_accepted(&self) -> bool {
-        matches!(self, RequestStatus::Accepted | RequestStatus::NoChangeNeeded)
+        matches!(
+            self,
+            RequestStatus::Accepted | RequestStatus::NoChangeNeeded
+        )
     }
 }
 
@@ -93,7 +99,10 @@ pub struct VendorRef {
 
 impl VendorRef {
     pub fn org(org_no: &str) -> Self {
-        VendorRef { authority: Some("iso6523-actorid-upis".into()), id: format!("0192:{org_no}") }
+        VendorRef {
+            authority: Some("iso6523-actorid-upis".into()),
+            id: format!("0192:{org_no}"),
+        }
     }
 }
 
@@ -115,12 +124,21 @@ pub struct Right {
 
 impl Right {
     pub fn resource(id: &str) -> Self {
-        Right { action: None, resource: vec![AttributePair { id: RESOURCE_ATTRIBUTE.into(), value: id.into() }] }
+        Right {
+            action: None,
+            resource: vec![AttributePair {
+                id: RESOURCE_ATTRIBUTE.into(),
+                value: id.into(),
+            }],
+        }
     }
 
     /// The resource id when this right names one via `urn:altinn:resource`.
     pub fn resource_id(&self) -> Option<&str> {
-        self.resource.iter().find(|p| p.id == RESOURCE_ATTRIBUTE).map(|p| p.value.as_str())
+        self.resource
+            .iter()
+            .find(|p| p.id == RESOURCE_ATTRIBUTE)
+            .map(|p| p.value.as_str())
     }
 }
 
@@ -232,7 +250,11 @@ pub struct RequestInfo {
 impl RequestInfo {
     /// The status with the `timedOut` flag folded in.
     pub fn effective_status(&self) -> RequestStatus {
-        if self.timed_out && self.status.is_pending() { RequestStatus::Timedout } else { self.status.clone() }
+        if self.timed_out && self.status.is_pending() {
+            RequestStatus::Timedout
+        } else {
+            self.status.clone()
+        }
     }
 }
 

@@ -82,27 +82,51 @@ impl fmt::Display for ProblemDetails {
 /// What the user should do about a code.
 pub fn hint_for_code(code: &str) -> Option<&'static str> {
     Some(match code {
-        "AUTH-00000" => "the customer organisation was not found in the Entity Register; in TT02 use a Tenor test organisation",
-        "AUTH-00001" => "a requested right is not on the registered system (or no rights/packages were given); register the system with it first",
-        "AUTH-00004" => "a system user already exists for this customer, system and external reference: it is already approved, go on to the test call",
+        "AUTH-00000" => {
+            "the customer organisation was not found in the Entity Register; in TT02 use a Tenor test organisation"
+        }
+        "AUTH-00001" => {
+            "a requested right is not on the registered system (or no rights/packages were given); register the system with it first"
+        }
+        "AUTH-00004" => {
+            "a system user already exists for this customer, system and external reference: it is already approved, go on to the test call"
+        }
         "AUTH-00010" => "no such request (wrong id, deleted, or expired); create a new request",
-        "AUTH-00011" => "the system does not exist or belongs to another vendor; check the system id and that the token's org is the vendor",
+        "AUTH-00011" => {
+            "the system does not exist or belongs to another vendor; check the system id and that the token's org is the vendor"
+        }
         "AUTH-00013" => "the request is no longer New, so it cannot be approved or rejected again",
         "AUTH-00015" => "no such system user",
-        "AUTH-00021" => "the redirectUrl is not one of the system's allowedRedirectUrls (scheme, host and path must match)",
-        "AUTH-00023" => "the token has no vendor organisation (consumer claim); use a Maskinporten token of the vendor's client",
-        "AUTH-00026" => "the system has no allowedRedirectUrls, so a request cannot carry a redirectUrl; add one to the system or drop it",
+        "AUTH-00021" => {
+            "the redirectUrl is not one of the system's allowedRedirectUrls (scheme, host and path must match)"
+        }
+        "AUTH-00023" => {
+            "the token has no vendor organisation (consumer claim); use a Maskinporten token of the vendor's client"
+        }
+        "AUTH-00026" => {
+            "the system has no allowedRedirectUrls, so a request cannot carry a redirectUrl; add one to the system or drop it"
+        }
         "AUTH-00030" => "no such agent request",
         "AUTH-00058" => "an agent request needs at least one access package",
         "AUTH-00059" => "a request needs at least one right or access package",
-        "AUTH-00063" => "a requested access package is not on the registered system; register the system with it first",
-        "AUTH-00064" => "this access package cannot be delegated to a standard system user; use an agent request or another package",
+        "AUTH-00063" => {
+            "a requested access package is not on the registered system; register the system with it first"
+        }
+        "AUTH-00064" => {
+            "this access package cannot be delegated to a standard system user; use an agent request or another package"
+        }
         "AUTH-00065" => "this access package is not valid for client relations (agent requests)",
         "AUTH.VLD-00000" => "vendor must be `0192:<org number>`",
-        "AUTH.VLD-00001" => "the system id must start with the vendor's org number and an underscore: `<vendorOrg>_<name>`",
+        "AUTH.VLD-00001" => {
+            "the system id must start with the vendor's org number and an underscore: `<vendorOrg>_<name>`"
+        }
         "AUTH.VLD-00002" => "a system with this id already exists (update it instead)",
-        "AUTH.VLD-00003" => "a resource in rights is not in Altinn's resource registry; check the resource id",
-        "AUTH.VLD-00004" => "this Maskinporten client id is already used by another system; one client id per system",
+        "AUTH.VLD-00003" => {
+            "a resource in rights is not in Altinn's resource registry; check the resource id"
+        }
+        "AUTH.VLD-00004" => {
+            "this Maskinporten client id is already used by another system; one client id per system"
+        }
         "AUTH.VLD-00005" => "allowed redirect URLs must be absolute https URLs",
         "AUTH.VLD-00006" => "the same right is listed twice",
         "AUTH.VLD-00007" => "the same access package is listed twice",
@@ -112,8 +136,22 @@ pub fn hint_for_code(code: &str) -> Option<&'static str> {
         "AUTH.VLD-00012" => "the id in the body differs from the id in the URL",
         "AUTH.VLD-00013" => "the system id must not contain spaces",
         "AUTH.VLD-00017" => "this resource type cannot be delegated",
-        "AUTH.VLD-00018" => "a visible system cannot carry a client-only access package; set isVisible false or remove it",
-        c if matches!(c, "AUTH-00016" | "AUTH-00018" | "AUTH-00019" | "AUTH-00020" | "AUTH-00066" | "AUTH-00068" | "AUTH-00069" | "AUTH-00070" | "AUTH-00071") => {
+        "AUTH.VLD-00018" => {
+            "a visible system cannot carry a client-only access package; set isVisible false or remove it"
+        }
+        c if matches!(
+            c,
+            "AUTH-00016"
+                | "AUTH-00018"
+                | "AUTH-00019"
+                | "AUTH-00020"
+                | "AUTH-00066"
+                | "AUTH-00068"
+                | "AUTH-00069"
+                | "AUTH-00070"
+                | "AUTH-00071"
+        ) =>
+        {
             "the approver cannot delegate what was requested (needs the access-manager role and every right/package); ask only for what you need"
         }
         _ => return None,
@@ -143,7 +181,11 @@ mod tests {
         assert!(p.has_code("AUTH.VLD-00004"));
         assert!(hint_for(&p).contains("one client id per system"));
         let shown = p.to_string();
-        assert!(shown.contains("STD-00000") && shown.contains("AUTH.VLD-00004") && shown.contains("/registersystemrequest/clientid"));
+        assert!(
+            shown.contains("STD-00000")
+                && shown.contains("AUTH.VLD-00004")
+                && shown.contains("/registersystemrequest/clientid")
+        );
     }
 
     #[test]
