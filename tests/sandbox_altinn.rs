@@ -1242,3 +1242,149 @@ async fn approval_page_html_and_form_post() {
     assert!(html.contains("Rejected"));
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn approval_pages_for_agent_and_change_requests() {
+    let sb = start().await;
+    let v = create_client(&sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
+    let token = token_for(&sb, &v, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+    let mut b = system_body(VENDOR_ORG, "mixed", &[&v.client_id]);
+    b["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}, {"urn": "urn:altinn:accesspackage:skattnaering"}]);
+    b["isVisible"] = json!(false);
+    assert_eq!(create_system(&sb, &token, &b).await.status(), 200);
+    let system_id = format!("{VENDOR_ORG}_mixed");
+
+    // a client-relation package on a standard request: AUTH-00064; a package not on the system: AUTH-00063 + extension
+    let std_pk = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}]});
+    let body = expect_problem(
+        create_request(&sb, &token, &std_pk).await,
+        400,
+        "AUTH-00064",
+    )
+    .await;
+    assert_eq!(
+        body["NotDelegablePackages"],
+        "urn:altinn:accesspackage:regnskapsforer-lonn"
+    );
+    let missing = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:nope"}]});
+    let body = expect_problem(
+        create_request(&sb, &token, &missing).await,
+        400,
+        "AUTH-00063",
+    )
+    .await;
+    assert_eq!(body["NotFoundPackages"], "urn:altinn:accesspackage:nope");
+
+    // agent request page
+    let agent = json!({"systemId": system_id, "partyOrgNo": "310904473", "accessPackages": [{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}]});
+    let r: Value = http()
+        .post(api(&sb, "/systemuser/request/vendor/agent"))
+        .bearer_auth(&token)
+        .json(&agent)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let html = http()
+        .get(r["confirmUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Fjellbekk Regnskap AS")
+            && html.contains("regnskapsforer-lonn")
+            && html.contains(r#"id="approve""#)
+    );
+    // the agent id is not a standard request page
+    let wrong = format!(
+        "{}/accessmanagement/ui/systemuser/request?id={}",
+        sb.base_url(),
+        r["id"].as_str().unwrap()
+    );
+    assert_eq!(http().get(wrong).send().await.unwrap().status(), 404);
+    let resp = http()
+        .post(format!(
+            "{}/accessmanagement/ui/systemuser/agentrequest",
+            sb.base_url()
+        ))
+        .form(&[("id", r["id"].as_str().unwrap()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.text().await.unwrap().contains("Request approved"));
+
+    // change request page for a standard system user
+    let std_req = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}]});
+    let id = create_request(&sb, &token, &std_req)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let su_id = approve(&sb, &id).await.json::<Value>().await.unwrap()["systemUserId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let corr = uuid::Uuid::new_v4().to_string();
+    let change = json!({"unwantedAccessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}], "requiredRights": [b["rights"][0]]});
+    let resp = http()
+        .post(api(
+            &sb,
+            &format!(
+                "/systemuser/changerequest/vendor?correlation-id={corr}&system-user-id={su_id}"
+            ),
+        ))
+        .bearer_auth(&token)
+        .json(&change)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let c: Value = resp.json().await.unwrap();
+    let html = http()
+        .get(c["confirmUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Access packages to remove") && html.contains("Rights to add"));
+    let resp = http()
+        .post(format!(
+            "{}/accessmanagement/ui/systemuser/changerequest",
+            sb.base_url()
+        ))
+        .form(&[("id", corr.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.text().await.unwrap().contains("Request approved"));
+    // approving again through the admin route: the change request is no longer New
+    expect_problem(approve(&sb, &corr).await, 400, "AUTH-00006").await;
+    // the system user's rights changed (seen through a system-user token and whoami)
+    let tok: Value = system_user_token_response(&sb, &v, CUSTOMER_ORG, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (status, who) = get_json(
+        &format!("{}/reference/whoami", sb.base_url()),
+        tok["access_token"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(who["accessPackages"], json!([]));
+    assert_eq!(
+        who["rights"][0]["resource"][0]["value"],
+        "ske-krav-og-betalinger"
+    );
+    sb.shutdown().await;
+}

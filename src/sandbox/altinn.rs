@@ -307,33 +307,50 @@ fn check_redirect(redirect: &str, allowed: &[String]) -> Result<(), AuthProblem>
 
 /// mirrors: SystemUserService.ValidateRights — every requested right must be on the system.
 fn rights_on_system(requested: &[Right], system: &System) -> bool {
-    requested
-        .iter()
-        .all(|r| system.rights.iter().any(|s| s.same_as(r)))
+    // `rights.Count > systemInfo.Rights.Count` fails first; an empty resource list would throw in
+    // the real code (Resource[0]) — we answer AUTH-00001 instead of a 500.
+    requested.len() <= system.rights.len()
+        && requested
+            .iter()
+            .all(|r| !r.resource.is_empty() && system.rights.iter().any(|s| s.same_as(r)))
 }
 
-/// mirrors: SystemUserService.ValidateAccessPackages (AUTH-00063/64/65).
+/// mirrors: SystemUserService.ValidateAccessPackages (AUTH-00063, then AUTH-00064/65), with the
+/// `NotFoundPackages` / `NotDelegablePackages` problem extensions.
+/// guess: the real check asks Access Management whether a package is "assignable" (standard) or
+/// "delegable" (agent). The sandbox treats the client-relation packages in `orgs` as not
+/// assignable, and every package as delegable.
 fn check_packages(
     requested: &[AccessPackage],
     system: &System,
     agent: bool,
-) -> Result<(), AuthProblem> {
-    for p in requested {
-        let urn = p.urn.as_deref().unwrap_or("");
-        if !system
-            .access_packages
-            .iter()
-            .any(|s| s.urn.as_deref() == Some(urn))
-        {
-            return Err(ACCESS_PACKAGE_NOT_FOUND);
-        }
-        let client_only = orgs::is_client_only_package(urn);
-        if agent && !client_only {
-            return Err(ACCESS_PACKAGE_NOT_DELEGABLE_AGENT);
-        }
-        if !agent && client_only {
-            return Err(ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD);
-        }
+) -> Result<(), Response> {
+    let urn = |p: &AccessPackage| p.urn.clone().unwrap_or_default();
+    if system.access_packages.len() < requested.len() {
+        return Err(ACCESS_PACKAGE_NOT_FOUND.into_response());
+    }
+    let not_found: Vec<String> = requested
+        .iter()
+        .filter(|p| !system.access_packages.iter().any(|s| s.urn == p.urn))
+        .map(urn)
+        .collect();
+    if !not_found.is_empty() {
+        return Err(
+            ACCESS_PACKAGE_NOT_FOUND.with_extension("NotFoundPackages", not_found.join(", "))
+        );
+    }
+    let not_delegable: Vec<String> = requested
+        .iter()
+        .filter(|p| !agent && orgs::is_client_only_package(p.urn.as_deref().unwrap_or("")))
+        .map(urn)
+        .collect();
+    if !not_delegable.is_empty() {
+        let p = if agent {
+            ACCESS_PACKAGE_NOT_DELEGABLE_AGENT
+        } else {
+            ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD
+        };
+        return Err(p.with_extension("NotDelegablePackages", not_delegable.join(", ")));
     }
     Ok(())
 }
@@ -831,18 +848,14 @@ async fn create_any_request(app: Shared, base: Base, caller: Caller, new: NewReq
             if !rights.is_empty() && !rights_on_system(&rights, &system) {
                 return Err(RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE.into_response());
             }
-            if let Err(p) = check_packages(&packages, &system, false) {
-                return Err(p.into_response());
-            }
+            check_packages(&packages, &system, false)?;
         }
         RequestKind::Agent => {
             let packages = new.access_packages.clone().unwrap_or_default();
             if packages.is_empty() {
                 return Err(AGENT_MISSING_ACCESS_PACKAGES.into_response());
             }
-            if let Err(p) = check_packages(&packages, &system, true) {
-                return Err(p.into_response());
-            }
+            check_packages(&packages, &system, true)?;
         }
     }
 
@@ -1248,9 +1261,7 @@ pub async fn create_change_request(
         if !req.required_rights.is_empty() && !rights_on_system(&req.required_rights, &system) {
             return Err(RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE.into_response());
         }
-        if let Err(p) = check_packages(&req.required_access_packages, &system, false) {
-            return Err(p.into_response());
-        }
+        check_packages(&req.required_access_packages, &system, false)?;
         let change = ChangeRequest {
             id: correlation_id,
             system_user_id: su.id,

@@ -86,19 +86,35 @@ problems! {
     ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = (65, 400, "One or more access packages cannot be delegated because they are not intended for client relationships");
 }
 
-impl IntoResponse for AuthProblem {
-    fn into_response(self) -> Response {
+impl AuthProblem {
+    fn body(&self) -> (StatusCode, Map<String, Value>) {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
         let code = self.code_string();
-        let body = json!({
-            "type": format!("urn:altinn:error:{code}"),
-            "title": self.title,
-            "status": self.status,
-            "code": code,
-            "traceId": trace_id(),
-            "statusDescription": status_description(status),
-        });
-        json_response(status, "application/problem+json", &body)
+        let mut body = Map::new();
+        body.insert("type".into(), json!(format!("urn:altinn:error:{code}")));
+        body.insert("title".into(), json!(self.title));
+        body.insert("status".into(), json!(self.status));
+        body.insert("code".into(), json!(code));
+        body.insert("traceId".into(), json!(trace_id()));
+        body.insert(
+            "statusDescription".into(),
+            json!(status_description(status)),
+        );
+        (status, body)
+    }
+
+    /// `Problem.X.Create(ProblemExtensionData)`: extensions are top-level members.
+    pub fn with_extension(&self, key: &str, value: String) -> Response {
+        let (status, mut body) = self.body();
+        body.insert(key.to_string(), json!(value));
+        json_response(status, "application/problem+json", &Value::Object(body))
+    }
+}
+
+impl IntoResponse for AuthProblem {
+    fn into_response(self) -> Response {
+        let (status, body) = self.body();
+        json_response(status, "application/problem+json", &Value::Object(body))
     }
 }
 
