@@ -560,11 +560,11 @@ impl Flow {
         match msg {
             Msg::SelectEnvironment(setting) => self.select_environment(setting),
             Msg::GenerateKey { bits, kid } => {
-                if let Some(k) = &kid {
-                    if let Err(e) = validate::kid(k) {
-                        self.invalid(e);
-                        return vec![];
-                    }
+                if let Some(k) = &kid
+                    && let Err(e) = validate::kid(k)
+                {
+                    self.invalid(e);
+                    return vec![];
                 }
                 if !matches!(bits, 2048 | 3072 | 4096) {
                     self.fail(Step::Key, ErrorKind::Validation, format!("key size {bits} is not supported: use 2048 (Maskinporten's portal expects it), 3072 or 4096"));
@@ -581,11 +581,11 @@ impl Flow {
                     );
                     return vec![];
                 }
-                if let Some(k) = &kid {
-                    if let Err(e) = validate::kid(k) {
-                        self.invalid(e);
-                        return vec![];
-                    }
+                if let Some(k) = &kid
+                    && let Err(e) = validate::kid(k)
+                {
+                    self.invalid(e);
+                    return vec![];
                 }
                 self.remote(Busy::Key, Effect::ImportKey { source, kid })
             }

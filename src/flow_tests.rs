@@ -242,10 +242,7 @@ fn client_step_on_the_sandbox_registers_the_client() {
         scopes: "a:b".into(),
     });
     assert!(fx.is_empty());
-    assert_eq!(
-        f.error.as_ref().and_then(|e| e.field.clone()).is_some(),
-        true
-    );
+    assert!(f.error.as_ref().and_then(|e| e.field.clone()).is_some());
 
     let mut f = flow_at(Step::Client);
     let fx = f.update(Msg::SubmitClient {

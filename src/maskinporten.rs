@@ -455,11 +455,9 @@ impl MaskinportenClient {
     ) -> Result<AccessToken, MaskinportenError> {
         let now = chrono::Utc::now().timestamp();
         let key = TokenCache::key(&self.audience, &creds.client_id, creds.key.kid(), req);
-        if !fresh {
-            if let Some(t) = self.cache.get(&key, now) {
-                tracing::debug!(token = %t.token, "using cached Maskinporten token");
-                return Ok(t);
-            }
+        if !fresh && let Some(t) = self.cache.get(&key, now) {
+            tracing::debug!(token = %t.token, "using cached Maskinporten token");
+            return Ok(t);
         }
         let claims = grant_claims(&self.audience, &creds.client_id, req, now);
         let grant = sign_grant(&creds.key, &claims)?;

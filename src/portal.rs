@@ -140,7 +140,7 @@ impl SandboxPortal {
         if self
             .client(client_id)
             .await?
-            .is_some_and(|c| c.kids().iter().any(|k| *k == jwk.kid))
+            .is_some_and(|c| c.kids().contains(&jwk.kid))
         {
             return Ok(());
         }

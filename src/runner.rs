@@ -47,10 +47,10 @@ impl From<MaskinportenError> for Failure {
 
 impl From<AltinnError> for Failure {
     fn from(e: AltinnError) -> Self {
+        // Anything that is not a 4xx refusal (network, 5xx, unparseable answers) is worth
+        // retrying later.
         let kind = if e.is_rejection() {
             ErrorKind::Rejected
-        } else if e.is_network() {
-            ErrorKind::Network
         } else {
             ErrorKind::Network
         };
@@ -478,7 +478,7 @@ impl Runner {
             },
             token_claims: claims,
             token_expires_in: token.expires_in,
-            response_json: result.json.map(|j| redact_json_tokens(j)),
+            response_json: result.json.map(redact_json_tokens),
         })
     }
 }

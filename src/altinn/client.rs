@@ -3,6 +3,10 @@
 //! The vendor endpoints take the raw Maskinporten token as bearer, as production clients do;
 //! `exchange` is there for APIs that want an Altinn token.
 
+// AltinnError::Problem carries the whole ProblemDetails so callers can act on its codes; errors
+// are rare and short-lived, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
 use super::model::*;
 use super::problem::{ProblemDetails, hint_for};
 use crate::env::Environment;
@@ -264,14 +268,12 @@ impl AltinnClient {
             s if s >= 500 => AltinnError::Server { url: u, status, body: http::excerpt(&ans.body, 300) },
             _ => {
                 let ct = ans.headers.get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-                if ct.contains("json") {
-                    if let Ok(problem) = serde_json::from_str::<ProblemDetails>(&ans.body) {
-                        if problem.title.is_some() || problem.code.is_some() {
+                if ct.contains("json")
+                    && let Ok(problem) = serde_json::from_str::<ProblemDetails>(&ans.body)
+                        && (problem.title.is_some() || problem.code.is_some()) {
                             let hint = hint_for(&problem);
                             return AltinnError::Problem { method: m, url: u, status, problem, hint };
                         }
-                    }
-                }
                 let hint = match status {
                     404 => "not found: check the id and the environment",
                     409 => "conflict: it already exists",

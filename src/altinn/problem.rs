@@ -139,19 +139,8 @@ pub fn hint_for_code(code: &str) -> Option<&'static str> {
         "AUTH.VLD-00018" => {
             "a visible system cannot carry a client-only access package; set isVisible false or remove it"
         }
-        c if matches!(
-            c,
-            "AUTH-00016"
-                | "AUTH-00018"
-                | "AUTH-00019"
-                | "AUTH-00020"
-                | "AUTH-00066"
-                | "AUTH-00068"
-                | "AUTH-00069"
-                | "AUTH-00070"
-                | "AUTH-00071"
-        ) =>
-        {
+        "AUTH-00016" | "AUTH-00018" | "AUTH-00019" | "AUTH-00020" | "AUTH-00066" | "AUTH-00068"
+        | "AUTH-00069" | "AUTH-00070" | "AUTH-00071" => {
             "the approver cannot delegate what was requested (needs the access-manager role and every right/package); ask only for what you need"
         }
         _ => return None,

@@ -249,10 +249,9 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                     "`client set --vendor-org <org>` registers the client again",
                 );
             }
-            Err(e) => r
-                .add("client key", Status::Warn, e.to_string(), None)
-                .then_some(())
-                .unwrap_or(()),
+            Err(e) => {
+                r.add("client key", Status::Warn, e.to_string(), None);
+            }
         }
     } else if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
         r.skip(
@@ -449,7 +448,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                                         .iter()
                                         .filter_map(|u| u.external_ref.clone())
                                         .collect();
-                                    if refs.iter().any(|x| *x == want) {
+                                    if refs.contains(&want) {
                                         r.pass("cause: externalRef", format!("`{want}` matches"));
                                     } else {
                                         r.fail("cause: externalRef", format!("the grant sends `{want}`, the system user has [{}]", refs.join(", ")), "use the request's externalRef (`request create --external-ref`)");
@@ -457,15 +456,13 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
                                 }
                                 let _ = read;
                             }
-                            Err(e) => r
-                                .add("cause: customer org", Status::Warn, e.to_string(), None)
-                                .then_some(())
-                                .unwrap_or(()),
+                            Err(e) => {
+                                r.add("cause: customer org", Status::Warn, e.to_string(), None);
+                            }
                         },
-                        Err(f) => r
-                            .add("cause: customer org", Status::Warn, f.message, None)
-                            .then_some(())
-                            .unwrap_or(()),
+                        Err(f) => {
+                            r.add("cause: customer org", Status::Warn, f.message, None);
+                        }
                     }
                 }
             }

@@ -615,11 +615,10 @@ async fn request_create(
                 let url = req.confirm_url.clone().unwrap_or_default();
                 format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
             });
-            if !ctx.out.json && !ctx.out.quiet {
-                if let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
+            if !ctx.out.json && !ctx.out.quiet
+                && let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
                     eprintln!("{qr}");
                 }
-            }
             if session.hosts_sandbox() {
                 ctx.out.info(format!(
                     "note: the embedded sandbox stops when this command ends, so the page above is gone. Approve with \
@@ -628,13 +627,11 @@ async fn request_create(
                     req.id
                 ));
             }
-            if open {
-                if let Some(url) = req.confirm_url.clone() {
-                    if let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session.runner.run(Effect::OpenBrowser { url }, &flow.profile).await {
+            if open
+                && let Some(url) = req.confirm_url.clone()
+                    && let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session.runner.run(Effect::OpenBrowser { url }, &flow.profile).await {
                         ctx.out.info(f.message);
                     }
-                }
-            }
             Ok(exit::OK)
         }
         .await;
@@ -943,10 +940,10 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
                 url: url.clone(),
                 pid: std::process::id(),
             };
-            if let Ok(bytes) = serde_json::to_vec(&file) {
-                if let Err(e) = crate::profile::write_atomic(&server_file, &bytes, 0o600) {
-                    tracing::warn!(error = %e, "could not record the running sandbox");
-                }
+            if let Ok(bytes) = serde_json::to_vec(&file)
+                && let Err(e) = crate::profile::write_atomic(&server_file, &bytes, 0o600)
+            {
+                tracing::warn!(error = %e, "could not record the running sandbox");
             }
             let v = json!({ "base_url": url, "maskinporten_issuer": handle.issuer(), "token_endpoint": format!("{}token", handle.issuer()), "altinn_base": url, "orgs": crate::sandbox::seeded_orgs().iter().map(|o| json!({"orgNo": o.org_no, "name": o.name})).collect::<Vec<_>>() });
             ctx.out.result(&v, || {
