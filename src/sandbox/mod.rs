@@ -11,6 +11,20 @@
 //! each handler with `// mirrors:`); where the sandbox had to invent, the code says `// guess:`.
 //! The module is independent of the crate's client code on purpose: a sandbox that merely agrees
 //! with our own client would prove nothing.
+//!
+//! Decisions the real services do not dictate (each also marked `// guess:` where it is made):
+//! - The stand-in for the Entity Register knows the seeded organisations ([`seeded_orgs`]) and
+//!   every organisation that owns a sandbox client. Any other `partyOrgNo`, valid check digit or
+//!   not, gets AUTH-00000, as an org missing from Register does in TT02.
+//! - Resource ids: any well-formed id "exists" unless `strict_resources` is set, in which case
+//!   only [`seeded_resources`] do (AUTH.VLD-00003 otherwise). Access packages: a short list of
+//!   client-relation packages is "not assignable" for standard system users (AUTH-00064) and
+//!   may not sit on a visible system (AUTH.VLD-00018).
+//! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
+//!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
+//! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
+//! - One process per state file at a time: a second process writing the same file concurrently
+//!   overwrites the first one's changes (last writer wins). Successive processes are fine.
 
 // Handlers return `Result<_, Response>` to bail out early with the real service's error body;
 // the error path is cold and a boxed Response would only add noise.
