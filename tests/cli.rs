@@ -363,7 +363,11 @@ fn profiles_keys_and_completions() {
 
 /// The status of one named doctor check.
 fn check<'a>(report: &'a Value, name: &str) -> &'a str {
-    report["checks"].as_array().and_then(|c| c.iter().find(|c| c["name"] == name)).and_then(|c| c["status"].as_str()).unwrap_or("missing")
+    report["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["status"].as_str())
+        .unwrap_or("missing")
 }
 
 #[test]
@@ -375,8 +379,28 @@ fn doctor_diagnoses_each_failure() {
 
     a.json(&["keys", "generate"], 0);
     a.json(&["client", "set", "--vendor-org", VENDOR], 0);
-    a.json(&["system", "register", "--name", "doc", "--resource", "ske-krav-og-betalinger"], 0);
-    let req = a.json(&["request", "create", "--customer-org", CUSTOMER, "--external-ref", "ref-1"], 0);
+    a.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "doc",
+            "--resource",
+            "ske-krav-og-betalinger",
+        ],
+        0,
+    );
+    let req = a.json(
+        &[
+            "request",
+            "create",
+            "--customer-org",
+            CUSTOMER,
+            "--external-ref",
+            "ref-1",
+        ],
+        0,
+    );
     let id = req["id"].as_str().expect("id").to_string();
 
     // Pending request: the request check and the system-user token fail, and the cause walk
@@ -384,7 +408,11 @@ fn doctor_diagnoses_each_failure() {
     let pending = a.json(&["doctor"], 1);
     assert_eq!(check(&pending, "request"), "fail", "{pending}");
     assert_eq!(check(&pending, "system-user token"), "fail", "{pending}");
-    assert_eq!(check(&pending, "cause: request accepted"), "fail", "{pending}");
+    assert_eq!(
+        check(&pending, "cause: request accepted"),
+        "fail",
+        "{pending}"
+    );
     assert_eq!(check(&pending, "vendor token"), "pass", "{pending}");
     assert_eq!(check(&pending, "clock"), "pass", "{pending}");
 
@@ -394,30 +422,60 @@ fn doctor_diagnoses_each_failure() {
     assert_eq!(healthy["ok"], true, "{healthy}");
 
     // A key file others can read.
-    let key = a.json(&["keys", "show"], 0)["private_key_path"].as_str().expect("path").to_string();
+    let key = a.json(&["keys", "show"], 0)["private_key_path"]
+        .as_str()
+        .expect("path")
+        .to_string();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).expect("chmod");
         let open = a.json(&["doctor"], 1);
         assert_eq!(check(&open, "key file"), "fail", "{open}");
-        let fix = open["checks"].as_array().and_then(|c| c.iter().find(|c| c["name"] == "key file")).and_then(|c| c["fix"].as_str()).unwrap_or("");
+        let fix = open["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "key file"))
+            .and_then(|c| c["fix"].as_str())
+            .unwrap_or("");
         assert!(fix.contains("chmod 600"), "{open}");
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
     }
 
     // The customer org in the profile's request is not the one that approved.
-    let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(a.home.path().join("config/profiles/doc.json")).expect("profile")).expect("json");
+    let mut profile: Value = serde_json::from_str(
+        &std::fs::read_to_string(a.home.path().join("config/profiles/doc.json")).expect("profile"),
+    )
+    .expect("json");
     profile["requests"][0]["customer_org"] = "313456781".into();
-    std::fs::write(a.home.path().join("config/profiles/doc.json"), profile.to_string()).expect("write");
+    std::fs::write(
+        a.home.path().join("config/profiles/doc.json"),
+        profile.to_string(),
+    )
+    .expect("write");
     let wrong_org = a.json(&["doctor"], 1);
-    assert_eq!(check(&wrong_org, "system-user token"), "fail", "{wrong_org}");
-    assert_eq!(check(&wrong_org, "cause: customer org"), "fail", "{wrong_org}");
+    assert_eq!(
+        check(&wrong_org, "system-user token"),
+        "fail",
+        "{wrong_org}"
+    );
+    assert_eq!(
+        check(&wrong_org, "cause: customer org"),
+        "fail",
+        "{wrong_org}"
+    );
 
     // Right org, wrong externalRef.
     profile["requests"][0]["customer_org"] = CUSTOMER.into();
     profile["requests"][0]["external_ref"] = "not-the-ref".into();
-    std::fs::write(a.home.path().join("config/profiles/doc.json"), profile.to_string()).expect("write");
+    std::fs::write(
+        a.home.path().join("config/profiles/doc.json"),
+        profile.to_string(),
+    )
+    .expect("write");
     let wrong_ref = a.json(&["doctor"], 1);
-    assert_eq!(check(&wrong_ref, "cause: externalRef"), "fail", "{wrong_ref}");
+    assert_eq!(
+        check(&wrong_ref, "cause: externalRef"),
+        "fail",
+        "{wrong_ref}"
+    );
 }
