@@ -1,5 +1,168 @@
-//! PLACEHOLDER: the wizard is being built (owner: the TUI helper).
+//! The wizard: a ratatui shell over [`crate::flow`]. `app` holds the state and turns keys into
+//! flow messages, `keymap` is the single table of keys, `ui` draws, `driver` runs effects in
+//! tokio tasks and feeds results back. This module owns the terminal: logging to a file, the
+//! panic hook, raw mode, and the loop that redraws only when something changed.
 
-pub async fn run_wizard(_ctx: &crate::cli::Ctx) -> Result<i32, crate::cli::CliError> {
-    Err(crate::cli::CliError::usage("the wizard is not built yet; use the subcommands (see --help)"))
+pub mod app;
+pub mod driver;
+pub mod form;
+pub mod keymap;
+pub mod strings;
+pub mod theme;
+pub mod ui;
+
+pub use app::{App, AppOptions};
+pub use driver::{Driver, Event, Headless};
+
+use crate::cli::{CliError, Ctx};
+use crate::flow::Flow;
+use ratatui::crossterm::event::{self as ct, DisableBracketedPaste, EnableBracketedPaste};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How often the input thread wakes up when no key arrives: the spinner's frame rate.
+const TICK: Duration = Duration::from_millis(120);
+
+/// `altinn-onboard` with no arguments.
+pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
+    let (profile, env) = ctx.profile_and_env()?;
+    let _lock = ctx
+        .store
+        .try_lock(&profile.name)
+        .map_err(|e| CliError::usage(e.to_string()))?
+        .ok_or_else(|| {
+            CliError::usage(format!(
+                "profile `{}` is in use by another altinn-onboard process; close it first",
+                profile.name
+            ))
+        })?;
+    let log_path = init_logging(ctx);
+    let session = ctx.session(&env).await?;
+    let opts = AppOptions::detect(session.env.kind, session.runner.default_test_url());
+    let name = profile.name.clone();
+    let app = App::new(Flow::new(profile), opts);
+    let driver = Driver::with_session(session, ctx.store.clone(), &name, env);
+    let mut wiz = Headless::new(app, driver);
+    let result = run_terminal(&mut wiz);
+    let result = result.await;
+    let Headless { app, driver } = wiz;
+    driver.close().await;
+    result.map_err(|e| CliError::usage(format!("terminal error: {e}")))?;
+    if let Some(p) = log_path {
+        tracing::info!("wizard closed");
+        ctx.out.info(format!(
+            "progress saved in profile `{}` (step: {}); logs in {}",
+            name,
+            app.flow.step.title(),
+            p.display()
+        ));
+    }
+    Ok(0)
+}
+
+/// Send tracing output to `<data dir>/logs/wizard.log`: anything written to the terminal
+/// while the wizard owns it would corrupt the screen.
+fn init_logging(ctx: &Ctx) -> Option<std::path::PathBuf> {
+    let dir = ctx.store.log_dir();
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("wizard.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .ok()?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    // Panics are logged too; ratatui::init chains its terminal-restoring hook in front.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        tracing::error!(%info, "panic");
+        previous(info);
+    }));
+    Some(path)
+}
+
+/// OSC 52: ask the terminal to put `text` on the system clipboard (works over SSH too).
+fn osc52(text: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(text);
+    format!("\x1b]52;c;{b64}\x07")
+}
+
+async fn run_terminal(wiz: &mut Headless) -> std::io::Result<()> {
+    // ratatui::init installs the restoring panic hook before it enables raw mode.
+    let mut terminal = ratatui::init();
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = spawn_input_thread(wiz.driver.sender(), stop.clone());
+    let result = event_loop(&mut terminal, wiz).await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableBracketedPaste);
+    ratatui::restore();
+    let _ = input.join();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    wiz: &mut Headless,
+) -> std::io::Result<()> {
+    terminal.draw(|f| ui::draw(f, &wiz.app))?;
+    while !wiz.app.quit {
+        let Some(ev) = wiz.driver.next_event().await else {
+            break;
+        };
+        let mut redraw = wiz.driver.apply(&mut wiz.app, ev);
+        // Coalesce a burst (a paste, several results) into one frame.
+        while !wiz.app.quit
+            && let Some(ev) = wiz.driver.try_next_event()
+        {
+            redraw |= wiz.driver.apply(&mut wiz.app, ev);
+        }
+        if let Some(text) = wiz.app.clipboard.take() {
+            let mut out = std::io::stdout();
+            let _ = out.write_all(osc52(&text).as_bytes());
+            let _ = out.flush();
+        }
+        if redraw && !wiz.app.quit {
+            terminal.draw(|f| ui::draw(f, &wiz.app))?;
+        }
+    }
+    Ok(())
+}
+
+/// Terminal input is read on a plain thread (crossterm's reader blocks) and forwarded to the
+/// event channel; the poll timeout doubles as the tick.
+fn spawn_input_thread(
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let ev = match ct::poll(TICK) {
+                Ok(true) => match ct::read() {
+                    Ok(e) => Event::Term(e),
+                    Err(e) => {
+                        tracing::error!(error = %e, "reading terminal input failed");
+                        break;
+                    }
+                },
+                Ok(false) => Event::Tick,
+                Err(e) => {
+                    tracing::error!(error = %e, "polling terminal input failed");
+                    break;
+                }
+            };
+            if tx.send(ev).is_err() {
+                break;
+            }
+        }
+    })
 }

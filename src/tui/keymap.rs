@@ -1,0 +1,258 @@
+//! The one table of keys: each binding is (key, action, label, when). The same table decides
+//! what a key press does and what the footer and help overlay show, so hints never drift from
+//! behaviour. The first binding whose key matches and whose `when` holds wins; keys no binding
+//! takes go to the focused text field.
+
+use super::app::{App, Overlay};
+use crate::flow::{ErrorKind, Step};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    ConfirmQuit,
+    CancelOverlay,
+    Help,
+    Submit,
+    NextField,
+    PrevField,
+    LeaveField,
+    Edit,
+    Back,
+    Next,
+    Retry,
+    Generate,
+    Import,
+    CopyJwk,
+    ConfirmUploaded,
+    ToggleJson,
+    Flip,
+    PickPrev,
+    PickNext,
+    OpenBrowser,
+    StartPolling,
+    CancelPolling,
+    ShowQr,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    /// How the key is written in hints.
+    pub key: &'static str,
+    pub action: Action,
+    /// Empty: works but is not advertised in the footer (still listed in help).
+    pub label: &'static str,
+    pub when: fn(&App) -> bool,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+
+const fn bind(
+    code: KeyCode,
+    key: &'static str,
+    action: Action,
+    label: &'static str,
+    when: fn(&App) -> bool,
+) -> Binding {
+    Binding {
+        code,
+        mods: NONE,
+        key,
+        action,
+        label,
+        when,
+    }
+}
+
+fn no_overlay(a: &App) -> bool {
+    a.overlay == Overlay::None
+}
+
+/// Command keys (letters) work when no text field has the focus.
+fn commands(a: &App) -> bool {
+    no_overlay(a) && !a.editing()
+}
+
+fn idle_commands(a: &App) -> bool {
+    commands(a) && !a.busy_blocking()
+}
+
+fn has_form(a: &App) -> bool {
+    no_overlay(a) && !a.busy_blocking() && !a.fields().is_empty()
+}
+
+fn can_submit(a: &App) -> bool {
+    no_overlay(a) && !a.busy_blocking() && a.submit_label().is_some()
+}
+
+fn step_is(a: &App, s: Step) -> bool {
+    a.flow.step == s
+}
+
+pub static BINDINGS: &[Binding] = &[
+    Binding {
+        code: KeyCode::Char('c'),
+        mods: KeyModifiers::CONTROL,
+        key: "ctrl-c",
+        action: Action::Quit,
+        label: "",
+        when: |_| true,
+    },
+    bind(
+        KeyCode::Char('y'),
+        "y",
+        Action::ConfirmQuit,
+        "quit anyway",
+        |a| a.overlay == Overlay::ConfirmQuit,
+    ),
+    bind(
+        KeyCode::Char('n'),
+        "n",
+        Action::CancelOverlay,
+        "stay",
+        |a| a.overlay == Overlay::ConfirmQuit,
+    ),
+    bind(KeyCode::Esc, "esc", Action::CancelOverlay, "close", |a| {
+        a.overlay != Overlay::None
+    }),
+    bind(KeyCode::Char('?'), "?", Action::CancelOverlay, "", |a| {
+        a.overlay == Overlay::Help
+    }),
+    bind(KeyCode::Char('q'), "q", Action::CancelOverlay, "", |a| {
+        matches!(a.overlay, Overlay::Help | Overlay::Qr)
+    }),
+    bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
+        can_submit(a)
+    }),
+    bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
+        has_form(a) && a.fields().len() > 1
+    }),
+    Binding {
+        code: KeyCode::BackTab,
+        mods: KeyModifiers::SHIFT,
+        key: "shift-tab",
+        action: Action::PrevField,
+        label: "",
+        when: |a| has_form(a) && a.fields().len() > 1,
+    },
+    bind(KeyCode::Up, "↑↓", Action::PickPrev, "pick", |a| {
+        no_overlay(a) && !a.busy_blocking() && a.pickable()
+    }),
+    bind(KeyCode::Down, "", Action::PickNext, "", |a| {
+        no_overlay(a) && !a.busy_blocking() && a.pickable()
+    }),
+    bind(KeyCode::Char(' '), "space", Action::Flip, "toggle", |a| {
+        commands(a) && !a.busy_blocking() && a.focused_flippable()
+    }),
+    bind(KeyCode::Esc, "esc", Action::LeaveField, "commands", |a| {
+        no_overlay(a) && a.editing()
+    }),
+    bind(
+        KeyCode::Char('g'),
+        "g",
+        Action::Generate,
+        "generate key",
+        |a| idle_commands(a) && step_is(a, Step::Key),
+    ),
+    bind(KeyCode::Char('i'), "i", Action::Import, "import key", |a| {
+        idle_commands(a) && step_is(a, Step::Key)
+    }),
+    bind(KeyCode::Char('c'), "c", Action::CopyJwk, "copy JWK", |a| {
+        commands(a) && matches!(a.flow.step, Step::Key | Step::Client) && a.key_info().is_some()
+    }),
+    bind(
+        KeyCode::Char('u'),
+        "u",
+        Action::ConfirmUploaded,
+        "JWK is uploaded",
+        |a| idle_commands(a) && step_is(a, Step::Client) && a.awaiting_upload(),
+    ),
+    bind(
+        KeyCode::Char('v'),
+        "v",
+        Action::ToggleJson,
+        "show JSON",
+        |a| commands(a) && step_is(a, Step::System),
+    ),
+    bind(
+        KeyCode::Char('o'),
+        "o",
+        Action::OpenBrowser,
+        "open browser",
+        |a| idle_commands(a) && step_is(a, Step::Approval) && a.confirm_url().is_some(),
+    ),
+    bind(
+        KeyCode::Char('p'),
+        "p",
+        Action::StartPolling,
+        "poll status",
+        |a| {
+            idle_commands(a)
+                && matches!(a.flow.step, Step::Approval | Step::Polling)
+                && a.confirm_url().is_some()
+                && !a.polling_active()
+        },
+    ),
+    bind(KeyCode::Char('z'), "z", Action::ShowQr, "big QR", |a| {
+        commands(a) && step_is(a, Step::Approval) && a.confirm_url().is_some()
+    }),
+    bind(
+        KeyCode::Char('x'),
+        "x",
+        Action::CancelPolling,
+        "cancel",
+        |a| commands(a) && a.polling_active(),
+    ),
+    bind(KeyCode::Char('r'), "r", Action::Retry, "retry", |a| {
+        idle_commands(a)
+            && a.flow
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind != ErrorKind::Validation)
+    }),
+    bind(KeyCode::Char('e'), "e", Action::Edit, "edit", |a| {
+        idle_commands(a) && !a.fields().is_empty()
+    }),
+    bind(KeyCode::Char('b'), "b", Action::Back, "back", |a| {
+        idle_commands(a) && a.flow.step != Step::Environment
+    }),
+    bind(KeyCode::Char('n'), "n", Action::Next, "next", |a| {
+        idle_commands(a) && a.can_go_next()
+    }),
+    bind(KeyCode::Char('?'), "?", Action::Help, "help", commands),
+    bind(KeyCode::Char('q'), "q", Action::Quit, "quit", commands),
+];
+
+/// The action for a key press, if a binding takes it.
+pub fn action_for(app: &App, key: &KeyEvent) -> Option<Action> {
+    BINDINGS
+        .iter()
+        .find(|b| {
+            b.code == key.code
+                && (b.mods == key.modifiers
+                    // Terminals disagree on whether shifted characters carry SHIFT.
+                    || (matches!(b.code, KeyCode::Char(_)) && b.mods == NONE && key.modifiers == KeyModifiers::SHIFT))
+                && (b.when)(app)
+        })
+        .map(|b| b.action)
+}
+
+/// The bindings that work right now and are worth advertising, for the footer.
+pub fn active_hints(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for b in BINDINGS {
+        if b.label.is_empty() || b.key.is_empty() || !(b.when)(app) {
+            continue;
+        }
+        let label = match b.action {
+            Action::Submit => app.submit_label().unwrap_or(b.label),
+            _ => b.label,
+        };
+        if !out.iter().any(|(k, _)| *k == b.key) {
+            out.push((b.key, label));
+        }
+    }
+    out
+}
