@@ -1,45 +1,81 @@
 //! Profile persistence: one JSON file per profile under the config directory, written
 //! atomically (temp file + fsync + rename + fsync of the directory) while holding a lock file,
 //! versioned, and never silently overwritten when it is damaged or from a newer version.
+//!
+//! # Locking
+//! Each profile has a lock file `profiles/<name>.lock` beside `profiles/<name>.json`, locked
+//! with the OS's advisory file lock (`File::lock`, i.e. `flock` on Unix) so the kernel releases
+//! it when a process dies, however it dies. The holder writes its pid into the file so a second
+//! copy can say whom it is waiting for. Lock files are never deleted: deleting one while
+//! another process waits on it would let two processes hold "the" lock at once.
+//!
+//! The lock is owned by the *process*: [`ProfileStore::lock`] in a process that already holds
+//! the profile returns another guard on the same OS lock (re-entrant, from any thread), and the
+//! OS lock is released when the last guard is dropped. That is what lets a command hold the
+//! profile for its whole run while the effect runner, on whatever thread, calls
+//! [`ProfileStore::save`]: `save` takes the same (shared) lock for the duration of the write.
+//! Writes of one profile within the process are additionally serialised by a mutex, so two
+//! threads saving at once produce one whole file or the other, never a mix.
+//!
+//! # Format versions
+//! Every file carries `"version"`. A file without one (hand-written, or from a pre-release
+//! build) is format 0 and is migrated in memory by [`migrate`]; it is rewritten as the current
+//! format only on the next save, and the original is first kept as `<name>.json.v0.bak`.
+//! A file from a newer format is refused (load and save), and a damaged file is never replaced.
 
 use super::{PROFILE_FORMAT_VERSION, Profile};
 use crate::env::EnvSetting;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("profile I/O error at {path}: {source}")]
+    #[error(
+        "cannot access {path}: {source}\n  fix: check that the directory exists and is writable by you, and that the disk is not full"
+    )]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a valid profile (line {line}, column {column}: {reason}); it was left untouched\n  fix: move it away or repair it, then run again"
+        "{path} is not a valid profile{}: {reason}; it was left untouched\n  fix: move it away (e.g. `mv {path} {path}.broken`) or repair it, then run again",
+        location(*.line, *.column)
     )]
     Corrupt {
         path: PathBuf,
+        /// 1-based; 0 when the problem has no position (e.g. a missing member).
         line: usize,
         column: usize,
         reason: String,
     },
     #[error(
-        "{path} was written by a newer altinn-onboard (format {found}, this one reads up to {supported}); it was left untouched\n  fix: upgrade altinn-onboard"
+        "{path} was written by a newer altinn-onboard (profile format {found}; this version reads up to {supported}); it was left untouched\n  fix: upgrade altinn-onboard"
     )]
     NewerFormat {
         path: PathBuf,
         found: u32,
         supported: u32,
     },
-    #[error("invalid profile name `{0}`: use 1-64 of letters, digits, _ and -")]
+    #[error(
+        "invalid profile name `{0}`: use 1-64 of letters, digits, _ and -\n  fix: choose a name like `default` or `demo-tt02`"
+    )]
     BadName(String),
     #[error(
-        "no config directory could be determined for this user\n  fix: set ALTINN_ONBOARD_HOME to a directory"
+        "no config directory could be determined for this user (is $HOME set?)\n  fix: set {} to a directory",
+        ProfileStore::HOME_ENV
     )]
     NoConfigDir,
+}
+
+fn location(line: usize, column: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(" (line {line}, column {column})")
+    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProfileError + '_ {
@@ -49,30 +85,66 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProfileError + '_ {
     }
 }
 
-/// Lock files this process holds, so `save` inside a `lock` scope does not deadlock on itself.
-fn held() -> &'static Mutex<HashSet<PathBuf>> {
-    static HELD: OnceLock<Mutex<HashSet<PathBuf>>> = OnceLock::new();
-    HELD.get_or_init(|| Mutex::new(HashSet::new()))
+/// Process-wide state per lock file: a gate serialising acquisition, the live OS lock (if this
+/// process holds it) and a mutex serialising writes of the profile.
+#[derive(Default)]
+struct PathState {
+    gate: Mutex<()>,
+    held: Mutex<Weak<Held>>,
+    writer: Mutex<()>,
 }
 
-/// An exclusive lock on one profile, released on drop.
-pub struct ProfileLock {
-    file: Option<Arc<File>>,
-    path: PathBuf,
+fn path_state(lock_path: &Path) -> Arc<PathState> {
+    static STATES: OnceLock<Mutex<HashMap<PathBuf, Arc<PathState>>>> = OnceLock::new();
+    let mut map = STATES
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(lock_path.to_path_buf()).or_default().clone()
 }
 
-impl Drop for ProfileLock {
+/// The OS lock on one lock file; unlocked (by closing the file) when the last guard drops.
+struct Held {
+    file: File,
+}
+
+impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(f) = self.file.take() {
-            let _ = f.unlock();
-            held()
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&self.path);
-        }
+        // Closing the file releases the lock too; unlocking first makes it explicit.
+        let _ = self.file.unlock();
     }
 }
 
+/// An exclusive (between processes) lock on one profile, released on drop. Guards within one
+/// process share the lock; see the module documentation.
+pub struct ProfileLock {
+    _held: Arc<Held>,
+    name: String,
+    path: PathBuf,
+}
+
+impl ProfileLock {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl std::fmt::Debug for ProfileLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileLock")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// Where profiles, keys, caches and logs live.
+#[derive(Debug, Clone)]
 pub struct ProfileStore {
     config_dir: PathBuf,
     data_dir: PathBuf,
@@ -82,6 +154,8 @@ impl ProfileStore {
     /// Overrides the directories (tests, power users): config in `$X/config`, data in `$X/data`.
     pub const HOME_ENV: &'static str = "ALTINN_ONBOARD_HOME";
 
+    /// `$ALTINN_ONBOARD_HOME/{config,data}` if set, else the platform's directories
+    /// (`~/.config/altinn-onboard` and `~/.local/share/altinn-onboard` on Linux).
     pub fn from_env() -> Result<Self, ProfileError> {
         if let Some(home) = std::env::var_os(Self::HOME_ENV).filter(|v| !v.is_empty()) {
             return Ok(Self::at(Path::new(&home)));
@@ -94,6 +168,7 @@ impl ProfileStore {
         })
     }
 
+    /// `root/config` and `root/data`.
     pub fn at(root: &Path) -> Self {
         ProfileStore {
             config_dir: root.join("config"),
@@ -109,18 +184,20 @@ impl ProfileStore {
         &self.data_dir
     }
 
+    fn profiles_dir(&self) -> PathBuf {
+        self.config_dir.join("profiles")
+    }
+
+    /// `config/profiles/<name>.json`. The name is not validated here; `load`/`save` do.
     pub fn profile_path(&self, name: &str) -> PathBuf {
-        self.config_dir
-            .join("profiles")
-            .join(format!("{name}.json"))
+        self.profiles_dir().join(format!("{name}.json"))
     }
 
     fn lock_path(&self, name: &str) -> PathBuf {
-        self.config_dir
-            .join("profiles")
-            .join(format!("{name}.lock"))
+        self.profiles_dir().join(format!("{name}.lock"))
     }
 
+    /// `config/keys/<profile>-<kid>.pem`, with the kid reduced to `[A-Za-z0-9_-]` (max 48).
     pub fn default_key_path(&self, profile: &str, kid: &str) -> PathBuf {
         let safe: String = kid
             .chars()
@@ -133,11 +210,13 @@ impl ProfileStore {
             })
             .take(48)
             .collect();
+        let safe = if safe.is_empty() { "key".into() } else { safe };
         self.config_dir
             .join("keys")
             .join(format!("{profile}-{safe}.pem"))
     }
 
+    /// `data/cache/<profile>.tokens.json` (0600; written by the token cache).
     pub fn token_cache_path(&self, profile: &str) -> PathBuf {
         self.data_dir
             .join("cache")
@@ -153,45 +232,58 @@ impl ProfileStore {
     }
 
     fn check_name(name: &str) -> Result<(), ProfileError> {
-        crate::validate::profile_name(name)
-            .map(|_| ())
-            .map_err(|_| ProfileError::BadName(name.to_string()))
+        match crate::validate::profile_name(name) {
+            // The validator trims; a file name must be exactly the name.
+            Ok(n) if n == name => Ok(()),
+            _ => Err(ProfileError::BadName(name.chars().take(80).collect())),
+        }
     }
 
+    /// Names of the saved profiles, sorted.
     pub fn list(&self) -> Result<Vec<String>, ProfileError> {
-        let dir = self.config_dir.join("profiles");
+        let dir = self.profiles_dir();
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(io(&dir)(e)),
         };
-        let mut names: Vec<String> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".json"))
-                    .map(str::to_string)
-            })
-            .filter(|n| Self::check_name(n).is_ok())
-            .collect();
+        let mut names = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(io(&dir))?;
+            if let Some(name) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".json"))
+                .filter(|n| Self::check_name(n).is_ok())
+            {
+                names.push(name.to_string());
+            }
+        }
         names.sort();
         Ok(names)
     }
 
-    /// Parse a profile file, migrating older formats.
-    fn parse(path: &Path, bytes: &[u8]) -> Result<Profile, ProfileError> {
-        let corrupt = |e: serde_json::Error| ProfileError::Corrupt {
+    /// Parse a profile file, migrating older formats. The file name is authoritative for the
+    /// profile's name (a copied `a.json` saved as `b.json` is profile `b`).
+    fn parse(path: &Path, name: &str, bytes: &[u8]) -> Result<Profile, ProfileError> {
+        let corrupt = |line, column, reason: String| ProfileError::Corrupt {
             path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            reason: e.to_string(),
+            line,
+            column,
+            reason,
         };
-        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(corrupt)?;
-        let version = value
-            .get("version")
-            .and_then(serde_json::Value::as_u64)
-            .unwrap_or(0) as u32;
+        let from_serde = |e: serde_json::Error| {
+            let position = format!(" at line {} column {}", e.line(), e.column());
+            let msg = e.to_string();
+            let msg = msg.strip_suffix(&position).unwrap_or(&msg);
+            let reason = match e.classify() {
+                serde_json::error::Category::Data => msg.to_string(),
+                _ => format!("it is not valid JSON ({msg})"),
+            };
+            corrupt(e.line(), e.column(), reason)
+        };
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(from_serde)?;
+        let version = stored_version(&value).map_err(|reason| corrupt(0, 0, reason))?;
         if version > PROFILE_FORMAT_VERSION {
             return Err(ProfileError::NewerFormat {
                 path: path.to_path_buf(),
@@ -199,52 +291,101 @@ impl ProfileStore {
                 supported: PROFILE_FORMAT_VERSION,
             });
         }
-        let value = migrate(value, version).map_err(|reason| ProfileError::Corrupt {
-            path: path.to_path_buf(),
-            line: 0,
-            column: 0,
-            reason,
-        })?;
-        serde_json::from_value(value).map_err(corrupt)
+        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION {
+            // Straight from the bytes, so type errors come with a line and column.
+            serde_json::from_slice(bytes).map_err(from_serde)?
+        } else {
+            let mut value = value;
+            if let Some(obj) = value.as_object_mut() {
+                obj.entry("name").or_insert_with(|| name.into());
+            }
+            let migrated = migrate(value, version).map_err(|reason| {
+                corrupt(
+                    0,
+                    0,
+                    format!("it cannot be migrated from format {version}: {reason}"),
+                )
+            })?;
+            serde_json::from_value(migrated).map_err(from_serde)?
+        };
+        profile.name = name.to_string();
+        Ok(profile)
     }
 
+    /// The saved profile, or `None` if there is none by that name. Reads need no lock: files
+    /// are only ever replaced whole.
     pub fn load(&self, name: &str) -> Result<Option<Profile>, ProfileError> {
         Self::check_name(name)?;
         let path = self.profile_path(name);
         match std::fs::read(&path) {
-            Ok(bytes) => Self::parse(&path, &bytes).map(Some),
+            Ok(bytes) => Self::parse(&path, name, &bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
         }
     }
 
+    /// The saved profile, or a new (unsaved) one for `env`.
     pub fn load_or_new(&self, name: &str, env: EnvSetting) -> Result<Profile, ProfileError> {
         Ok(self.load(name)?.unwrap_or_else(|| Profile::new(name, env)))
     }
 
-    /// Save atomically under the profile's lock. Refuses to replace a file that is damaged or
-    /// from a newer version (checked under the lock).
+    /// Save atomically, mode 0600, under the profile's lock (shared with a lock this process
+    /// already holds, so saving inside a [`ProfileStore::lock`] scope works). Sets `version` and
+    /// `updated_at`. Refuses to replace a file that is damaged or from a newer version,
+    /// checked under the lock. An older-format file is kept as `<name>.json.v<N>.bak` first.
     pub fn save(&self, profile: &mut Profile) -> Result<(), ProfileError> {
         Self::check_name(&profile.name)?;
-        let _guard = self.lock_inner(&profile.name, true)?;
-        let path = self.profile_path(&profile.name);
-        if let Ok(bytes) = std::fs::read(&path) {
-            Self::parse(&path, &bytes)?;
+        let name = profile.name.clone();
+        let guard = self.lock(&name)?;
+        let state = path_state(guard.path());
+        let _writing = state.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.profile_path(&name);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let old_version = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|v| stored_version(&v).ok());
+                Self::parse(&path, &name, &bytes)?;
+                if let Some(v) = old_version.filter(|v| *v < PROFILE_FORMAT_VERSION) {
+                    let backup = path.with_file_name(format!("{name}.json.v{v}.bak"));
+                    if !backup.exists() {
+                        write_atomic(&backup, &bytes, 0o600).map_err(io(&backup))?;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
         }
-        profile.version = PROFILE_FORMAT_VERSION;
-        profile.updated_at = chrono::Utc::now();
-        let bytes =
-            serde_json::to_vec_pretty(profile).map_err(|e| io(&path)(std::io::Error::other(e)))?;
-        write_atomic(&path, &bytes, 0o600).map_err(io(&path))
+        let mut updated = profile.clone();
+        updated.version = PROFILE_FORMAT_VERSION;
+        updated.updated_at = chrono::Utc::now();
+        let mut bytes =
+            serde_json::to_vec_pretty(&updated).map_err(|e| io(&path)(std::io::Error::other(e)))?;
+        bytes.push(b'\n');
+        remove_orphaned_temp_files(&path);
+        write_atomic(&path, &bytes, 0o600).map_err(io(&path))?;
+        // Only once it is on disk does the caller's copy say so.
+        *profile = updated;
+        Ok(())
     }
 
+    /// Delete a profile (and its token cache). Its key file is left alone: it may be
+    /// registered with Maskinporten and used elsewhere. Returns whether the profile existed.
     pub fn remove(&self, name: &str) -> Result<bool, ProfileError> {
         Self::check_name(name)?;
-        let _guard = self.lock_inner(name, true)?;
+        let guard = self.lock(name)?;
+        let state = path_state(guard.path());
+        let _writing = state.writer.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.profile_path(name);
         match std::fs::remove_file(&path) {
             Ok(()) => {
-                let _ = std::fs::remove_file(self.token_cache_path(name));
+                let cache = self.token_cache_path(name);
+                match std::fs::remove_file(&cache) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&cache)(e)),
+                }
+                sync_dir(path.parent().unwrap_or(Path::new(".")));
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -252,45 +393,57 @@ impl ProfileStore {
         }
     }
 
-    /// Hold the profile for a whole command or wizard session. Waits (saying so on stderr via
-    /// the log) while another process holds it.
+    /// Hold the profile, e.g. for a whole command or wizard session. Blocks while another
+    /// process holds it, after logging (`tracing::warn!`, which the CLI prints on stderr) who
+    /// it is waiting for. Re-entrant within the process.
     pub fn lock(&self, name: &str) -> Result<ProfileLock, ProfileError> {
         Self::check_name(name)?;
-        self.lock_inner(name, true)
+        match self.lock_inner(name, true)? {
+            Some(lock) => Ok(lock),
+            // lock_inner(wait = true) only returns None when told not to wait.
+            None => Err(io(&self.lock_path(name))(std::io::Error::from(
+                std::io::ErrorKind::WouldBlock,
+            ))),
+        }
     }
 
-    /// Like [`ProfileStore::lock`] but gives up at once when another process holds it.
+    /// Like [`ProfileStore::lock`] but returns `None` at once when another process holds the
+    /// profile (or another thread of this one is in the middle of acquiring it).
     pub fn try_lock(&self, name: &str) -> Result<Option<ProfileLock>, ProfileError> {
         Self::check_name(name)?;
-        match self.lock_inner(name, false) {
-            Ok(l) => Ok(Some(l)),
-            Err(ProfileError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::WouldBlock =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(e),
-        }
+        self.lock_inner(name, false)
     }
 
-    fn lock_inner(&self, name: &str, wait: bool) -> Result<ProfileLock, ProfileError> {
-        let path = self.lock_path(name);
-        if held()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&path)
-        {
-            // Already held by this process (e.g. save inside a command's lock): re-entrant.
-            return Ok(ProfileLock { file: None, path });
-        }
-        if let Some(dir) = path.parent() {
-            create_private_dir(dir).map_err(io(dir))?;
+    fn lock_inner(&self, name: &str, wait: bool) -> Result<Option<ProfileLock>, ProfileError> {
+        let dir = self.profiles_dir();
+        create_private_dir(&dir).map_err(io(&dir))?;
+        // One key per lock file however the store's root was spelled.
+        let dir = dir.canonicalize().map_err(io(&dir))?;
+        let path = dir.join(format!("{name}.lock"));
+        let state = path_state(&path);
+        let _gate = if wait {
+            state.gate.lock().unwrap_or_else(|p| p.into_inner())
+        } else {
+            match state.gate.try_lock() {
+                Ok(g) => g,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+            }
+        };
+        let mut held = state.held.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(h) = held.upgrade() {
+            return Ok(Some(ProfileLock {
+                _held: h,
+                name: name.to_string(),
+                path,
+            }));
         }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode_0600()
             .open(&path)
             .map_err(io(&path))?;
         match file.try_lock() {
@@ -298,46 +451,93 @@ impl ProfileStore {
             Err(std::fs::TryLockError::WouldBlock) if wait => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
-                let msg = format!(
-                    "profile `{name}` is in use by another altinn-onboard (pid {}); waiting for it to finish...",
-                    holder.trim()
+                let holder = holder.trim();
+                let holder = if holder.is_empty() || holder.len() > 12 {
+                    "unknown".to_string()
+                } else {
+                    holder.to_string()
+                };
+                tracing::warn!(
+                    "profile `{name}` is in use by another altinn-onboard (pid {holder}); waiting for it to finish..."
                 );
-                tracing::warn!("{msg}");
-                eprintln!("{msg}");
                 file.lock().map_err(io(&path))?;
             }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(io(&path)(std::io::Error::from(
-                    std::io::ErrorKind::WouldBlock,
-                )));
-            }
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
             Err(std::fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
         }
-        // Record the holder for the next one who waits.
+        // Record the holder for whoever waits next. Best effort: the lock itself is what counts.
         let _ = file.set_len(0);
         let _ = file.rewind();
         let _ = write!(file, "{}", std::process::id());
-        held()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(path.clone());
-        Ok(ProfileLock {
-            file: Some(Arc::new(file)),
+        let _ = file.flush();
+        let h = Arc::new(Held { file });
+        *held = Arc::downgrade(&h);
+        Ok(Some(ProfileLock {
+            _held: h,
+            name: name.to_string(),
             path,
-        })
+        }))
     }
 }
 
-/// Bring an older profile document up to the current format. Version 0 (no `version` field)
-/// is what a hand-written profile looks like: accepted as version 1 when it parses.
-pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Value, String> {
-    if !value.is_object() {
+/// The `version` member: absent means format 0.
+fn stored_version(value: &serde_json::Value) -> Result<u32, String> {
+    let Some(obj) = value.as_object() else {
         return Err("a profile must be a JSON object".into());
+    };
+    match obj.get("version") {
+        None => Ok(0),
+        Some(v) => v
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| format!("`version` must be a whole number, found {v}")),
     }
-    if from < 1 {
-        value["version"] = PROFILE_FORMAT_VERSION.into();
+}
+
+/// Bring a profile document of format `from` up to [`PROFILE_FORMAT_VERSION`].
+///
+/// Format 0 is a profile without a `version` member: hand-written, or from a pre-release
+/// build. It is accepted: the version is set and missing timestamps are filled with "now";
+/// everything else in format 1 is optional. Later formats add one step each here
+/// (`1 => ...`), so that any older file is walked forward one version at a time.
+pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Value, String> {
+    let Some(obj) = value.as_object_mut() else {
+        return Err("a profile must be a JSON object".into());
+    };
+    if from > PROFILE_FORMAT_VERSION {
+        return Err(format!(
+            "format {from} is newer than this version understands ({PROFILE_FORMAT_VERSION})"
+        ));
     }
+    let mut version = from;
+    while version < PROFILE_FORMAT_VERSION {
+        match version {
+            0 => {
+                let now = serde_json::Value::String(chrono::Utc::now().to_rfc3339());
+                obj.entry("created_at").or_insert_with(|| now.clone());
+                obj.entry("updated_at").or_insert(now);
+            }
+            other => return Err(format!("no migration from format {other}")),
+        }
+        version += 1;
+    }
+    obj.insert("version".into(), PROFILE_FORMAT_VERSION.into());
     Ok(value)
+}
+
+trait OpenOptionsExt0600 {
+    fn mode_0600(&mut self) -> &mut Self;
+}
+
+impl OpenOptionsExt0600 for OpenOptions {
+    fn mode_0600(&mut self) -> &mut Self {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            self.mode(0o600);
+        }
+        self
+    }
 }
 
 fn create_private_dir(dir: &Path) -> std::io::Result<()> {
@@ -351,29 +551,128 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     b.create(dir)
 }
 
-/// Write `bytes` to `path` atomically: a temp file in the same directory created with `mode`,
-/// written and fsynced, renamed over the target, then the directory fsynced. A crash at any
-/// point leaves either the old or the new file.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+/// fsync a directory so a rename or unlink in it survives a crash. Best effort: some file
+/// systems refuse to sync directories, and the data itself is already synced.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+fn temp_prefix(path: &Path) -> String {
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".{file_name}.")
+}
+
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Temp files of `path` left by a writer that was killed mid-write. Only call this while
+/// holding whatever excludes other writers of `path` (for profiles: the lock and the writer
+/// mutex), or a live writer's temp file could be deleted.
+fn remove_orphaned_temp_files(path: &Path) {
+    let (Some(dir), prefix) = (path.parent(), temp_prefix(path)) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     create_private_dir(dir)?;
+    let prefix = temp_prefix(path);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".tmp-").suffix(".partial");
+    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
+        // Applied when the file is created (open(2) with this mode), not afterwards.
         builder.permissions(std::fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
     let _ = mode;
     let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
+    Ok(tmp)
+}
+
+/// Write `bytes` to `path` atomically: a temp file in the same directory created with `mode`,
+/// written and fsynced, renamed over the target, then the directory fsynced. A crash at any
+/// point leaves either the old or the new file (plus, at worst, an orphaned
+/// `.<name>.XXXXXX.tmp`). Creates missing parent directories with mode 0700.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let tmp = write_temp(path, bytes, mode)?;
     tmp.persist(path).map_err(|e| e.error)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
     Ok(())
+}
+
+/// Like [`write_atomic`] but fails with `AlreadyExists` instead of replacing an existing file
+/// (the check and the rename are one atomic step).
+pub fn write_atomic_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let tmp = write_temp(path, bytes, mode)?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::EnvKind;
+
+    #[test]
+    fn migrate_policy() {
+        // Format 0: accepted, timestamps filled, version set.
+        let v = migrate(serde_json::json!({"name": "x"}), 0).unwrap();
+        assert_eq!(v["version"], PROFILE_FORMAT_VERSION);
+        assert!(v["created_at"].is_string());
+        // Current format: unchanged.
+        let p = serde_json::to_value(Profile::new("x", EnvSetting::new(EnvKind::Tt02))).unwrap();
+        assert_eq!(migrate(p.clone(), PROFILE_FORMAT_VERSION).unwrap(), p);
+        assert!(migrate(serde_json::json!([]), 0).is_err());
+        assert!(migrate(serde_json::json!({}), PROFILE_FORMAT_VERSION + 1).is_err());
+    }
+
+    #[test]
+    fn stored_versions() {
+        assert_eq!(stored_version(&serde_json::json!({})), Ok(0));
+        assert_eq!(stored_version(&serde_json::json!({"version": 1})), Ok(1));
+        assert!(stored_version(&serde_json::json!({"version": "1"})).is_err());
+        assert!(stored_version(&serde_json::json!({"version": -1})).is_err());
+        assert!(stored_version(&serde_json::json!({"version": 4294967297u64})).is_err());
+    }
+
+    #[test]
+    fn corrupt_display_omits_unknown_position() {
+        let e = ProfileError::Corrupt {
+            path: "/p.json".into(),
+            line: 0,
+            column: 0,
+            reason: "r".into(),
+        };
+        assert!(!e.to_string().contains("line 0"), "{e}");
+        let e = ProfileError::Corrupt {
+            path: "/p.json".into(),
+            line: 3,
+            column: 7,
+            reason: "r".into(),
+        };
+        assert!(e.to_string().contains("line 3, column 7"), "{e}");
+    }
 }
