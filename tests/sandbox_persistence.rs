@@ -146,3 +146,54 @@ async fn corrupt_state_file_is_a_clear_error() {
     // the file is left alone for the user to inspect
     assert_eq!(std::fs::read(&path).unwrap(), b"{ this is not json");
 }
+
+#[tokio::test]
+async fn two_processes_on_one_state_file_see_each_others_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.json");
+    let config = SandboxConfig {
+        state_file: Some(path.clone()),
+        ..Default::default()
+    };
+    let sb1 = sandbox::start(config.clone()).await.unwrap();
+    let sb2 = sandbox::start(config.clone()).await.unwrap();
+    // a client created through one is usable through the other
+    let v = create_client(&sb1, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
+    let token = token_for(&sb2, &v, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+    let resp = create_system(
+        &sb2,
+        &token,
+        &system_body(VENDOR_ORG, "twoproc", &[&v.client_id]),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    // ... and the first one sees the system, and does not lose it when it writes again
+    let resp = create_request(
+        &sb1,
+        &token,
+        &standard_request(&format!("{VENDOR_ORG}_twoproc"), CUSTOMER_ORG),
+    )
+    .await;
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = get_json(
+        &api(
+            &sb2,
+            &format!("/systemregister/vendor/{VENDOR_ORG}_twoproc"),
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, got) = get_json(
+        &api(&sb2, &format!("/systemuser/request/vendor/{id}")),
+        &token,
+    )
+    .await;
+    assert_eq!((status, got["status"].as_str()), (200, Some("New")));
+    sb1.shutdown().await;
+    sb2.shutdown().await;
+}

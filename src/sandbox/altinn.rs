@@ -395,7 +395,7 @@ async fn create_system_inner(app: Shared, base: Base, headers: HeaderMap, body: 
         }
     };
 
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     // 2. collect the rest.
     let mut errors = ValidationProblem::default();
     if req.id.contains(' ') {
@@ -464,7 +464,7 @@ pub async fn list_systems(State(app): State<Shared>, base: Base, headers: Header
             let Some(vendor) = caller.vendor_org() else {
                 return Err(problem::forbidden());
             };
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             let list: Vec<RegisteredSystemDto> = st
                 .systems
                 .values()
@@ -502,7 +502,7 @@ pub async fn get_system(
     respond(
         async {
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             let Some(system) = st.systems.get(&system_id) else {
                 return Err(problem::not_found_empty());
             };
@@ -534,7 +534,7 @@ pub async fn update_system(
         async {
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
             let req: RegisterSystemRequest = json_body(&headers, &body, true)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             let Some(current) = st.systems.get(&system_id).cloned() else {
                 return Err(system_not_found_text(&system_id));
             };
@@ -627,7 +627,7 @@ pub async fn update_system_rights(
         async {
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
             let rights: Vec<Right> = json_body(&headers, &body, false)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             partial_update_guard(&st, &caller, &system_id)?;
             let errors = validate_rights(&app, &rights);
             if !errors.is_empty() {
@@ -658,7 +658,7 @@ pub async fn update_system_packages(
         async {
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
             let packages: Vec<AccessPackage> = json_body(&headers, &body, false)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             let system = partial_update_guard(&st, &caller, &system_id)?;
             let errors = validate_packages(&packages, system.is_visible);
             if !errors.is_empty() {
@@ -687,7 +687,7 @@ pub async fn delete_system(
     respond(
         async {
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             let Some(system) = st.systems.get(&system_id).cloned() else {
                 // `ModelState.AddModelError("return", "System not found"); return ValidationProblem(ModelState);`
                 return Err(problem::model_binding_problem("return", "System not found"));
@@ -777,7 +777,7 @@ async fn create_any_request(app: Shared, base: Base, caller: Caller, new: NewReq
         }
     };
 
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     if active_system_user(&st, &new.party_org_no, &external_ref, &new.system_id).is_some() {
         return Err(SYSTEM_USER_ALREADY_EXISTS.into_response());
     }
@@ -972,7 +972,7 @@ async fn get_any_request(
         RequestKind::Standard => REQUEST_NOT_FOUND,
         RequestKind::Agent => AGENT_REQUEST_NOT_FOUND,
     };
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     let Some(r) = st
         .requests
         .get(&id)
@@ -1014,7 +1014,7 @@ async fn get_any_by_external_ref(
 ) -> HResult {
     let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
     let vendor = vendor_of(&caller)?;
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     let not_found = match kind {
         RequestKind::Standard => REQUEST_NOT_FOUND,
         RequestKind::Agent => AGENT_REQUEST_NOT_FOUND,
@@ -1069,7 +1069,7 @@ async fn list_any_requests(
     let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
     let after = guid_token(&query)?;
     let vendor = vendor_of(&caller)?;
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     owned_system(&st, &system_id, &vendor)?;
     // Ordered by id, continuing after the token's id (Page<Guid>).
     let mut items: Vec<&Request> = st
@@ -1148,7 +1148,7 @@ pub async fn delete_request(
         async {
             authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
             let id = parse_guid("requestId", &request_id)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             match st.requests.get_mut(&id) {
                 Some(r) if !r.deleted => r.deleted = true,
                 _ => return Err(REQUEST_NOT_FOUND.into_response()),
@@ -1192,7 +1192,7 @@ pub async fn create_change_request(
             ));
         }
         let vendor = vendor_of(&caller)?;
-        let mut st = app.state.lock().await;
+        let mut st = app.lock().await;
         let Some(su) = st.system_users.get(&system_user_id).filter(|s| !s.is_deleted).cloned() else {
             return Err(SYSTEM_USER_NOT_FOUND.into_response());
         };
@@ -1299,7 +1299,7 @@ pub async fn get_change_request(
             let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
             let id = parse_guid("requestId", &request_id)?;
             let vendor = vendor_of(&caller)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             let Some(c) = st.change_requests.get(&id).filter(|c| !c.deleted) else {
                 return Err(REQUEST_NOT_FOUND.into_response());
             };
@@ -1322,7 +1322,7 @@ pub async fn get_change_request_by_external_ref(
         async {
             let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
             let vendor = vendor_of(&caller)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             let Some(c) = st
                 .change_requests
                 .values()
@@ -1356,7 +1356,7 @@ pub async fn list_change_requests(
             let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
             let after = guid_token(&query)?;
             let vendor = vendor_of(&caller)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             owned_system(&st, &system_id, &vendor)?;
             let mut items: Vec<&ChangeRequest> = st
                 .change_requests
@@ -1402,7 +1402,7 @@ pub async fn delete_change_request(
         async {
             authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
             let id = parse_guid("requestId", &request_id)?;
-            let mut st = app.state.lock().await;
+            let mut st = app.lock().await;
             match st.change_requests.get_mut(&id) {
                 Some(c) if !c.deleted => c.deleted = true,
                 _ => return Err(REQUEST_NOT_FOUND.into_response()),
@@ -1439,7 +1439,7 @@ pub async fn list_system_users(
                 })?),
             };
             let vendor = vendor_of(&caller)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             owned_system(&st, &system_id, &vendor)?;
             let mut items: Vec<&SystemUser> = st
                 .system_users
@@ -1497,7 +1497,7 @@ pub async fn system_user_by_query(
                 .cloned()
                 .unwrap_or_else(|| orgno.clone());
             let vendor = vendor_of(&caller)?;
-            let st = app.state.lock().await;
+            let st = app.lock().await;
             match active_system_user(&st, orgno, &external_ref, system_id) {
                 Some(su) if su.supplier_org_no == vendor => {
                     Ok(json_ok(StatusCode::OK, &system_user_dto(su)))
@@ -1568,7 +1568,7 @@ pub async fn decide(
     decision: Decision,
     expect_kind: Option<&'static str>,
 ) -> Result<DecisionOutcome, DecideError> {
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     let st = &mut *st;
     if let Some(r) = st.requests.get(&id).filter(|r| !r.deleted).cloned() {
         let kind = match r.kind {

@@ -117,7 +117,7 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
         ));
     };
 
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     let Some(client) = st.clients.get(&client_id).cloned() else {
         // MP-100
         return Err(oauth_error(
@@ -232,7 +232,7 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
         ),
     };
 
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     if st.used_jtis.contains_key(&replay_key) {
         // MP-012
         return Err(oauth_error("invalid_request", "Grant is used before"));

@@ -123,6 +123,8 @@ pub(crate) struct App {
     pub strict_resources: bool,
     pub page_size: usize,
     pub local_addr: SocketAddr,
+    /// The state file as we last read or wrote it (to notice other processes' writes).
+    pub file_stamp: std::sync::Mutex<Option<state::FileStamp>>,
 }
 
 pub(crate) type Shared = Arc<App>;
@@ -139,9 +141,49 @@ impl App {
             return Ok(());
         };
         let bytes = state::serialize(state)?;
-        tokio::task::spawn_blocking(move || state::save_atomically(&path, &bytes))
+        let written = path.clone();
+        tokio::task::spawn_blocking(move || state::save_atomically(&written, &bytes))
             .await
-            .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))?
+            .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))??;
+        self.remember_stamp(state::FileStamp::of(&path));
+        Ok(())
+    }
+
+    fn remember_stamp(&self, stamp: Option<state::FileStamp>) {
+        if let Ok(mut s) = self.file_stamp.lock() {
+            *s = stamp;
+        }
+    }
+
+    /// Take the state lock. If another process (a second CLI invocation on the same state
+    /// file) has rewritten the file since we last read or wrote it, adopt its version first, so
+    /// interleaved processes do not undo each other's changes. Truly simultaneous writes are
+    /// still last-writer-wins.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, State> {
+        let mut st = self.state.lock().await;
+        let Some(path) = &self.state_file else {
+            return st;
+        };
+        let current = state::FileStamp::of(path);
+        let known = self.file_stamp.lock().map(|s| *s).unwrap_or(None);
+        if current.is_none() || current == known {
+            return st;
+        }
+        match std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
+        {
+            // Only adopt a file signed by the same key; tokens must keep verifying.
+            Some(fresh) if fresh.signing_key_pem == st.signing_key_pem => {
+                tracing::debug!("state file changed on disk; reloaded it");
+                *st = fresh;
+            }
+            _ => tracing::warn!(
+                "the sandbox state file changed on disk but could not be adopted; keeping this process's state"
+            ),
+        }
+        self.remember_stamp(current);
+        st
     }
 }
 
@@ -226,7 +268,7 @@ impl SandboxHandle {
                 Err(_) => tracing::warn!("sandbox server did not stop within 5 s"),
             }
         }
-        let state = self.app.state.lock().await;
+        let state = self.app.lock().await;
         if let Err(e) = self.app.persist(&state).await {
             tracing::error!("could not save sandbox state at shutdown: {e}");
         }
@@ -275,6 +317,9 @@ pub async fn start_with(
         strict_resources: config.strict_resources,
         page_size: options.page_size.max(1),
         local_addr,
+        file_stamp: std::sync::Mutex::new(
+            config.state_file.as_deref().and_then(state::FileStamp::of),
+        ),
     });
     let router = routes(app.clone());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();

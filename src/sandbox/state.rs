@@ -219,6 +219,23 @@ impl SigningKey {
     }
 }
 
+/// Identity of the state file's current content, cheap to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    modified: std::time::SystemTime,
+    len: u64,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> Option<FileStamp> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(FileStamp {
+            modified: meta.modified().ok()?,
+            len: meta.len(),
+        })
+    }
+}
+
 /// Load the state file, or create a fresh state (and file) when it does not exist.
 pub fn load_or_create(path: Option<&Path>) -> Result<State, SandboxError> {
     let Some(path) = path else {

@@ -195,7 +195,7 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
     else {
         return not_found_page();
     };
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     struct View {
         system_id: String,
         customer: String,
@@ -535,7 +535,7 @@ pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: 
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.trim().to_string(),
         Some(_) => return bad("\"client_id\" must be a non-empty string when given"),
     };
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     if st.clients.contains_key(&client_id) {
         return sandbox_error(
             StatusCode::CONFLICT,
@@ -581,7 +581,7 @@ pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: 
 }
 
 pub async fn get_client(State(app): State<Shared>, Path(client_id): Path<String>) -> Response {
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     match st.clients.get(&client_id) {
         Some(c) => json_ok(StatusCode::OK, &client_json(c)),
         None => sandbox_error(
@@ -613,7 +613,7 @@ async fn change_keys(
         Ok(k) => k,
         Err(e) => return e,
     };
-    let mut st = app.state.lock().await;
+    let mut st = app.lock().await;
     if !st.clients.contains_key(&client_id) {
         return sandbox_error(
             StatusCode::NOT_FOUND,
@@ -784,7 +784,7 @@ pub async fn whoami(
             "authorization_details.systemuser_id is missing",
         );
     };
-    let st = app.state.lock().await;
+    let st = app.lock().await;
     let Some(su) = st.system_users.get(&su_id).filter(|s| !s.is_deleted) else {
         return whoami_error(
             StatusCode::FORBIDDEN,
