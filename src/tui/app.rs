@@ -182,6 +182,16 @@ impl App {
         }
     }
 
+    /// The fields Tab cycles through: the environment URLs only matter for `custom`.
+    pub fn visible_fields(&self) -> Vec<usize> {
+        if self.flow.step == Step::Environment
+            && EnvKind::ALL.get(self.forms.env[idx::ENV_KIND].selected()) != Some(&EnvKind::Custom)
+        {
+            return vec![idx::ENV_KIND];
+        }
+        (0..self.fields().len()).collect()
+    }
+
     pub fn focused_field(&self) -> Option<&Field> {
         self.focus.and_then(|i| self.fields().get(i))
     }
@@ -415,14 +425,17 @@ impl App {
             }
             Action::Submit => self.submit(),
             Action::NextField | Action::PrevField => {
-                let n = self.fields().len();
+                let order = self.visible_fields();
+                let n = order.len();
                 if n > 0 {
-                    self.focus = Some(match (self.focus, action) {
+                    let pos = self.focus.and_then(|f| order.iter().position(|i| *i == f));
+                    let next = match (pos, action) {
                         (None, Action::NextField) => 0,
                         (None, _) => n - 1,
-                        (Some(i), Action::NextField) => (i + 1) % n,
-                        (Some(i), _) => (i + n - 1) % n,
-                    });
+                        (Some(p), Action::NextField) => (p + 1) % n,
+                        (Some(p), _) => (p + n - 1) % n,
+                    };
+                    self.focus = Some(order[next]);
                 }
                 vec![]
             }

@@ -127,7 +127,7 @@ pub static BINDINGS: &[Binding] = &[
         can_submit(a)
     }),
     bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
-        has_form(a) && a.fields().len() > 1
+        has_form(a) && a.visible_fields().len() > 1
     }),
     Binding {
         code: KeyCode::BackTab,
@@ -135,7 +135,7 @@ pub static BINDINGS: &[Binding] = &[
         key: "shift-tab",
         action: Action::PrevField,
         label: "",
-        when: |a| has_form(a) && a.fields().len() > 1,
+        when: |a| has_form(a) && a.visible_fields().len() > 1,
     },
     bind(KeyCode::Up, "↑↓", Action::PickPrev, "pick", |a| {
         no_overlay(a) && !a.busy_blocking() && a.pickable()
@@ -250,7 +250,8 @@ pub fn active_hints(app: &App) -> Vec<(&'static str, &'static str)> {
             Action::Submit => app.submit_label().unwrap_or(b.label),
             _ => b.label,
         };
-        if !out.iter().any(|(k, _)| *k == b.key) {
+        // One hint per key, and none that repeats what Enter already says.
+        if !out.iter().any(|(k, l)| *k == b.key || *l == label) {
             out.push((b.key, label));
         }
     }

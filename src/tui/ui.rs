@@ -11,14 +11,16 @@ use crate::env::EnvKind;
 use crate::flow::{ErrorKind, Step, StepState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
-use ratatui::style::{Style, Stylize};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
-const LABEL_W: usize = 17;
+const LABEL_W: usize = 18;
 /// Below this width the step list is hidden and the header names the step instead.
 pub const SIDEBAR_MIN_WIDTH: u16 = 60;
-const SIDEBAR_W: u16 = 25;
+const SIDEBAR_W: u16 = 27;
+/// The approval text needs at least this many columns beside the QR code.
+const QR_TEXT_MIN: usize = 30;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -27,8 +29,9 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Min(0),
         Constraint::Length(1),
     ]));
-    draw_header(frame, app, header);
-    let main = if area.width >= SIDEBAR_MIN_WIDTH {
+    let sidebar = show_sidebar(app, area);
+    draw_header(frame, app, header, sidebar);
+    let main = if sidebar {
         let [side, main] = body.layout(&Layout::horizontal([
             Constraint::Length(SIDEBAR_W),
             Constraint::Min(0),
@@ -48,7 +51,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
+/// The step list needs 60 columns; on the approval step it also gives way to the QR code.
+fn show_sidebar(app: &App, area: Rect) -> bool {
+    if area.width < SIDEBAR_MIN_WIDTH {
+        return false;
+    }
+    if app.flow.step == Step::Approval
+        && let Some(q) = approval_qr(app, area.height.saturating_sub(4) as usize)
+    {
+        return area.width as usize > SIDEBAR_W as usize + 2 + QR_TEXT_MIN + q.width;
+    }
+    true
+}
+
+fn draw_header(frame: &mut Frame, app: &App, area: Rect, sidebar: bool) {
     let t = app.theme();
     let kind = app.env_kind();
     let step = app.flow.step;
@@ -58,7 +74,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect) {
         Span::styled(format!("  profile {}", app.flow.profile.name), t.dim()),
     ];
     let right = format!("step {}/{} ", step.index() + 1, Step::ALL.len());
-    let right = if area.width < SIDEBAR_MIN_WIDTH {
+    let right = if !sidebar {
         format!("{}/{} {} ", step.index() + 1, Step::ALL.len(), step.title())
     } else {
         right
@@ -196,11 +212,17 @@ impl Content {
             self.lines.push(Line::raw(""));
         }
     }
-    fn kv(&mut self, t: &Theme, k: &str, v: impl Into<String>) {
-        self.lines.push(Line::from(vec![
-            Span::styled(format!("{k:<LABEL_W$}"), t.dim()),
-            Span::raw(v.into()),
-        ]));
+    /// A label and a value; long values wrap under the value column.
+    fn kv(&mut self, t: &Theme, k: &str, v: impl Into<String>, w: usize) {
+        let v = v.into();
+        let vw = w.saturating_sub(LABEL_W).max(8);
+        for (i, part) in wrap(&v, vw).into_iter().enumerate() {
+            let label = if i == 0 { k } else { "" };
+            self.lines.push(Line::from(vec![
+                Span::styled(format!("{label:<LABEL_W$}"), t.dim()),
+                Span::raw(part),
+            ]));
+        }
     }
 }
 
@@ -223,42 +245,42 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     let w = inner.width as usize;
 
     // The QR code sits beside the text when there is room, else below it, else behind `z`.
-    let mut qr_side: Option<Vec<String>> = None;
+    let height = inner.height as usize;
+    let mut qr_side: Option<Qr> = None;
     let mut text_w = w;
-    let qr = (step == Step::Approval)
-        .then(|| app.confirm_url().and_then(qr_lines))
-        .flatten();
-    if let Some(q) = &qr {
-        let qw = q.first().map(|l| l.chars().count()).unwrap_or(0);
-        if w >= qw + 34 && inner.height as usize >= q.len() {
-            text_w = w - qw - 1;
-            qr_side = Some(q.clone());
+    let qr = if step == Step::Approval {
+        approval_qr(app, height)
+    } else {
+        None
+    };
+    let mut qr_below = None;
+    if let Some(q) = qr {
+        if w >= q.width + QR_TEXT_MIN && height >= q.lines.len() {
+            text_w = w - q.width - 1;
+            qr_side = Some(q);
+        } else {
+            qr_below = Some(q);
         }
     }
 
     let mut body = Content::new();
     step_body(app, &mut body, text_w);
-    if step == Step::Approval && qr_side.is_none() {
-        if let Some(q) = &qr {
-            let qw = q.first().map(|l| l.chars().count()).unwrap_or(0);
-            let used = body.lines.len() + status_lines(app, text_w).len() + 2;
-            if qw <= w && used + q.len() <= inner.height as usize {
-                body.blank();
-                for l in q {
-                    body.push(Line::raw(l.clone()));
-                }
-            } else {
-                body.push(Line::styled(
-                    "(too small for the QR code here: press z for a full-screen one)",
-                    t.dim(),
-                ));
-            }
+    if let Some(q) = qr_below {
+        let used = body.lines.len() + status_lines(app, text_w).len() + 2;
+        if q.width <= w && used + q.lines.len() <= height {
+            body.blank();
+            body.extend(q.lines);
+        } else {
+            body.extend(wrapped(
+                "(no room for the QR code here: press z for a full-screen one)",
+                text_w,
+                t.dim(),
+            ));
         }
     }
     let status = status_lines(app, text_w);
 
     let expl = wrapped(strings::explanation(step, app.env_kind()), text_w, t.text());
-    let height = inner.height as usize;
     let needed = expl.len() + 1 + body.lines.len() + 1 + status.len();
     let mut lines: Vec<Line> = Vec::new();
     let expl_len = if needed <= height {
@@ -287,15 +309,13 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     };
     frame.render_widget(Paragraph::new(lines), text_area);
     if let Some(q) = qr_side {
-        let qw = q.first().map(|l| l.chars().count()).unwrap_or(0) as u16;
         let qa = Rect {
-            x: inner.x + inner.width - qw,
+            x: inner.x + inner.width - q.width as u16,
             y: inner.y,
-            width: qw,
-            height: inner.height.min(q.len() as u16),
+            width: q.width as u16,
+            height: inner.height.min(q.lines.len() as u16),
         };
-        let ql: Vec<Line> = q.into_iter().map(Line::raw).collect();
-        frame.render_widget(Paragraph::new(ql), qa);
+        frame.render_widget(Paragraph::new(q.lines), qa);
     }
     if let Some((row, col)) = cursor
         && app.overlay == Overlay::None
@@ -306,16 +326,70 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// The QR code of `url` as text lines (two modules per character cell vertically).
-pub fn qr_lines(url: &str) -> Option<Vec<String>> {
+/// A QR code ready to draw.
+pub struct Qr {
+    pub width: usize,
+    pub lines: Vec<Line<'static>>,
+}
+
+/// The QR code of `url`, two modules per cell vertically, with a `quiet`-module margin.
+/// With colours the modules are black on white whatever the terminal's theme; without
+/// (NO_COLOR) light modules are drawn as blocks, which phones read as an inverted code on
+/// a dark terminal.
+pub fn qr(url: &str, theme: &Theme, quiet: usize) -> Option<Qr> {
+    use ratatui::style::Color;
     let code =
         qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::L).ok()?;
-    let text = code
-        .render::<qrcode::render::unicode::Dense1x2>()
-        .quiet_zone(true)
-        .module_dimensions(1, 1)
-        .build();
-    Some(text.lines().map(str::to_string).collect())
+    let n = code.width();
+    let colors = code.to_colors();
+    let size = n + 2 * quiet;
+    // None: outside the code and its margin (the last half row).
+    let dark = |x: usize, y: usize| -> Option<bool> {
+        if y >= size {
+            return None;
+        }
+        let inside = x >= quiet && y >= quiet && x < quiet + n && y < quiet + n;
+        Some(inside && colors[(y - quiet) * n + (x - quiet)] == qrcode::Color::Dark)
+    };
+    let mut lines = Vec::new();
+    for row in (0..size).step_by(2) {
+        let spans: Vec<Span<'static>> = if theme.color {
+            let c = |d: Option<bool>| match d {
+                Some(true) => Color::Black,
+                Some(false) => Color::White,
+                None => Color::Reset,
+            };
+            (0..size)
+                .map(|x| {
+                    Span::styled(
+                        "▀",
+                        Style::new().fg(c(dark(x, row))).bg(c(dark(x, row + 1))),
+                    )
+                })
+                .collect()
+        } else {
+            let text: String = (0..size)
+                .map(|x| match (dark(x, row), dark(x, row + 1)) {
+                    (Some(false), Some(false)) => '█',
+                    (Some(false), _) => '▀',
+                    (_, Some(false)) => '▄',
+                    _ => ' ',
+                })
+                .collect();
+            vec![Span::raw(text)]
+        };
+        lines.push(Line::from(spans));
+    }
+    Some(Qr { width: size, lines })
+}
+
+/// The approval QR code in the largest margin that fits `height` rows.
+fn approval_qr(app: &App, height: usize) -> Option<Qr> {
+    let url = app.confirm_url()?;
+    let t = app.theme();
+    qr(url, &t, 2)
+        .filter(|q| q.lines.len() <= height)
+        .or_else(|| qr(url, &t, 1))
 }
 
 /// Busy spinner, error with its choices, notices.
@@ -391,7 +465,10 @@ fn field_row(
         Widget::Text(input) => {
             let value = input.value();
             if value.is_empty() && !f.placeholder.is_empty() {
-                let ph: String = f.placeholder.chars().take(vw).collect();
+                let mut ph: String = f.placeholder.chars().take(vw).collect();
+                if f.placeholder.chars().count() > vw && vw > 1 {
+                    ph = ph.chars().take(vw - 1).collect::<String>() + "…";
+                }
                 spans.push(Span::styled(format!("{ph:<vw$}"), t.dim()));
                 if focused {
                     cursor = Some(LABEL_W as u16);
@@ -404,8 +481,12 @@ fn field_row(
                     cursor = Some((LABEL_W + shown.chars().count().min(vw)) as u16);
                 }
             } else {
-                let scroll = input.visual_scroll(vw);
-                let shown: String = value.chars().skip(scroll).take(vw).collect();
+                // Unfocused fields show their start; the focused one scrolls with the cursor.
+                let scroll = if focused { input.visual_scroll(vw) } else { 0 };
+                let mut shown: String = value.chars().skip(scroll).take(vw).collect();
+                if !focused && value.chars().count() > vw && vw > 1 {
+                    shown = shown.chars().take(vw - 1).collect::<String>() + "…";
+                }
                 let style = if focused { t.input() } else { t.text() };
                 spans.push(Span::styled(format!("{shown:<vw$}"), style));
                 if focused {
@@ -558,12 +639,13 @@ fn key_body(app: &App, c: &mut Content, w: usize) {
     let t = app.theme();
     let p = &app.flow.profile;
     if let Some(k) = app.key_info() {
-        c.kv(&t, "Key id (kid)", k.kid.clone());
-        c.kv(&t, "Saved to", k.path.display().to_string());
+        c.kv(&t, "Key id (kid)", k.kid.clone(), w);
+        c.kv(&t, "Saved to", k.path.display().to_string(), w);
         c.kv(
             &t,
             "Size",
             format!("{}-bit RSA (private part stays here)", k.bits),
+            w,
         );
         c.extend(wrapped(
             &format!("Public JWK: {{{}}}", compact_jwk(&k.public_jwk)),
@@ -574,8 +656,8 @@ fn key_body(app: &App, c: &mut Content, w: usize) {
             c.extend(wrapped(&format!("⚠ {warn}"), w, t.warning()));
         }
     } else if let (Some(kid), Some(path)) = (&p.kid, &p.key_path) {
-        c.kv(&t, "Key id (kid)", kid.clone());
-        c.kv(&t, "Saved to", path.display().to_string());
+        c.kv(&t, "Key id (kid)", kid.clone(), w);
+        c.kv(&t, "Saved to", path.display().to_string(), w);
     } else {
         c.extend(wrapped(
             "No key yet. Enter generates a new 2048-bit RSA key (what Maskinporten's portal \
@@ -611,6 +693,13 @@ fn client_body(app: &App, c: &mut Content, w: usize) {
     form(app, c, w, &all(app));
     if let Some(portal) = app.env_kind().self_service_portal() {
         c.blank();
+        if let Some(k) = app.key_info() {
+            c.extend(wrapped(
+                &format!("Public JWK: {{{}}}", compact_jwk(&k.public_jwk)),
+                w,
+                t.code(),
+            ));
+        }
         let kid = p.kid.as_deref().unwrap_or("?");
         let text = if app.awaiting_upload() {
             format!(
@@ -643,18 +732,28 @@ fn client_body(app: &App, c: &mut Content, w: usize) {
 fn system_body(app: &App, c: &mut Content, w: usize) {
     let t = app.theme();
     if app.show_json {
-        c.push(Line::styled(
+        c.extend(wrapped(
             "What Enter sends to the system register (v: back to the form):",
+            w,
             t.dim(),
         ));
         match app.registration_preview() {
-            Ok(v) => {
-                let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-                for l in text.lines() {
-                    let l: String = l.chars().take(w).collect();
-                    c.push(Line::styled(l, t.code()));
+            Ok(serde_json::Value::Object(m)) => {
+                // One member per line (wrapped), so the whole body fits on an 80x24 screen.
+                c.push(Line::styled("{", t.code()));
+                for (k, v) in &m {
+                    let text = format!("\"{k}\": {v},");
+                    for (i, l) in wrap(&text, w.saturating_sub(4).max(8))
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let pad = if i == 0 { "  " } else { "    " };
+                        c.push(Line::styled(format!("{pad}{l}"), t.code()));
+                    }
                 }
+                c.push(Line::styled("}", t.code()));
             }
+            Ok(v) => c.extend(wrapped(&v.to_string(), w, t.code())),
             Err(e) => c.extend(wrapped(&format!("✗ {e}"), w, t.error())),
         }
         return;
@@ -694,7 +793,7 @@ fn approval_body(app: &App, c: &mut Content, w: usize) {
         c.push(Line::raw("No request yet: go back (b) and send one."));
         return;
     };
-    c.kv(&t, "Request", r.id.clone());
+    c.kv(&t, "Request", r.id.clone(), w);
     let name = app
         .opts
         .seeded_orgs
@@ -702,8 +801,8 @@ fn approval_body(app: &App, c: &mut Content, w: usize) {
         .find(|(no, _)| *no == r.customer_org)
         .map(|(_, n)| format!(" ({n})"))
         .unwrap_or_default();
-    c.kv(&t, "Customer", format!("{}{name}", r.customer_org));
-    c.kv(&t, "Status", r.status.to_string());
+    c.kv(&t, "Customer", format!("{}{name}", r.customer_org), w);
+    c.kv(&t, "Status", r.status.to_string(), w);
     c.blank();
     match &r.confirm_url {
         Some(url) => {
@@ -759,10 +858,10 @@ fn polling_body(app: &App, c: &mut Content, w: usize) {
             "  (stopped)".to_string()
         }),
     ]));
-    c.kv(&t, "Request", p.request_id.clone());
-    c.kv(&t, "Checks", p.attempts.to_string());
+    c.kv(&t, "Request", p.request_id.clone(), w);
+    c.kv(&t, "Checks", p.attempts.to_string(), w);
     let (elapsed, next) = app.poll_timing();
-    c.kv(&t, "Elapsed", secs(elapsed));
+    c.kv(&t, "Elapsed", secs(elapsed), w);
     if active {
         let n = match next {
             Some(d) if !d.is_zero() => {
@@ -770,11 +869,12 @@ fn polling_body(app: &App, c: &mut Content, w: usize) {
             }
             _ => "checking now…".to_string(),
         };
-        c.kv(&t, "Next check", n);
+        c.kv(&t, "Next check", n, w);
         c.kv(
             &t,
             "Interval",
             format!("{:.1}s (backs off)", p.interval.as_secs_f64()),
+            w,
         );
     }
     if let Some(e) = &p.last_error {
@@ -787,16 +887,32 @@ fn polling_body(app: &App, c: &mut Content, w: usize) {
     }
 }
 
+/// A JSON object as one `key: value` line per member (values compact, cut to the width):
+/// claims and responses stay readable in a few lines.
 fn json_lines(c: &mut Content, t: &Theme, v: &serde_json::Value, w: usize, max: usize) {
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    for l in all.iter().take(max) {
-        let l: String = l.chars().take(w).collect();
+    let rows: Vec<String> = match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| {
+                let v = v
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string());
+                format!("  {k}: {v}")
+            })
+            .collect(),
+        other => vec![format!("  {other}")],
+    };
+    for r in rows.iter().take(max) {
+        let mut l: String = r.chars().take(w).collect();
+        if r.chars().count() > w && w > 1 {
+            l = l.chars().take(w - 1).collect::<String>() + "…";
+        }
         c.push(Line::styled(l, t.code()));
     }
-    if all.len() > max {
+    if rows.len() > max {
         c.push(Line::styled(
-            format!("… {} more lines", all.len() - max),
+            format!("  … {} more", rows.len() - max),
             t.dim(),
         ));
     }
@@ -806,7 +922,7 @@ fn test_body(app: &App, c: &mut Content, w: usize) {
     let t = app.theme();
     form(app, c, w, &all(app));
     if let Some(r) = app.flow.profile.current_request() {
-        c.kv(&t, "As system user of", r.customer_org.clone());
+        c.kv(&t, "As system user of", r.customer_org.clone(), w);
     }
     if let Some(s) = &app.flow.test {
         c.blank();
@@ -823,6 +939,7 @@ fn test_body(app: &App, c: &mut Content, w: usize) {
             &t,
             "Token",
             format!("expires in {}s (never shown)", s.token_expires_in),
+            w,
         );
         c.push(Line::styled("Token claims:", t.dim()));
         json_lines(c, &t, &s.token_claims, w, 12);
@@ -898,15 +1015,16 @@ pub fn cli_commands(app: &App) -> Vec<String> {
 fn done_body(app: &App, c: &mut Content, w: usize) {
     let t = app.theme();
     let p = &app.flow.profile;
-    c.kv(&t, "Environment", p.environment.kind.badge());
-    c.kv(&t, "Key (kid)", p.kid.clone().unwrap_or_default());
-    c.kv(&t, "Client id", p.client_id.clone().unwrap_or_default());
-    c.kv(&t, "System", p.system_id().unwrap_or_default());
+    c.kv(&t, "Environment", p.environment.kind.badge(), w);
+    c.kv(&t, "Key (kid)", p.kid.clone().unwrap_or_default(), w);
+    c.kv(&t, "Client id", p.client_id.clone().unwrap_or_default(), w);
+    c.kv(&t, "System", p.system_id().unwrap_or_default(), w);
     if let Some(r) = p.current_request() {
         c.kv(
             &t,
             "System user for",
             format!("{} ({})", r.customer_org, r.status),
+            w,
         );
     }
     if let Some(tc) = &p.last_test_call {
@@ -914,12 +1032,26 @@ fn done_body(app: &App, c: &mut Content, w: usize) {
             &t,
             "Test call",
             format!("HTTP {} in {} ms", tc.status, tc.elapsed_ms),
+            w,
         );
+    }
+    if app.flow.test.is_some() {
+        c.push(Line::styled(
+            "  (b shows the token's claims and the API's response)",
+            t.dim(),
+        ));
     }
     c.blank();
     c.push(Line::styled("The same, without the wizard:", t.dim()));
     for cmd in cli_commands(app) {
-        c.extend(wrapped(&format!("$ {cmd}"), w, t.code()));
+        // Hanging indent, so each command reads as one.
+        for (i, l) in wrap(&cmd, w.saturating_sub(4).max(8))
+            .into_iter()
+            .enumerate()
+        {
+            let prefix = if i == 0 { "$ " } else { "    " };
+            c.push(Line::styled(format!("{prefix}{l}"), t.code()));
+        }
     }
 }
 
@@ -1012,11 +1144,11 @@ fn draw_qr_overlay(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Clear, area);
     let url = app.confirm_url().unwrap_or_default().to_string();
     let mut lines: Vec<Line> = Vec::new();
-    match qr_lines(&url) {
-        Some(q) => lines.extend(q.into_iter().map(Line::raw)),
+    match qr(&url, &t, 2) {
+        Some(q) => lines.extend(q.lines),
         None => lines.push(Line::raw("(the URL is too long for a QR code)")),
     }
     lines.extend(wrapped(&url, area.width as usize, t.code()));
     lines.push(Line::styled("esc closes", t.dim()));
-    frame.render_widget(Paragraph::new(lines).bold(), area);
+    frame.render_widget(Paragraph::new(lines), area);
 }
