@@ -224,7 +224,8 @@ impl App {
                     && self.focus == Some(idx::REQ_CUSTOMER)
                     && !self.opts.seeded_orgs.is_empty()
             }
-            None => false,
+            // In command mode the arrows still pick the customer: the one list on screen.
+            None => self.flow.step == Step::Request && !self.opts.seeded_orgs.is_empty(),
         }
     }
 
@@ -292,14 +293,29 @@ impl App {
         self.flow.busy.is_some() || self.polling_active()
     }
 
+    /// The first text field that is empty (and needed) or invalid; `None` (command keys)
+    /// when the form is complete, so Enter submits it and letters are commands.
     fn default_focus(&self) -> Option<usize> {
-        match self.flow.step {
-            Step::Environment => Some(idx::ENV_KIND),
-            Step::Client => Some(idx::CLIENT_ORG),
-            Step::System => Some(idx::SYS_NAME),
-            Step::Request => Some(idx::REQ_CUSTOMER),
-            _ => None,
-        }
+        let needed: &[usize] = match self.flow.step {
+            Step::Environment => return Some(idx::ENV_KIND),
+            Step::Client if self.is_real_env() => {
+                &[idx::CLIENT_ORG, idx::CLIENT_ID, idx::CLIENT_SCOPES]
+            }
+            Step::Client => &[idx::CLIENT_ORG, idx::CLIENT_SCOPES],
+            Step::System => &[idx::SYS_NAME],
+            Step::Request => &[idx::REQ_CUSTOMER],
+            _ => &[],
+        };
+        let fields = self.fields();
+        fields
+            .iter()
+            .enumerate()
+            .find(|(i, f)| {
+                f.is_text()
+                    && (f.problem().is_some()
+                        || (needed.contains(i) && f.value().trim().is_empty()))
+            })
+            .map(|(i, _)| i)
     }
 
     // ----- input -----
@@ -364,10 +380,17 @@ impl App {
     }
 
     fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let navigating = matches!(msg, Msg::GoTo(_));
         let before = self.flow.step;
         let effects = self.flow.update(msg);
         if self.flow.step != before {
-            self.focus = self.default_focus();
+            // Moving with b/n keeps the command keys (a second b must not be typed into a
+            // form); arriving by progress puts the cursor where input is still missing.
+            self.focus = if navigating {
+                None
+            } else {
+                self.default_focus()
+            };
             self.show_json = false;
             self.overlay = match self.overlay {
                 Overlay::Qr => Overlay::None,
@@ -515,7 +538,7 @@ impl App {
     }
 
     fn pick(&mut self, delta: isize) {
-        if self.flow.step == Step::Request && self.focus == Some(idx::REQ_CUSTOMER) {
+        if self.flow.step == Step::Request && matches!(self.focus, None | Some(idx::REQ_CUSTOMER)) {
             let orgs = &self.opts.seeded_orgs;
             if orgs.is_empty() {
                 return;

@@ -528,6 +528,24 @@ fn form(app: &App, c: &mut Content, w: usize, only: &[usize]) {
         }
         c.push(line);
     }
+    if app.focus.is_none() && !app.busy_blocking() && app.flow.step != Step::Key {
+        let mut hint = String::new();
+        if app.flow.step == Step::Request
+            && let Some((_, name)) = app
+                .opts
+                .seeded_orgs
+                .iter()
+                .find(|(no, _)| no == app.forms.request[idx::REQ_CUSTOMER].value().trim())
+        {
+            hint = format!("{name} (↑↓ picks another sandbox organisation). ");
+        }
+        if let Some(label) = app.submit_label() {
+            hint.push_str(&format!(
+                "Enter: {label} as shown; tab or e edits the form."
+            ));
+        }
+        c.extend(wrapped(&hint, w, t.dim()));
+    }
     if let Some(f) = app.focused_field()
         && app.focus.is_some_and(|i| only.contains(&i))
     {
