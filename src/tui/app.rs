@@ -382,7 +382,16 @@ impl App {
     fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let navigating = matches!(msg, Msg::GoTo(_));
         let before = self.flow.step;
+        let env_before = self.env_kind();
         let effects = self.flow.update(msg);
+        if self.env_kind() != env_before {
+            // Defaults, hints and the organisation picker differ per environment, and the
+            // client, system and request of the old one no longer apply.
+            self.opts.seeded_orgs = seeded_for(self.env_kind());
+            let env_form = std::mem::take(&mut self.forms.env);
+            self.forms = initial_forms(&self.flow, &self.opts);
+            self.forms.env = env_form;
+        }
         if self.flow.step != before {
             // Moving with b/n keeps the command keys (a second b must not be typed into a
             // form); arriving by progress puts the cursor where input is still missing.
@@ -396,6 +405,16 @@ impl App {
                 Overlay::Qr => Overlay::None,
                 o => o,
             };
+        }
+        let failed = self
+            .flow
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind != crate::flow::ErrorKind::Validation);
+        if failed || (self.flow.step == Step::Client && self.awaiting_upload()) {
+            // The choices on screen (r retry, e edit, b back; u uploaded, c copy) are
+            // command keys: leave the text field so they work at once.
+            self.focus = None;
         }
         self.track_polling(&effects);
         effects
