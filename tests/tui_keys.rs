@@ -1,0 +1,103 @@
+//! Key handling as data (atuin's habit): in every step and mode, each key the footer
+//! advertises is one the key map actually handles, and typing into a field never triggers
+//! command keys.
+
+use altinn_onboard::env::{EnvKind, EnvSetting};
+use altinn_onboard::flow::{Flow, Step};
+use altinn_onboard::profile::Profile;
+use altinn_onboard::tui::app::{App, AppOptions, Overlay, seeded_for};
+use altinn_onboard::tui::keymap::{self, Action, BINDINGS};
+use altinn_onboard::tui::theme::Theme;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn app(step: Step) -> App {
+    let mut flow = Flow::new(Profile::new("default", EnvSetting::default()));
+    flow.step = step;
+    App::new(
+        flow,
+        AppOptions {
+            default_test_url: "http://127.0.0.1:1/reference/whoami".into(),
+            headless: None,
+            seeded_orgs: seeded_for(EnvKind::Sandbox),
+            theme: Theme::plain(),
+        },
+    )
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+#[test]
+fn every_footer_hint_is_handled() {
+    for step in Step::ALL {
+        for focus in [None, Some(0)] {
+            let mut a = app(step);
+            a.focus = focus.filter(|_| !a.fields().is_empty());
+            for (k, label) in keymap::active_hints(&a) {
+                let b = BINDINGS
+                    .iter()
+                    .find(|b| b.key == k && (b.when)(&a))
+                    .unwrap_or_else(|| panic!("{step:?}: hint {k} ({label}) has no binding"));
+                let ev = KeyEvent::new(b.code, b.mods);
+                assert!(
+                    keymap::action_for(&a, &ev).is_some(),
+                    "{step:?}: {k} is advertised but not handled"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn letters_are_typed_while_editing() {
+    let mut a = app(Step::Client);
+    a.focus = Some(0);
+    assert!(a.editing());
+    for c in "qbr?e".chars() {
+        assert_eq!(keymap::action_for(&a, &key(KeyCode::Char(c))), None, "{c}");
+    }
+    a.handle_key(key(KeyCode::Char('q')));
+    assert!(!a.quit);
+    assert!(a.forms.client[0].value().ends_with('q'));
+    // Esc leaves the field; then q quits.
+    a.handle_key(key(KeyCode::Esc));
+    assert!(!a.editing());
+    assert_eq!(
+        keymap::action_for(&a, &key(KeyCode::Char('q'))),
+        Some(Action::Quit)
+    );
+}
+
+#[test]
+fn ctrl_c_always_quits_and_help_closes() {
+    let mut a = app(Step::System);
+    a.focus = Some(0);
+    a.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert!(a.quit);
+
+    let mut a = app(Step::Done);
+    a.handle_key(key(KeyCode::Char('?')));
+    assert_eq!(a.overlay, Overlay::Help);
+    a.handle_key(key(KeyCode::Char('?')));
+    assert_eq!(a.overlay, Overlay::None);
+}
+
+#[test]
+fn back_keeps_command_mode_and_typed_text() {
+    let mut a = app(Step::System);
+    a.focus = Some(0);
+    for c in "my-system".chars() {
+        a.handle_key(key(KeyCode::Char(c)));
+    }
+    a.handle_key(key(KeyCode::Esc));
+    a.handle_key(key(KeyCode::Char('b')));
+    assert_eq!(a.flow.step, Step::Client);
+    assert_eq!(a.focus, None, "a second b must not be typed into a form");
+    a.handle_key(key(KeyCode::Char('b')));
+    assert_eq!(a.flow.step, Step::Key);
+    assert!(
+        a.forms.system[0].value().ends_with("my-system"),
+        "nothing typed is lost"
+    );
+}
