@@ -736,7 +736,9 @@ fn initial_forms(flow: &Flow, opts: &AppOptions) -> Forms {
     let seeded = &opts.seeded_orgs;
     let vendor_default = match (&p.vendor_org, sandbox) {
         (Some(v), _) => v.clone(),
-        (None, true) => seeded.get(1).map(|(no, _)| no.clone()).unwrap_or_default(),
+        // The last seeded organisation, so the customer picker (which starts at the first)
+        // does not suggest the vendor itself.
+        (None, true) => seeded.last().map(|(no, _)| no.clone()).unwrap_or_default(),
         (None, false) => String::new(),
     };
     let scopes = if p.scopes.is_empty() {

@@ -1162,8 +1162,21 @@ fn draw_qr_overlay(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Clear, area);
     let url = app.confirm_url().unwrap_or_default().to_string();
     let mut lines: Vec<Line> = Vec::new();
-    match qr(&url, &t, 2) {
-        Some(q) => lines.extend(q.lines),
+    let rows = area.height.saturating_sub(2) as usize;
+    let code = qr(&url, &t, 2)
+        .filter(|q| q.lines.len() <= rows)
+        .or_else(|| qr(&url, &t, 1));
+    match code {
+        Some(q) if q.lines.len() <= rows && q.width <= area.width as usize => lines.extend(q.lines),
+        Some(q) => lines.extend(wrapped(
+            &format!(
+                "The QR code needs {}x{} characters: enlarge the terminal (or zoom out).",
+                q.width,
+                q.lines.len() + 2
+            ),
+            area.width as usize,
+            t.warning(),
+        )),
         None => lines.push(Line::raw("(the URL is too long for a QR code)")),
     }
     lines.extend(wrapped(&url, area.width as usize, t.code()));
