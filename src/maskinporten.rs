@@ -204,6 +204,11 @@ pub enum MaskinportenError {
         status: u16,
         body: String,
     },
+    #[error("Maskinporten at {url} is throttling requests (HTTP 429{})\n  hint: wait a little and try again", retry_after.map(|s| format!(", retry after {s} s")).unwrap_or_default())]
+    Throttled {
+        url: String,
+        retry_after: Option<u64>,
+    },
     #[error("unexpected answer from Maskinporten at {url} (HTTP {status}): {reason}")]
     BadResponse {
         url: String,
@@ -224,8 +229,24 @@ impl MaskinportenError {
     pub fn is_network(&self) -> bool {
         matches!(
             self,
-            MaskinportenError::Network { .. } | MaskinportenError::Server { .. }
+            MaskinportenError::Network { .. }
+                | MaskinportenError::Server { .. }
+                | MaskinportenError::Throttled { .. }
         )
+    }
+
+    /// Worth another try with a fresh grant, and after how long if the server said.
+    fn retry_hint(&self) -> Option<Option<std::time::Duration>> {
+        match self {
+            MaskinportenError::Network { .. } => Some(None),
+            MaskinportenError::Server { status, .. } if http::is_retryable_status(*status) => {
+                Some(None)
+            }
+            MaskinportenError::Throttled { retry_after, .. } => {
+                Some(retry_after.map(std::time::Duration::from_secs))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -430,6 +451,7 @@ pub struct MaskinportenClient {
     audience: String,
     token_endpoint: String,
     cache: Arc<TokenCache>,
+    retry: http::RetryPolicy,
 }
 
 impl MaskinportenClient {
@@ -439,7 +461,14 @@ impl MaskinportenClient {
             audience: env.audience().to_string(),
             token_endpoint: env.token_endpoint.to_string(),
             cache,
+            retry: http::RetryPolicy::default(),
         }
+    }
+
+    /// Use another retry policy (tests, impatient scripts).
+    pub fn with_retry(mut self, retry: http::RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     pub fn audience(&self) -> &str {
@@ -459,9 +488,28 @@ impl MaskinportenClient {
             tracing::debug!(token = %t.token, "using cached Maskinporten token");
             return Ok(t);
         }
-        let claims = grant_claims(&self.audience, &creds.client_id, req, now);
-        let grant = sign_grant(&creds.key, &claims)?;
-        let token = self.post_grant(&grant, creds, req).await?;
+        // A token request has no side effects, so it is always safe to repeat; each attempt
+        // signs a new grant (a grant's jti may be used once).
+        let mut attempt = 0;
+        let token = loop {
+            let now = chrono::Utc::now().timestamp();
+            let claims = grant_claims(&self.audience, &creds.client_id, req, now);
+            let grant = sign_grant(&creds.key, &claims)?;
+            match self.post_grant(&grant, creds, req).await {
+                Ok(t) => break t,
+                Err(e) => match e
+                    .retry_hint()
+                    .and_then(|hint| self.retry.wait(attempt, hint))
+                {
+                    Some(delay) => {
+                        tracing::info!(attempt, ?delay, error = %e, "Maskinporten failed transiently; retrying");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+            }
+        };
         self.cache.put(key, token.clone(), now);
         Ok(token)
     }
@@ -486,6 +534,7 @@ impl MaskinportenClient {
             })?;
         let status = resp.status().as_u16();
         let clock_offset = http::clock_offset_secs(resp.headers());
+        let headers = resp.headers().clone();
         let body = resp.text().await.map_err(|e| MaskinportenError::Network {
             url: url.clone(),
             reason: describe_reqwest(&e),
@@ -513,6 +562,12 @@ impl MaskinportenClient {
                 expires_at: now + parsed.expires_in.max(0),
                 token: parsed.access_token,
                 cached: false,
+            });
+        }
+        if status == 429 {
+            return Err(MaskinportenError::Throttled {
+                url: url.clone(),
+                retry_after: http::retry_after(&headers).map(|d| d.as_secs()),
             });
         }
         if status >= 500 {

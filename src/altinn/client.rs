@@ -16,7 +16,7 @@ use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub const SCOPE_REGISTER_WRITE: &str = "altinn:authentication/systemregister.write";
 pub const SCOPE_REQUEST_WRITE: &str = "altinn:authentication/systemuser.request.write";
@@ -170,6 +170,7 @@ pub struct TestCallResult {
 pub struct AltinnClient {
     http: reqwest::Client,
     env: Environment,
+    retry: http::RetryPolicy,
 }
 
 struct Answer {
@@ -183,71 +184,87 @@ impl AltinnClient {
         AltinnClient {
             http,
             env: env.clone(),
+            retry: http::RetryPolicy::default(),
         }
+    }
+
+    /// Use another retry policy (tests, impatient scripts).
+    pub fn with_retry(mut self, retry: http::RetryPolicy) -> Self {
+        self.retry = retry;
+        self
     }
 
     fn api(&self, path: &str) -> String {
         self.env.authentication_api(path)
     }
 
+    /// One call, repeated on transient failure when `retry` says it is safe: GET, PUT and
+    /// DELETE always are; a POST only when the API de-duplicates it (the caller decides).
     async fn send(
         &self,
         method: Method,
         url: &str,
         token: &Secret,
         body: Option<&serde_json::Value>,
+        retry: bool,
     ) -> Result<Answer, AltinnError> {
-        // GETs are safe to repeat; try a transient failure again a few times.
-        let attempts = if method == Method::GET { 3 } else { 1 };
-        let mut last_err = None;
-        for attempt in 0..attempts {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(300 * (1 << attempt))).await;
-            }
-            let mut rb = self
-                .http
-                .request(method.clone(), url)
-                .bearer_auth(token.expose())
-                .header("Accept", "application/json");
-            if let Some(b) = body {
-                rb = rb.json(b);
-            }
-            tracing::debug!(%method, %url, "altinn request");
-            match rb.send().await {
-                Ok(resp) => {
-                    let status = resp.status();
-                    let headers = resp.headers().clone();
-                    let text = resp.text().await.map_err(|e| AltinnError::Network {
-                        url: url.to_string(),
-                        reason: describe_reqwest(&e),
-                    })?;
-                    tracing::debug!(%method, %url, status = status.as_u16(), "altinn answer");
-                    if status.is_server_error() && attempt + 1 < attempts {
-                        last_err = Some(AltinnError::Server {
-                            url: url.to_string(),
-                            status: status.as_u16(),
-                            body: http::excerpt(&text, 300),
-                        });
-                        continue;
-                    }
-                    return Ok(Answer {
-                        status,
-                        headers,
-                        body: text,
-                    });
+        let policy = if retry {
+            self.retry
+        } else {
+            http::RetryPolicy::none()
+        };
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(&method, url, token, body).await;
+            let wait = match &result {
+                Ok(ans) if http::is_retryable_status(ans.status.as_u16()) => {
+                    policy.wait(attempt, http::retry_after(&ans.headers))
                 }
-                Err(e) => {
-                    last_err = Some(AltinnError::Network {
-                        url: url.to_string(),
-                        reason: describe_reqwest(&e),
-                    })
+                Err(AltinnError::Network { .. }) => policy.wait(attempt, None),
+                _ => None,
+            };
+            match wait {
+                Some(delay) => {
+                    tracing::info!(%method, %url, attempt, ?delay, "transient failure; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
                 }
+                None => return result,
             }
         }
-        Err(last_err.unwrap_or_else(|| AltinnError::Network {
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        url: &str,
+        token: &Secret,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, AltinnError> {
+        let network = |e: reqwest::Error| AltinnError::Network {
             url: url.to_string(),
-            reason: "no attempt made".into(),
-        }))
+            reason: describe_reqwest(&e),
+        };
+        let mut rb = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(token.expose())
+            .header("Accept", "application/json");
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        tracing::debug!(%method, %url, "altinn request");
+        let resp = rb.send().await.map_err(network)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        // A connection that drops mid-body is a network failure, retried like one.
+        let text = resp.text().await.map_err(network)?;
+        tracing::debug!(%method, %url, status = status.as_u16(), "altinn answer");
+        Ok(Answer {
+            status,
+            headers,
+            body: text,
+        })
     }
 
     /// Turn a non-success answer into the right error.
@@ -298,7 +315,7 @@ impl AltinnClient {
     /// bare string, sometimes JSON-quoted depending on content negotiation.
     pub async fn exchange(&self, mp_token: &Secret) -> Result<Secret, AltinnError> {
         let url = self.api("exchange/maskinporten");
-        let ans = self.send(Method::GET, &url, mp_token, None).await?;
+        let ans = self.send(Method::GET, &url, mp_token, None, true).await?;
         if !ans.status.is_success() {
             return Err(self.error(&Method::GET, &url, &ans, "(any Maskinporten token)"));
         }
@@ -320,7 +337,7 @@ impl AltinnClient {
         system_id: &str,
     ) -> Result<Option<RegisteredSystem>, AltinnError> {
         let url = self.api(&format!("systemregister/vendor/{}", seg(system_id)));
-        let ans = self.send(Method::GET, &url, token, None).await?;
+        let ans = self.send(Method::GET, &url, token, None, true).await?;
         match ans.status.as_u16() {
             200 => self.parse(&url, &ans).map(Some),
             404 => Ok(None),
@@ -336,7 +353,10 @@ impl AltinnClient {
     ) -> Result<String, AltinnError> {
         let url = self.api("systemregister/vendor");
         let body = to_json(reg);
-        let ans = self.send(Method::POST, &url, token, Some(&body)).await?;
+        let ans = self
+            // Not retried: a repeated POST answers VLD-00002; upsert_system handles that.
+            .send(Method::POST, &url, token, Some(&body), false)
+            .await?;
         if !ans.status.is_success() {
             return Err(self.error(&Method::POST, &url, &ans, SCOPE_REGISTER_WRITE));
         }
@@ -351,7 +371,9 @@ impl AltinnClient {
     ) -> Result<(), AltinnError> {
         let url = self.api(&format!("systemregister/vendor/{}", seg(&reg.id)));
         let body = to_json(reg);
-        let ans = self.send(Method::PUT, &url, token, Some(&body)).await?;
+        let ans = self
+            .send(Method::PUT, &url, token, Some(&body), true)
+            .await?;
         if !ans.status.is_success() {
             return Err(self.error(&Method::PUT, &url, &ans, SCOPE_REGISTER_WRITE));
         }
@@ -443,7 +465,17 @@ impl AltinnClient {
                 o.remove("rights");
             }
         }
-        let ans = self.send(Method::POST, &url, token, Some(&json)).await?;
+        let ans = self
+            // The API de-duplicates on (org, externalRef, system); we only lean on that when
+            // the caller chose the externalRef, so a retry can never make a second request.
+            .send(
+                Method::POST,
+                &url,
+                token,
+                Some(&json),
+                body.external_ref.is_some(),
+            )
+            .await?;
         match ans.status.as_u16() {
             201 => Ok(CreatedRequest {
                 request: self.parse(&url, &ans)?,
@@ -473,7 +505,7 @@ impl AltinnClient {
         agent: bool,
     ) -> Result<RequestInfo, AltinnError> {
         let url = self.api(&format!("{}/{}", Self::request_path(agent), seg(id)));
-        let ans = self.send(Method::GET, &url, token, None).await?;
+        let ans = self.send(Method::GET, &url, token, None, true).await?;
         if ans.status.as_u16() != 200 {
             return Err(self.error(&Method::GET, &url, &ans, SCOPE_REQUEST_READ));
         }
@@ -496,7 +528,7 @@ impl AltinnClient {
             seg(org),
             seg(external_ref.unwrap_or(org))
         ));
-        let ans = self.send(Method::GET, &url, token, None).await?;
+        let ans = self.send(Method::GET, &url, token, None, true).await?;
         match ans.status.as_u16() {
             200 => self.parse(&url, &ans).map(Some),
             404 => Ok(None),
@@ -522,7 +554,7 @@ impl AltinnClient {
     /// `DELETE systemuser/request/vendor/{id}`: 202 on success.
     pub async fn delete_request(&self, token: &Secret, id: &str) -> Result<(), AltinnError> {
         let url = self.api(&format!("systemuser/request/vendor/{}", seg(id)));
-        let ans = self.send(Method::DELETE, &url, token, None).await?;
+        let ans = self.send(Method::DELETE, &url, token, None, true).await?;
         if !ans.status.is_success() {
             return Err(self.error(&Method::DELETE, &url, &ans, SCOPE_REQUEST_WRITE));
         }
@@ -549,7 +581,8 @@ impl AltinnClient {
             .append_pair("system-user-id", system_user_id);
         let url = u.to_string();
         let ans = self
-            .send(Method::POST, &url, token, Some(&to_json(body)))
+            // The correlation id is the de-duplication key of change requests.
+            .send(Method::POST, &url, token, Some(&to_json(body)), true)
             .await?;
         match ans.status.as_u16() {
             201 => Ok((self.parse(&url, &ans)?, true)),
@@ -565,7 +598,7 @@ impl AltinnClient {
         id: &str,
     ) -> Result<ChangeRequestInfo, AltinnError> {
         let url = self.api(&format!("systemuser/changerequest/vendor/{}", seg(id)));
-        let ans = self.send(Method::GET, &url, token, None).await?;
+        let ans = self.send(Method::GET, &url, token, None, true).await?;
         if ans.status.as_u16() != 200 {
             return Err(self.error(&Method::GET, &url, &ans, SCOPE_REQUEST_READ));
         }
@@ -595,7 +628,7 @@ impl AltinnClient {
         let mut url = first.to_string();
         let mut seen_tokens = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
-            let ans = self.send(Method::GET, &url, token, None).await?;
+            let ans = self.send(Method::GET, &url, token, None, true).await?;
             if ans.status.as_u16() != 200 {
                 return Err(self.error(&Method::GET, &url, &ans, scope));
             }
