@@ -109,6 +109,11 @@ pub struct App {
     /// The clock the screen renders with; set by the driver, fixed in snapshot tests.
     pub now: Instant,
     pub spinner: usize,
+    /// Lines scrolled off the top of the main area (PgUp/PgDn).
+    pub scroll: usize,
+    /// How many lines the last frame could not show; written by the renderer so the key map
+    /// offers scrolling only when there is something to scroll.
+    pub overflow: std::cell::Cell<usize>,
     pub poll_started: Option<Instant>,
     pub next_poll_at: Option<Instant>,
     seen_poll_generation: Option<u64>,
@@ -132,6 +137,8 @@ impl App {
             opts,
             now: Instant::now(),
             spinner: 0,
+            scroll: 0,
+            overflow: std::cell::Cell::new(0),
             poll_started: None,
             next_poll_at: None,
             seen_poll_generation: None,
@@ -401,6 +408,7 @@ impl App {
                 self.default_focus()
             };
             self.show_json = false;
+            self.scroll = 0;
             self.overlay = match self.overlay {
                 Overlay::Qr => Overlay::None,
                 o => o,
@@ -535,6 +543,16 @@ impl App {
             Action::ConfirmUploaded => self.update(Msg::ConfirmClientUploaded),
             Action::ToggleJson => {
                 self.show_json = !self.show_json;
+                self.scroll = 0;
+                vec![]
+            }
+            Action::ScrollDown => {
+                let page = 5;
+                self.scroll = (self.scroll + page).min(self.overflow.get());
+                vec![]
+            }
+            Action::ScrollUp => {
+                self.scroll = self.scroll.saturating_sub(5);
                 vec![]
             }
             Action::Flip => {

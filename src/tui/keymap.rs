@@ -33,6 +33,8 @@ pub enum Action {
     StartPolling,
     CancelPolling,
     ShowQr,
+    ScrollDown,
+    ScrollUp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -220,6 +222,12 @@ pub static BINDINGS: &[Binding] = &[
     }),
     bind(KeyCode::Char('n'), "n", Action::Next, "next", |a| {
         idle_commands(a) && a.can_go_next()
+    }),
+    bind(KeyCode::PageDown, "pgdn", Action::ScrollDown, "more", |a| {
+        no_overlay(a) && a.scroll < a.overflow.get()
+    }),
+    bind(KeyCode::PageUp, "pgup", Action::ScrollUp, "", |a| {
+        no_overlay(a) && a.scroll > 0
     }),
     bind(KeyCode::Char('?'), "?", Action::Help, "help", commands),
     bind(KeyCode::Char('q'), "q", Action::Quit, "quit", commands),

@@ -278,36 +278,72 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
             ));
         }
     }
-    let status = status_lines(app, text_w);
+    // Status (spinner, error with its choices, notice) is pinned to the bottom so it is
+    // never scrolled away; the explanation and the step's content scroll above it.
+    let mut status = status_lines(app, text_w);
+    status.truncate(height.saturating_sub(3).max(1));
+    let status_h = if status.is_empty() {
+        0
+    } else {
+        status.len() + 1
+    };
+    let body_h = height.saturating_sub(status_h);
 
     let expl = wrapped(strings::explanation(step, app.env_kind()), text_w, t.text());
-    let needed = expl.len() + 1 + body.lines.len() + 1 + status.len();
+    let needed = expl.len() + 1 + body.lines.len();
     let mut lines: Vec<Line> = Vec::new();
-    let expl_len = if needed <= height {
+    let expl_len = if needed <= body_h {
         lines.extend(expl);
         lines.push(Line::raw(""));
         lines.len()
-    } else if needed - expl.len() < height {
+    } else {
         // Keep the first line of the explanation as a reminder of what the step is.
-        let first = expl.into_iter().next().unwrap_or_default();
-        let mut first: Line = first;
+        let mut first: Line = expl.into_iter().next().unwrap_or_default();
         first.push_span(Span::styled(" …", t.dim()));
         lines.push(first);
         1
-    } else {
-        0
     };
-    let cursor = body.cursor.map(|(r, c)| (r + expl_len, c));
     lines.extend(body.lines);
-    if !status.is_empty() {
-        lines.push(Line::raw(""));
-        lines.extend(status);
+    let hidden = lines.len().saturating_sub(body_h);
+    app.overflow.set(hidden);
+    let scroll = app.scroll.min(hidden);
+    let cursor = body
+        .cursor
+        .map(|(r, c)| (r + expl_len, c))
+        .filter(|(r, _)| *r >= scroll)
+        .map(|(r, c)| (r - scroll, c));
+    if hidden > 0 {
+        // Say that there is more, on the last visible row's right edge.
+        let more = if scroll < hidden {
+            "↓ more (pgdn)"
+        } else {
+            "↑ (pgup)"
+        };
+        let row = (body_h.saturating_sub(1) + scroll).min(lines.len().saturating_sub(1));
+        if let Some(l) = lines.get_mut(row) {
+            let used = l.width();
+            let pad = text_w.saturating_sub(used + more.chars().count());
+            if pad > 0 {
+                l.push_span(Span::raw(" ".repeat(pad)));
+                l.push_span(Span::styled(more, t.dim()));
+            }
+        }
     }
-    let text_area = Rect {
+    let body_area = Rect {
         width: text_w as u16,
+        height: body_h as u16,
         ..inner
     };
-    frame.render_widget(Paragraph::new(lines), text_area);
+    frame.render_widget(Paragraph::new(lines).scroll((scroll as u16, 0)), body_area);
+    if !status.is_empty() {
+        let status_area = Rect {
+            y: inner.y + (height - status.len()) as u16,
+            height: status.len() as u16,
+            width: text_w as u16,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(status), status_area);
+    }
     if let Some(q) = qr_side {
         let qa = Rect {
             x: inner.x + inner.width - q.width as u16,
@@ -319,7 +355,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     }
     if let Some((row, col)) = cursor
         && app.overlay == Overlay::None
-        && row < height
+        && row < body_h
         && col < inner.width
     {
         frame.set_cursor_position(Position::new(inner.x + col, inner.y + row as u16));
