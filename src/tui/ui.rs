@@ -1008,6 +1008,18 @@ fn test_body(app: &App, c: &mut Content, w: usize) {
     }
 }
 
+/// Quote for a POSIX shell when needed.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// The CLI commands that repeat what the wizard did.
 pub fn cli_commands(app: &App) -> Vec<String> {
     let p = &app.flow.profile;
@@ -1027,6 +1039,10 @@ pub fn cli_commands(app: &App) -> Vec<String> {
         "altinn-onboard{g} client set --vendor-org {}",
         p.vendor_org.as_deref().unwrap_or("<org>")
     );
+    let default_scopes = crate::altinn::client::VENDOR_SCOPES.join(" ");
+    if !p.scopes.is_empty() && p.scopes.join(" ") != default_scopes {
+        client.push_str(&format!(" --scope {}", shell_quote(&p.scopes.join(" "))));
+    }
     if matches!(p.environment.kind, EnvKind::Tt02 | EnvKind::Prod)
         && let Some(id) = &p.client_id
     {
@@ -1035,6 +1051,20 @@ pub fn cli_commands(app: &App) -> Vec<String> {
     out.push(client);
     if let Some(s) = &p.system {
         let mut cmd = format!("altinn-onboard{g} system register --name {}", s.name);
+        let first = |m: &std::collections::BTreeMap<String, String>| {
+            m.get("nb").or_else(|| m.values().next()).cloned()
+        };
+        if let Some(d) = first(&s.display_name).filter(|d| *d != s.name) {
+            cmd.push_str(&format!(" --display-name {}", shell_quote(&d)));
+        }
+        if let Some(d) =
+            first(&s.description).filter(|d| Some(d) != first(&s.display_name).as_ref())
+        {
+            cmd.push_str(&format!(" --description {}", shell_quote(&d)));
+        }
+        if !s.is_visible {
+            cmd.push_str(" --invisible");
+        }
         for r in &s.rights {
             cmd.push_str(&format!(" --resource {r}"));
         }
