@@ -9,7 +9,6 @@
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -176,7 +175,8 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
         return Err(oauth_error("invalid_grant", "Invalid JWT claim aud"));
     }
 
-    let now = Utc::now().timestamp();
+    // The sandbox's clock, moved by the fault plan's clock offset.
+    let now = app.now().timestamp();
     let iat = claims.get("iat").and_then(Value::as_i64);
     let exp = claims.get("exp").and_then(Value::as_i64);
     let (Some(iat), Some(exp)) = (iat, exp) else {

@@ -4,7 +4,9 @@
 //! - Maskinporten: issuer `http://127.0.0.1:N/`, `POST /token`, `/.well-known/oauth-authorization-server`, `/jwk`;
 //! - Altinn platform base `http://127.0.0.1:N`: `/authentication/api/v1/...` as in production;
 //! - the customer's approval pages under `/accessmanagement/ui/systemuser/...` (what `confirmUrl` points at);
-//! - sandbox-only administration under `/sandbox/...`;
+//! - sandbox-only administration under `/sandbox/...`, including the fault plan
+//!   (`/sandbox/faults`, see [`faults`] for the JSON format: latency, 5xx, 429 with
+//!   `Retry-After`, dropped connections, truncated or malformed JSON, a skewed clock);
 //! - a reference API, `GET /reference/whoami`, that accepts system-user tokens.
 //!
 //! Behaviour mirrors the C# code of Altinn/altinn-authentication (controllers and models named at
@@ -32,6 +34,7 @@
 
 mod altinn;
 mod auth;
+pub mod faults;
 mod maskinporten;
 mod models;
 mod orgs;
@@ -48,8 +51,10 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::{get, post, put};
+use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, oneshot};
 
+pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use orgs::{SeedOrg, seeded_orgs, seeded_resources};
 
 use state::{SigningKey, State};
@@ -83,11 +88,17 @@ impl Default for SandboxConfig {
 pub struct SandboxOptions {
     /// Page size of the paginated `bysystem` lists (the real service uses 50).
     pub page_size: usize,
+    /// Faults to inject from the start (see [`faults`]); changeable later with
+    /// [`SandboxHandle::set_faults`] or `PUT /sandbox/faults`.
+    pub faults: FaultPlan,
 }
 
 impl Default for SandboxOptions {
     fn default() -> Self {
-        SandboxOptions { page_size: 50 }
+        SandboxOptions {
+            page_size: 50,
+            faults: FaultPlan::none(),
+        }
     }
 }
 
@@ -113,6 +124,8 @@ pub enum SandboxError {
     Key(String),
     #[error("the sandbox server failed: {0}")]
     Server(String),
+    #[error(transparent)]
+    Faults(#[from] FaultPlanError),
 }
 
 /// Everything the handlers share.
@@ -125,11 +138,21 @@ pub(crate) struct App {
     pub local_addr: SocketAddr,
     /// The state file as we last read or wrote it (to notice other processes' writes).
     pub file_stamp: std::sync::Mutex<Option<state::FileStamp>>,
+    /// The fault plan, its counters and the clock offset.
+    pub faults: faults::Faults,
 }
 
 pub(crate) type Shared = Arc<App>;
 
 impl App {
+    /// The sandbox's "now": the real clock moved by the fault plan's `clock_offset_secs`.
+    pub fn now(&self) -> DateTime<Utc> {
+        let real = Utc::now();
+        chrono::Duration::try_seconds(self.faults.clock_offset_secs())
+            .and_then(|d| real.checked_add_signed(d))
+            .unwrap_or(real)
+    }
+
     /// Canonical base URL of this server (`http://127.0.0.1:N`).
     pub fn canonical_base(&self) -> String {
         canonical_base(self.local_addr)
@@ -253,6 +276,23 @@ impl SandboxHandle {
         self.local_addr
     }
 
+    /// Replace the fault plan (counters restart); same as `PUT /sandbox/faults`.
+    pub fn set_faults(&self, plan: FaultPlan) -> Result<(), FaultPlanError> {
+        plan.validate()?;
+        self.app.faults.set(plan);
+        Ok(())
+    }
+
+    /// No faults, the real clock; same as `DELETE /sandbox/faults`.
+    pub fn clear_faults(&self) {
+        self.app.faults.set(FaultPlan::none());
+    }
+
+    /// The active plan and how often each rule matched and fired; same as `GET /sandbox/faults`.
+    pub fn fault_report(&self) -> FaultReport {
+        self.app.faults.report()
+    }
+
     /// Stop serving (in-flight requests finish) and persist the state.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -293,6 +333,7 @@ pub async fn start_with(
     config: SandboxConfig,
     options: SandboxOptions,
 ) -> Result<SandboxHandle, SandboxError> {
+    options.faults.validate()?;
     let state_file = config.state_file.clone();
     let state = tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
         .await
@@ -320,6 +361,7 @@ pub async fn start_with(
         file_stamp: std::sync::Mutex::new(
             config.state_file.as_deref().and_then(state::FileStamp::of),
         ),
+        faults: faults::Faults::new(options.faults),
     });
     let router = routes(app.clone());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -334,6 +376,7 @@ pub async fn start_with(
         base = %canonical_base(local_addr),
         persisted = config.state_file.is_some(),
         strict_resources = config.strict_resources,
+        fault_rules = app.faults.report().plan.rules.len(),
         "sandbox listening"
     );
     Ok(SandboxHandle {
@@ -454,10 +497,16 @@ fn routes(app: Shared) -> Router {
         //          the agent variants and ChangeRequestSystemUserController approve/reject
         .route("/sandbox/requests/{request_id}/approve", post(ui::admin_approve))
         .route("/sandbox/requests/{request_id}/reject", post(ui::admin_reject))
+        // sandbox: the fault plan (PUT replaces it, GET shows it with counters, DELETE clears
+        //          it); never faulted itself
+        .route(faults::FAULTS_PATH, get(faults::get_plan).put(faults::put_plan).delete(faults::delete_plan))
         // ---- Reference API ----
         // sandbox: who is calling, for a system-user token
         .route("/reference/whoami", get(ui::whoami))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        // sandbox: fault injection over every route (after routing, so rules can name a route
+        // template); a no-op while the plan is empty
+        .layer(axum::middleware::from_fn_with_state(app.clone(), faults::inject));
     // Unknown routes: axum's 404 with an empty body, as ASP.NET answers.
     r.with_state(app)
 }

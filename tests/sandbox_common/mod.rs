@@ -82,9 +82,15 @@ pub async fn start() -> SandboxHandle {
 }
 
 pub async fn start_with_page_size(n: usize) -> SandboxHandle {
-    sandbox::start_with(SandboxConfig::default(), SandboxOptions { page_size: n })
-        .await
-        .expect("sandbox starts")
+    sandbox::start_with(
+        SandboxConfig::default(),
+        SandboxOptions {
+            page_size: n,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("sandbox starts")
 }
 
 /// A vendor with a Maskinporten client in the sandbox.
