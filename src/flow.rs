@@ -735,11 +735,12 @@ impl Flow {
             },
             Msg::BrowserOpened(res) => {
                 self.busy = None;
+                let effects = self.start_polling();
                 self.notice = Some(match res {
                     Ok(()) => "opened the approval page in your browser".to_string(),
                     Err(f) => format!("{} — open the URL shown, or scan the QR code", f.message),
                 });
-                self.start_polling()
+                effects
             }
             Msg::StartPolling | Msg::PollNow => self.start_polling(),
             Msg::CancelPolling => {
@@ -1002,68 +1003,49 @@ impl Flow {
         }
     }
 
-    fn submit_request(&mut self, form: RequestForm) -> Vec<Effect> {
-        let customer = match validate::org_number(&form.customer_org) {
-            Ok(o) => o,
-            Err(e) => {
-                self.invalid(e);
-                return vec![];
-            }
+    /// The body a request form would send (for previews): validated, nothing changed.
+    pub fn request_body(&self, form: &RequestForm) -> Result<CreateRequest, String> {
+        self.build_request(form).map_err(|e| e.message)
+    }
+
+    fn build_request(&self, form: &RequestForm) -> Result<CreateRequest, FlowError> {
+        let invalid = |e: ValidationError| FlowError {
+            step: Step::Request,
+            kind: ErrorKind::Validation,
+            field: Some(e.field.to_string()),
+            message: e.to_string(),
         };
+        let refuse = |m: &str| FlowError {
+            step: Step::Request,
+            kind: ErrorKind::Validation,
+            field: None,
+            message: m.to_string(),
+        };
+        let customer = validate::org_number(&form.customer_org).map_err(invalid)?;
         let external_ref = match form.external_ref.trim() {
             "" => None,
-            r => match validate::external_ref(r) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    self.invalid(e);
-                    return vec![];
-                }
-            },
+            r => Some(validate::external_ref(r).map_err(invalid)?),
         };
         let (Some(system_id), Some(spec)) = (self.profile.system_id(), self.profile.system.clone())
         else {
-            self.fail(
-                Step::Request,
-                ErrorKind::Validation,
-                "register the system first",
-            );
-            return vec![];
+            return Err(refuse("register the system first"));
         };
         if form.agent && spec.access_packages.is_empty() {
-            self.fail(Step::Request, ErrorKind::Validation, "an agent request needs access packages: add at least one to the system (AUTH-00058)");
-            return vec![];
+            return Err(refuse(
+                "an agent request needs access packages: add at least one to the system (AUTH-00058)",
+            ));
         }
         if !form.agent && spec.rights.is_empty() && spec.access_packages.is_empty() {
-            self.fail(
-                Step::Request,
-                ErrorKind::Validation,
+            return Err(refuse(
                 "the system has neither rights nor access packages to ask for (AUTH-00059)",
-            );
-            return vec![];
+            ));
         }
-        let kind = if form.agent {
-            RequestKind::Agent
-        } else {
-            RequestKind::Standard
-        };
-        // The API de-duplicates on (org, externalRef ?? org, system) and hands back a refused
-        // request as it is; delete it first so the customer gets a fresh one.
-        let delete_first = self
-            .profile
-            .requests
-            .iter()
-            .rev()
-            .find(|r| {
-                r.customer_org == customer && r.external_ref == external_ref && r.kind == kind
-            })
-            .filter(|r| r.status.is_refused())
-            .map(|r| r.id.clone());
         let packages: Vec<AccessPackage> = spec
             .access_packages
             .iter()
             .map(|u| AccessPackage { urn: u.clone() })
             .collect();
-        let body = CreateRequest {
+        Ok(CreateRequest {
             external_ref,
             system_id,
             party_org_no: customer,
@@ -1079,7 +1061,36 @@ impl Flow {
             },
             redirect_url: None,
             integration_title: None,
+        })
+    }
+
+    fn submit_request(&mut self, form: RequestForm) -> Vec<Effect> {
+        let body = match self.build_request(&form) {
+            Ok(b) => b,
+            Err(e) => {
+                self.error = Some(e);
+                return vec![];
+            }
         };
+        let kind = if form.agent {
+            RequestKind::Agent
+        } else {
+            RequestKind::Standard
+        };
+        // The API de-duplicates on (org, externalRef ?? org, system) and hands back a refused
+        // request as it is; delete it first so the customer gets a fresh one.
+        let delete_first = self
+            .profile
+            .requests
+            .iter()
+            .rev()
+            .find(|r| {
+                r.customer_org == body.party_org_no
+                    && r.external_ref == body.external_ref
+                    && r.kind == kind
+            })
+            .filter(|r| r.status.is_refused())
+            .map(|r| r.id.clone());
         self.remote(
             Busy::Request,
             Effect::CreateRequest {
@@ -1102,6 +1113,8 @@ impl Flow {
         self.poll_generation += 1;
         self.step = Step::Polling;
         self.error = None;
+        // "request X is New" belongs to the request step, not to the live status.
+        self.notice = None;
         self.busy = Some(Busy::Polling);
         self.polling = Some(PollState {
             request_id: req.id.clone(),

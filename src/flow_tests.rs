@@ -624,3 +624,27 @@ fn a_failed_save_keeps_the_state() {
             .is_some_and(|e| e.message.contains("disk full"))
     );
 }
+
+#[test]
+fn request_body_preview_matches_what_is_sent() {
+    let form = RequestForm {
+        customer_org: CUSTOMER.into(),
+        agent: false,
+        external_ref: "r-1".into(),
+    };
+    let f = flow_at(Step::Request);
+    let preview = f.request_body(&form).expect("valid form");
+    let mut g = flow_at(Step::Request);
+    let fx = g.update(Msg::SubmitRequest(form));
+    assert!(matches!(&fx[..], [Effect::CreateRequest { body, .. }] if *body == preview));
+    let bad = RequestForm {
+        customer_org: "1".into(),
+        ..Default::default()
+    };
+    assert!(f.request_body(&bad).unwrap_err().contains("9 digits"));
+    assert_eq!(
+        f.profile,
+        flow_at(Step::Request).profile,
+        "a preview changes nothing"
+    );
+}
