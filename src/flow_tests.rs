@@ -585,7 +585,7 @@ fn retry_repeats_the_failed_effect() {
     let first = f.update(Msg::SubmitSystem(SystemForm {
         name: "smartcloud".into(),
         is_visible: true,
-        rights: "r1".into(),
+        rights: "ske-krav-og-betalinger".into(),
         ..Default::default()
     }));
     f.update(Msg::SystemRegistered(Err(Failure::new(
