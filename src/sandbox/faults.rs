@@ -25,7 +25,8 @@
 //!
 //! Fault kinds (`"kind"`):
 //! - `latency` `{ "ms": N }`: wait N ms, then carry on. Latency rules add up and do not stop the
-//!   evaluation: a later rule may still fail the same request.
+//!   evaluation: a later rule may still fail the same request. A delay longer than the client's
+//!   timeout (30 s for this tool) exercises its deadline; at most 10 minutes.
 //! - `status` `{ "status": 500..=599, "body"?: "…" }`: answer with that 5xx (default body: a short
 //!   text naming the fault). The handler does not run.
 //! - `rate_limit` `{ "retry_after_secs": N }`: 429 with `Retry-After: N`. The handler does not run.
@@ -363,10 +364,13 @@ pub enum FaultPlanError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// Not JSON, or not the shape of a plan (unknown fields included); `reason` has the line
+    /// and column. `origin` says where the plan came from ("in plan.json", "in the request body").
     #[error(
-        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}"
+        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}; the format is described in src/sandbox/faults.rs"
     )]
     Parse { origin: String, reason: String },
+    /// Well-formed, but a rule or limit is wrong; `reason` names the rule (0-based).
     #[error("the fault plan {origin} is invalid: {reason}")]
     Invalid { origin: String, reason: String },
 }
@@ -397,17 +401,18 @@ impl FaultPlan {
     }
 
     /// Read and check a plan file (for `sandbox serve --faults plan.json`).
-    pub fn from_file(path: &Path) -> Result<FaultPlan, FaultPlanError> {
+    pub fn from_file(path: impl AsRef<Path>) -> Result<FaultPlan, FaultPlanError> {
+        let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| FaultPlanError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        FaultPlan::parse(&text, &path.display().to_string())
+        FaultPlan::parse(&text, &format!("in {}", path.display()))
     }
 
     /// Parse and check a plan from JSON text.
     pub fn from_json(text: &str) -> Result<FaultPlan, FaultPlanError> {
-        FaultPlan::parse(text, "(JSON text)")
+        FaultPlan::parse(text, "in the JSON text")
     }
 
     fn parse(text: &str, origin: &str) -> Result<FaultPlan, FaultPlanError> {
@@ -421,7 +426,7 @@ impl FaultPlan {
 
     /// Check the plan's rules and limits.
     pub fn validate(&self) -> Result<(), FaultPlanError> {
-        self.validate_as("(given)")
+        self.validate_as("given to the sandbox")
     }
 
     fn validate_as(&self, origin: &str) -> Result<(), FaultPlanError> {

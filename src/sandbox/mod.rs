@@ -398,6 +398,14 @@ pub async fn serve_forever(config: SandboxConfig) -> Result<(), SandboxError> {
     result
 }
 
+/// Like [`serve_forever`], with options (e.g. a fault plan from [`FaultPlan::from_file`]).
+pub async fn serve_forever_with(
+    config: SandboxConfig,
+    options: SandboxOptions,
+) -> Result<(), SandboxError> {
+    serve_until_ctrl_c(start_with(config, options).await?).await
+}
+
 /// Serve a running handle until ctrl-c, then shut it down (lets the caller print the URL first).
 pub async fn serve_until_ctrl_c(handle: SandboxHandle) -> Result<(), SandboxError> {
     let result = tokio::signal::ctrl_c()
