@@ -144,7 +144,9 @@ pub enum KeyError {
     TooSmall { path: Option<PathBuf>, bits: usize },
     #[error("{}the key has {bits} bits; keys above {MAX_BITS} bits are not supported\n  fix: use a 2048-bit key", origin(.path))]
     TooLarge { path: Option<PathBuf>, bits: usize },
-    #[error("invalid key id: {0}")]
+    #[error(
+        "{0}\n  fix: choose a kid without spaces (e.g. with --kid), or leave it out to use the key's thumbprint"
+    )]
     BadKid(#[from] crate::validate::ValidationError),
     #[error(
         "the public JWK is unusable: {0}\n  fix: export it again with `altinn-onboard keys show`"
