@@ -472,9 +472,14 @@ fn writer_child() {
 #[test]
 fn a_writer_killed_mid_save_leaves_a_whole_profile() {
     let (d, store) = store();
+    let dir = store.profile_path("killme").parent().unwrap().to_path_buf();
     let mut rng = rand::thread_rng();
     let mut last_seen = 0;
-    for round in 0..8 {
+    // Kill at random moments: at least 8 times, and until one kill has visibly landed inside
+    // a save (its temp file is left behind), so the test is known to have tested something.
+    let mut killed_mid_write = 0;
+    let mut round = 0;
+    while round < 8 || (killed_mid_write == 0 && round < 60) {
         let mut child = spawn_child("writer_child", "writer", d.path());
         wait_for_line(&mut child, "ready");
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..60)));
@@ -490,11 +495,18 @@ fn a_writer_killed_mid_save_leaves_a_whole_profile() {
             "round {round}: went back from {last_seen} to {v}"
         );
         last_seen = v;
+        if files_in(&dir).iter().any(|f| f.ends_with(".tmp")) {
+            killed_mid_write += 1;
+        }
+        round += 1;
     }
-    // The last kill may have left an orphaned temp file; the next save removes it.
+    assert!(
+        killed_mid_write > 0,
+        "no kill landed inside a save in {round} rounds"
+    );
+    // The next save removes the orphaned temp files.
     let mut p = store.load("killme").unwrap().unwrap();
     store.save(&mut p).unwrap();
-    let dir = store.profile_path("killme").parent().unwrap().to_path_buf();
     assert_eq!(files_in(&dir), ["killme.json", "killme.lock"]);
 }
 
