@@ -1086,13 +1086,22 @@ pub fn cli_commands(app: &App) -> Vec<String> {
         }
         out.push(cmd);
     }
+    if p.environment.kind == crate::env::EnvKind::Sandbox {
+        // Without the wizard nobody clicks Approve: the command stands in for the customer.
+        let id = p
+            .current_request()
+            .map(|r| r.id.as_str())
+            .unwrap_or("<request id>");
+        out.push(format!("altinn-onboard{g} sandbox approve {id}"));
+    }
     out.push(format!("altinn-onboard{g} request status --wait"));
     out.push(format!("altinn-onboard{g} token --system-user"));
-    let url = p
-        .test_url
-        .clone()
-        .unwrap_or_else(|| app.opts.default_test_url.clone());
-    out.push(format!("altinn-onboard{g} call {url}"));
+    // The default test URL follows the environment (the sandbox's port changes per run), so
+    // only a URL the user chose is spelled out.
+    match &p.test_url {
+        Some(url) => out.push(format!("altinn-onboard{g} call {url}")),
+        None => out.push(format!("altinn-onboard{g} call")),
+    }
     out
 }
 
