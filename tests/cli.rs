@@ -28,8 +28,13 @@ fn bin() -> std::path::PathBuf {
 
 /// `altinn-onboard sandbox serve --port 0`, reading the URL it prints.
 fn serve(home: &std::path::Path) -> Server {
+    serve_with(home, &[])
+}
+
+fn serve_with(home: &std::path::Path, extra: &[&str]) -> Server {
     let mut child = std::process::Command::new(bin())
         .args(["sandbox", "serve", "--port", "0"])
+        .args(extra)
         .env("ALTINN_ONBOARD_HOME", home)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -108,6 +113,28 @@ fn post(url: &str) {
     let mut resp = String::new();
     s.read_to_string(&mut resp).expect("read");
     assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
+}
+
+/// A bare HTTP GET with std only; returns the body.
+fn get(url: &str) -> String {
+    let u = url::Url::parse(url).expect("url");
+    let addr = format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(80)
+    );
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        u.path()
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }
 
 #[test]
@@ -478,4 +505,85 @@ fn doctor_diagnoses_each_failure() {
         "fail",
         "{wrong_ref}"
     );
+}
+
+#[test]
+fn sandbox_serve_with_a_fault_plan_and_the_clients_ride_it_out() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let plan = home.path().join("faults.json");
+    // The first two status reads fail with 503, the next with 429 + Retry-After: 1.
+    std::fs::write(
+        &plan,
+        r#"{"rules": [
+            {"route": "/authentication/api/v1/systemuser/request/vendor/{request_id}", "method": "GET", "first": 2,
+             "fault": {"kind": "status", "status": 503}},
+            {"route": "/authentication/api/v1/systemuser/request/vendor/{request_id}", "method": "GET", "first": 1,
+             "fault": {"kind": "rate_limit", "retry_after_secs": 1}}
+        ]}"#,
+    )
+    .expect("plan");
+    let server = serve_with(
+        home.path(),
+        &["--faults", plan.to_str().expect("utf-8 path")],
+    );
+    let s = server.url.clone();
+    let mp = format!("{s}/");
+    let a = Cli {
+        home,
+        args: [
+            "--profile",
+            "faulty",
+            "--env",
+            "sandbox",
+            "--maskinporten-url",
+            &mp,
+            "--altinn-url",
+            &s,
+        ]
+        .iter()
+        .map(|x| x.to_string())
+        .collect(),
+    };
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "faulty",
+            "--resource",
+            "ske-krav-og-betalinger",
+        ],
+        0,
+    );
+    a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    assert_eq!(a.json(&["request", "status"], 0)["status"], "New");
+    assert_eq!(a.json(&["request", "status"], 0)["status"], "New");
+    // The faults really fired (otherwise this test would prove nothing).
+    let report = get(&format!("{s}/sandbox/faults"));
+    assert!(
+        report.contains("\"fired\":2") && report.contains("\"fired\":1"),
+        "{report}"
+    );
+
+    // A broken plan is a usage error that names the problem.
+    let bad = a.home.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"rules": [{"path": "/token", "fault": {"kind": "explode"}}]}"#,
+    )
+    .expect("bad plan");
+    a.cmd(&[
+        "sandbox",
+        "serve",
+        "--port",
+        "0",
+        "--faults",
+        bad.to_str().expect("utf-8"),
+    ])
+    .assert()
+    .code(1)
+    .stderr(predicates::str::contains("explode"));
+    drop(server);
 }

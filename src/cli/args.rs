@@ -259,6 +259,10 @@ pub enum SandboxCommand {
         /// Accept only the seeded resources in rights (exercises AUTH.VLD-00003).
         #[arg(long)]
         strict_resources: bool,
+        /// Inject faults from this JSON plan (latency, 5xx, 429, dropped connections, bad
+        /// JSON, a skewed clock); see `PUT /sandbox/faults` to change it while running.
+        #[arg(long)]
+        faults: Option<PathBuf>,
     },
     /// List the seeded organisations.
     Orgs,

@@ -924,16 +924,24 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             bind,
             state,
             strict_resources,
+            faults,
         } => {
             let config = crate::sandbox::SandboxConfig {
                 bind: std::net::SocketAddr::new(bind, port),
                 state_file: state,
                 strict_resources,
             };
-            let handle = crate::sandbox::start(config).await.map_err(|e| CliError {
-                code: exit::NETWORK,
-                message: e.to_string(),
-            })?;
+            let mut options = crate::sandbox::SandboxOptions::default();
+            if let Some(path) = faults {
+                options.faults = crate::sandbox::FaultPlan::from_file(&path)
+                    .map_err(|e| CliError::usage(e.to_string()))?;
+            }
+            let handle = crate::sandbox::start_with(config, options)
+                .await
+                .map_err(|e| CliError {
+                    code: exit::NETWORK,
+                    message: e.to_string(),
+                })?;
             let url = handle.base_url();
             let server_file = crate::session::server_file_path(&ctx.store);
             let file = crate::session::ServerFile {
