@@ -587,3 +587,38 @@ fn sandbox_serve_with_a_fault_plan_and_the_clients_ride_it_out() {
     .stderr(predicates::str::contains("explode"));
     drop(server);
 }
+
+#[test]
+fn a_second_copy_waits_for_the_profile_lock_and_says_so() {
+    let a = Cli::new(&["--profile", "shared"]);
+    a.json(&["keys", "generate"], 0);
+    let store = altinn_onboard::profile::ProfileStore::at(a.home.path());
+    let lock = store.lock("shared").expect("lock");
+    let mut cmd = std::process::Command::new(bin());
+    cmd.env("ALTINN_ONBOARD_HOME", a.home.path())
+        .args([
+            "--profile",
+            "shared",
+            "--json",
+            "client",
+            "set",
+            "--vendor-org",
+            VENDOR,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(lock);
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("in use by another altinn-onboard"),
+        "{stderr}"
+    );
+    // It saw what was saved before it got the lock (the key), and its own change landed.
+    let p = store.load("shared").expect("load").expect("profile");
+    assert!(p.kid.is_some() && p.client_id.is_some());
+}

@@ -159,6 +159,15 @@ impl Ctx {
         Ok((profile, effective))
     }
 
+    /// Hold the profile for the whole command (waits, saying so, while another copy has it).
+    pub fn lock_profile(&self) -> Result<crate::profile::ProfileLock, CliError> {
+        crate::validate::profile_name(&self.global.profile)
+            .map_err(|e| CliError::usage(e.to_string()))?;
+        self.store
+            .lock(&self.global.profile)
+            .map_err(|e| CliError::usage(e.to_string()))
+    }
+
     pub async fn session(&self, env: &EnvSetting) -> Result<Session, CliError> {
         let s = Session::open(env, self.store.clone(), &self.global.profile)
             .await
@@ -294,11 +303,9 @@ where
     F: FnOnce(Flow, Session) -> Fut,
     Fut: std::future::Future<Output = (Result<i32, CliError>, Session)>,
 {
+    // Lock first, then load: a copy that waited for the lock must see the other's changes.
+    let _lock = ctx.lock_profile()?;
     let (profile, env) = ctx.profile_and_env()?;
-    let _lock = ctx
-        .store
-        .lock(&profile.name)
-        .map_err(|e| CliError::usage(e.to_string()))?;
     let session = ctx.session(&env).await?;
     let flow = Flow::resume(profile);
     let (result, session) = f(flow, session).await;
@@ -307,11 +314,9 @@ where
 }
 
 async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
+    // Lock first, then load: a copy that waited for the lock must see the other's changes.
+    let _lock = ctx.lock_profile()?;
     let (mut profile, _env) = ctx.profile_and_env()?;
-    let _lock = ctx
-        .store
-        .lock(&profile.name)
-        .map_err(|e| CliError::usage(e.to_string()))?;
     // Key work needs no remote: a runner on any environment will do, so no sandbox is started.
     let runner = crate::runner::Runner::new(
         crate::env::Environment::tt02(),

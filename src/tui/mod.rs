@@ -27,17 +27,20 @@ const TICK: Duration = Duration::from_millis(120);
 
 /// `altinn-onboard` with no arguments.
 pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
-    let (profile, env) = ctx.profile_and_env()?;
+    // Lock before loading, so what is loaded is what nobody else is changing.
+    crate::validate::profile_name(&ctx.global.profile)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let _lock = ctx
         .store
-        .try_lock(&profile.name)
+        .try_lock(&ctx.global.profile)
         .map_err(|e| CliError::usage(e.to_string()))?
         .ok_or_else(|| {
             CliError::usage(format!(
-                "profile `{}` is in use by another altinn-onboard process; close it first",
-                profile.name
+                "profile `{}` is in use by another altinn-onboard process; close it first (or use --profile NAME)",
+                ctx.global.profile
             ))
         })?;
+    let (profile, env) = ctx.profile_and_env()?;
     let log_path = init_logging(ctx);
     let session = ctx.session(&env).await?;
     let opts = AppOptions::detect(session.env.kind, session.runner.default_test_url());
