@@ -79,6 +79,36 @@ fn main() {
     });
     big.report("Terminal::new + draw, 200x60");
 
+    // Where the process's time before the first frame goes: the session (for the sandbox, the
+    // embedded emulator started from its state file, or created with a new signing key).
+    println!();
+    println!("== session open (in process), {runs} runs each");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (mut s_cold, mut s_warm) = (Samples::default(), Samples::default());
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = std::sync::Arc::new(altinn_onboard::profile::ProfileStore::at(dir.path()));
+        let setting = EnvSetting::new(EnvKind::Sandbox);
+        for samples in [&mut s_cold, &mut s_warm] {
+            let t = Instant::now();
+            let session = rt
+                .block_on(altinn_onboard::session::Session::open(
+                    &setting,
+                    store.clone(),
+                    "default",
+                ))
+                .expect("session");
+            samples.push(t.elapsed());
+            rt.block_on(session.close());
+        }
+    }
+    s_cold.report("Session::open sandbox, fresh home (keygen)");
+    s_warm.report("Session::open sandbox, state on disk");
+    drop(rt);
+
     println!();
     println!("== first frame: release binary in a pty (script), {runs} runs each");
     println!("binary: {}", common::bin().display());

@@ -1,6 +1,7 @@
 //! The sandbox under workshop load, and its peak memory (issue 6, fourth and fifth benchmarks).
 //!
-//! `cargo bench --bench load [-- --secs 20 --pollers 200 --token-clients 20 --state --in-process]`
+//! `cargo bench --bench load [-- --secs 20 --pollers 200 --token-clients 20 --token-rate HZ
+//!  --state --in-process]`
 //!
 //! A `sandbox serve --bind 127.0.0.1 --port 0` release process (or, with `--in-process`, a
 //! sandbox in this process) gets, set up first and not measured:
@@ -12,8 +13,8 @@
 //! Then, for `--secs` seconds (every loop checks the deadline; the whole phase is also under a
 //! hard timeout): each poller asks for its request's status once a second at a random phase
 //! (`GET .../systemuser/request/vendor/{id}` with its cached vendor token, no retries), and each
-//! token client fetches fresh Maskinporten tokens back to back (a new signed grant each time,
-//! `MaskinportenClient::token(.., fresh = true)`). Reported per operation: count, throughput,
+//! token client fetches fresh Maskinporten tokens back to back, or `--token-rate` per second (a
+//! new signed grant each time, `MaskinportenClient::token(.., fresh = true)`). Reported per operation: count, throughput,
 //! latency p50/p99/max, and errors (any non-2xx, transport error or wrong answer). For the
 //! spawned server also its CPU time during the window and VmHWM/VmRSS after it.
 //! `--state` makes the server persist to a state file, as the README's workshop recipe does.
@@ -134,7 +135,8 @@ async fn set_up(
         &runner,
         Msg::ImportKey {
             source: pem.to_string(),
-            kid: None,
+            // A kid is unique across the sandbox's clients (as in Maskinporten).
+            kid: Some(format!("load-{i}")),
         },
     )
     .await;
@@ -220,8 +222,14 @@ async fn poller(p: Participant, env: Environment, start: Instant, deadline: Inst
     out
 }
 
-/// Fresh tokens back to back until the deadline.
-async fn token_client(p: Participant, env: Environment, deadline: Instant) -> Outcome {
+/// Fresh tokens until the deadline: back to back (`rate` 0) or `rate` per second.
+async fn token_client(
+    p: Participant,
+    env: Environment,
+    start: Instant,
+    deadline: Instant,
+    rate: f64,
+) -> Outcome {
     let mut out = Outcome::default();
     let creds = p.runner.credentials(&p.profile).expect("credentials");
     let mp = MaskinportenClient::new(
@@ -234,7 +242,23 @@ async fn token_client(p: Participant, env: Environment, deadline: Instant) -> Ou
         ..Default::default()
     };
     mp.token(&creds, &req, true).await.expect("warm-up token");
-    while Instant::now() < deadline {
+    let mut tick = (rate > 0.0).then(|| {
+        let period = Duration::from_secs_f64(1.0 / rate);
+        let phase = period.mul_f64(rand::thread_rng().gen_range(0.0..1.0));
+        let mut t = tokio::time::interval_at((start + phase).into(), period);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    if tick.is_none() {
+        tokio::time::sleep_until(start.into()).await;
+    }
+    loop {
+        if let Some(t) = tick.as_mut() {
+            t.tick().await;
+        }
+        if Instant::now() >= deadline {
+            break;
+        }
         let t = Instant::now();
         match mp.token(&creds, &req, true).await {
             Ok(tok) if !tok.token.expose().is_empty() => out.latencies.push(t.elapsed()),
@@ -265,10 +289,18 @@ fn main() {
     let secs = common::arg_usize("--secs", 20).clamp(1, 300) as u64;
     let pollers = common::arg_usize("--pollers", 200);
     let token_clients = common::arg_usize("--token-clients", 20);
+    let token_rate: f64 = common::arg("--token-rate")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
     let state = common::flag("--state");
     let in_process = common::flag("--in-process");
     println!(
-        "== load: {pollers} pollers at 1 Hz + {token_clients} token clients back to back, {secs} s, {} sandbox{}",
+        "== load: {pollers} pollers at 1 Hz + {token_clients} token clients {}, {secs} s, {} sandbox{}",
+        if token_rate > 0.0 {
+            format!("at {token_rate} Hz each")
+        } else {
+            "back to back".to_string()
+        },
         if in_process {
             "in-process"
         } else {
@@ -301,7 +333,14 @@ fn main() {
     }
 
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        rt.block_on(run(&url, target.pid(), secs, pollers, token_clients))
+        rt.block_on(run(
+            &url,
+            target.pid(),
+            secs,
+            pollers,
+            token_clients,
+            token_rate,
+        ))
     }));
 
     if let Some(pid) = target.pid() {
@@ -324,7 +363,14 @@ fn main() {
     }
 }
 
-async fn run(url: &str, pid: Option<u32>, secs: u64, pollers: usize, token_clients: usize) {
+async fn run(
+    url: &str,
+    pid: Option<u32>,
+    secs: u64,
+    pollers: usize,
+    token_clients: usize,
+    token_rate: f64,
+) {
     let env = Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), url).expect("env");
     let t = Instant::now();
     let pem = Arc::new(
@@ -365,10 +411,9 @@ async fn run(url: &str, pid: Option<u32>, secs: u64, pollers: usize, token_clien
         if i < pollers {
             poll_tasks.push(tokio::spawn(poller(p, env, start, deadline)));
         } else {
-            token_tasks.push(tokio::spawn(async move {
-                tokio::time::sleep_until(start.into()).await;
-                token_client(p, env, deadline).await
-            }));
+            token_tasks.push(tokio::spawn(token_client(
+                p, env, start, deadline, token_rate,
+            )));
         }
     }
     tokio::time::sleep_until(start.into()).await;
@@ -387,9 +432,11 @@ async fn run(url: &str, pid: Option<u32>, secs: u64, pollers: usize, token_clien
     let (polls, tokens) = tokio::time::timeout(Duration::from_secs(secs + 60), all)
         .await
         .expect("the load did not stop within the hard timeout");
-    let window = start.elapsed().as_secs_f64();
     let cpu1 = pid.and_then(common::proc_cpu);
-    println!("window: {window:.1} s");
+    let drained = start.elapsed().as_secs_f64();
+    // Throughput over the window itself; the last calls end shortly after the deadline.
+    let window = secs as f64;
+    println!("window: {window:.1} s (all calls ended after {drained:.1} s)");
     report("status polls", &polls, window);
     report("fresh tokens", &tokens, window);
     let (poll_p99, token_p99) = (polls.latencies.p99(), tokens.latencies.p99());
@@ -399,9 +446,9 @@ async fn run(url: &str, pid: Option<u32>, secs: u64, pollers: usize, token_clien
     report("all requests", &all, window);
     if let (Some(a), Some(b)) = (cpu0, cpu1) {
         println!(
-            "server CPU during the window: {:.1} s of {window:.1} s wall ({:.0}% of one core; {} cores)",
+            "server CPU during the window: {:.1} s of {drained:.1} s wall ({:.0}% of one core; {} cores)",
             (b - a).as_secs_f64(),
-            100.0 * (b - a).as_secs_f64() / window,
+            100.0 * (b - a).as_secs_f64() / drained,
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
     }

@@ -128,9 +128,10 @@ async fn in_process(pem: &str, iters: usize) {
                 kid: None,
             }
         } else {
+            // A kid is unique across the sandbox's clients (as in Maskinporten).
             Msg::ImportKey {
                 source: pem.to_string(),
-                kid: None,
+                kid: Some(format!("bench-inproc-{i}")),
             }
         };
         drive(&mut flow, &runner, key_msg).await;
@@ -237,7 +238,11 @@ fn sequence(
 ) -> Duration {
     let start = Instant::now();
     let (d, _) = match key {
-        Some(k) => run(home, base, &["keys", "import", &k.to_string_lossy()], 0),
+        Some(k) => {
+            let kid = format!("bench-cli-{}", uuid::Uuid::new_v4().simple());
+            let path = k.to_string_lossy();
+            run(home, base, &["keys", "import", &path, "--kid", &kid], 0)
+        }
         None => run(home, base, &["keys", "generate"], 0),
     };
     per.entry(if key.is_some() {
@@ -249,6 +254,8 @@ fn sequence(
     .push(d);
     let (d, _) = run(home, base, &["client", "set", "--vendor-org", VENDOR], 0);
     per.entry("client set").or_default().push(d);
+    // Unique per run: runs against one `sandbox serve` share its system register.
+    let name = format!("smartcloud{}", uuid::Uuid::new_v4().simple());
     let (d, _) = run(
         home,
         base,
@@ -256,7 +263,7 @@ fn sequence(
             "system",
             "register",
             "--name",
-            "smartcloud",
+            &name,
             "--resource",
             "ske-krav-og-betalinger",
         ],

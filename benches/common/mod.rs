@@ -97,7 +97,7 @@ impl Samples {
     /// One line: `name  n=.. min .. median .. mean .. p99 .. max ..`.
     pub fn report(&self, name: &str) {
         println!(
-            "{name:<44} n={:<5} min {:>9}  median {:>9}  mean {:>9}  p99 {:>9}  max {:>9}",
+            "{name:<46} n={:<5} min {:>9}  median {:>9}  mean {:>9}  p99 {:>9}  max {:>9}",
             self.len(),
             fmt(self.min()),
             fmt(self.median()),
