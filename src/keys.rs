@@ -406,11 +406,13 @@ fn import_text(text: &str, kid: Option<String>, path: Option<&Path>) -> Result<K
         })?;
         return import_pem(pem, kid, path);
     }
-    if inner.first() == Some(&0x30) {
-        // ASN.1 SEQUENCE: a DER key.
-        let key = RsaPrivateKey::from_pkcs8_der(inner)
-            .or_else(|e8| RsaPrivateKey::from_pkcs1_der(inner).map_err(|_| e8))
-            .map_err(|e| pkcs8_error(e, Some(inner), path))?;
+    if decoded.first() == Some(&0x30) {
+        // ASN.1 SEQUENCE: a DER key. Binary, so never trimmed: a key whose last byte happens to
+        // be 0x20 or 0x0a would lose it (this was a 1-in-50 test flake).
+        let der: &[u8] = &decoded;
+        let key = RsaPrivateKey::from_pkcs8_der(der)
+            .or_else(|e8| RsaPrivateKey::from_pkcs1_der(der).map_err(|_| e8))
+            .map_err(|e| pkcs8_error(e, Some(der), path))?;
         return KeyPair::from_key(key, kid, path);
     }
     Err(KeyError::Invalid {
