@@ -116,11 +116,23 @@ impl SandboxPortal {
                 Ok(c.client_id)
             }
             404 | 405 => Err(PortalError::NotASandbox { url }),
-            409 => {
+            // Our client exists already: add this key to it (rotation).
+            409 if client_id.is_some() => {
                 let id = client_id.unwrap_or_default();
                 self.update_client(id, org, scopes, jwk).await?;
                 Ok(id.to_string())
             }
+            // No client id was given, so the conflict is the key: its kid belongs to another
+            // client (kids are unique across clients, as in Maskinporten).
+            409 => Err(PortalError::Rejected {
+                status,
+                body: format!(
+                    "{}\n  hint: this key (kid {}) is already registered to another client; pass that client's id \
+                     with --client-id, or generate a new key",
+                    http::excerpt(&text, 300),
+                    jwk.kid
+                ),
+            }),
             _ => Err(PortalError::Rejected {
                 status,
                 body: http::excerpt(&text, 300),

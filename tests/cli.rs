@@ -622,3 +622,28 @@ fn a_second_copy_waits_for_the_profile_lock_and_says_so() {
     let p = store.load("shared").expect("load").expect("profile");
     assert!(p.kid.is_some() && p.client_id.is_some());
 }
+
+#[test]
+fn a_key_registered_to_another_client_is_explained() {
+    let a = Cli::new(&["--profile", "first"]);
+    let key = a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    let b = Cli {
+        home: a.home,
+        args: vec!["--profile".into(), "second".into()],
+    };
+    b.json(
+        &[
+            "keys",
+            "import",
+            key["private_key_path"].as_str().expect("path"),
+        ],
+        0,
+    );
+    let refused = b.json(&["client", "set", "--vendor-org", VENDOR], 2);
+    let msg = refused["error"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("already registered to another client") && msg.contains("--client-id"),
+        "{refused}"
+    );
+}
