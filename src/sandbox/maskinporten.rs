@@ -298,15 +298,6 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
     token_claims.insert("exp".into(), json!(now + ACCESS_TOKEN_SECS));
     token_claims.insert("jti".into(), json!(Uuid::new_v4().to_string()));
 
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(app.key.kid.clone());
-    header.typ = Some("JWT".into());
-    let access_token =
-        jsonwebtoken::encode(&header, &token_claims, &app.key.encoding).map_err(|e| {
-            tracing::error!("could not sign an access token: {e}");
-            oauth_error("server_error", "The sandbox could not sign the token")
-        })?;
-
     st.prune_jtis(now);
     st.used_jtis.insert(replay_key, exp);
     if let Err(e) = app.persist(&st).await {
@@ -317,6 +308,17 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
         ));
     }
     drop(st);
+    // Signing (~2 ms of RSA) happens outside the state lock: under load every status poll
+    // would otherwise queue behind every token being signed (see BENCHMARKS.md).
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(app.key.kid.clone());
+    header.typ = Some("JWT".into());
+    let access_token =
+        jsonwebtoken::encode(&header, &token_claims, &app.key.encoding).map_err(|e| {
+            tracing::error!("could not sign an access token: {e}");
+            oauth_error("server_error", "The sandbox could not sign the token")
+        })?;
+
     tracing::info!(client_id = %client_id, scope = %scope_str, system_user = token_claims.contains_key("authorization_details"), "issued access token");
     Ok(axum::Json(json!({
         "access_token": access_token,
