@@ -209,3 +209,34 @@ fn has_jwt(text: &str) -> bool {
         h.len() >= 8 && h.chars().all(b64) && p.len() >= 8 && p.chars().all(b64)
     })
 }
+
+/// The wizard as `altinn-onboard` starts it: the session (here the embedded sandbox, created
+/// from nothing) opens in the background while the first frame is already up; the user's
+/// first actions wait for it and then go through.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_opens_in_the_background_and_effects_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(ProfileStore::at(dir.path()));
+    let env = EnvSetting::new(EnvKind::Sandbox);
+    let opts = AppOptions {
+        default_test_url: String::new(),
+        headless: Some("running a test".into()),
+        seeded_orgs: seeded_for(EnvKind::Sandbox),
+        theme: Theme::plain(),
+    };
+    let app = App::new(Flow::new(Profile::new("bg", env.clone())), opts);
+    let mut h = Headless::new(app, Driver::opening(store.clone(), "bg", env));
+    // Drawing needs nothing from the session.
+    assert!(screen(&h.app).contains("Environment"));
+    through_request(&mut h).await;
+    assert!(
+        h.app.opts.default_test_url.ends_with("/reference/whoami"),
+        "the reference API is known once the session is open: {:?}",
+        h.app.opts.default_test_url
+    );
+    assert!(
+        dir.path().join("data/sandbox-state.json").exists(),
+        "the embedded sandbox kept its state"
+    );
+    h.driver.close().await;
+}

@@ -386,6 +386,17 @@ impl App {
         }
     }
 
+    /// The environment's reference API, known once its session is open: the test call's
+    /// placeholder follows it.
+    pub fn set_default_test_url(&mut self, url: String) {
+        for f in &mut self.forms.test {
+            if f.placeholder == self.opts.default_test_url {
+                f.placeholder = url.clone();
+            }
+        }
+        self.opts.default_test_url = url;
+    }
+
     fn update(&mut self, msg: Msg) -> Vec<Effect> {
         let navigating = matches!(msg, Msg::GoTo(_));
         let before = self.flow.step;

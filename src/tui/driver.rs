@@ -6,7 +6,7 @@
 
 use super::app::{App, seeded_for};
 use crate::env::EnvSetting;
-use crate::flow::{Busy, Effect, ErrorKind, FlowError, KeyInfo, Msg, Step};
+use crate::flow::{Busy, Effect, ErrorKind, FlowError, KeyInfo, Msg};
 use crate::profile::{Profile, ProfileStore};
 use crate::runner::Runner;
 use crate::session::Session;
@@ -83,6 +83,25 @@ impl Driver {
         d
     }
 
+    /// A driver whose session opens in the background, so the first frame does not wait for
+    /// it (on a first run the embedded sandbox generates its RSA signing key, ~0.2 s). Effects
+    /// wait until the session is ready; saves go straight to the store meanwhile.
+    pub fn opening(store: Arc<ProfileStore>, profile: &str, env: EnvSetting) -> Self {
+        // Only its store is used (saves, loading the key preview) until the session is ready.
+        let interim = Arc::new(Runner::new(
+            crate::env::Environment::tt02(),
+            store.clone(),
+            Arc::new(crate::maskinporten::TokenCache::in_memory()),
+        ));
+        let mut d = Driver::new(interim, env.clone());
+        d.reopen = Some(Reopen {
+            store,
+            profile: profile.to_string(),
+        });
+        d.switch_environment(env);
+        d
+    }
+
     pub fn sender(&self) -> mpsc::UnboundedSender<Event> {
         self.tx.clone()
     }
@@ -114,7 +133,9 @@ impl Driver {
 
     /// Start the effects returned by the app. Never waits.
     pub fn run_effects(&mut self, app: &App, effects: Vec<Effect>) {
-        if app.flow.profile.environment != self.env && self.reopen.is_some() && !self.switching {
+        // A new environment, or a session that failed to open at start: (re)open it first.
+        let stale = app.flow.profile.environment != self.env || self.session.is_none();
+        if stale && self.reopen.is_some() && !self.switching {
             self.switch_environment(app.flow.profile.environment.clone());
         }
         for effect in effects {
@@ -192,7 +213,7 @@ impl Driver {
                 self.switching = false;
                 self.runner = session.runner.clone();
                 self.saves = spawn_saver(self.runner.clone(), self.tx.clone());
-                app.opts.default_test_url = self.runner.default_test_url();
+                app.set_default_test_url(self.runner.default_test_url());
                 app.opts.seeded_orgs = seeded_for(session.env.kind);
                 if let Some(old) = self.session.replace(*session) {
                     tokio::spawn(old.close());
@@ -207,11 +228,15 @@ impl Driver {
                 self.switching = false;
                 self.pending.clear();
                 app.flow.busy = None;
+                // Shown where the user is: at start that can be any step of a resumed profile.
                 app.flow.error = Some(FlowError {
-                    step: Step::Environment,
+                    step: app.flow.step,
                     kind: ErrorKind::Network,
                     field: None,
-                    message: format!("could not switch environment: {message}"),
+                    message: format!(
+                        "could not open the {} environment: {message}",
+                        app.flow.profile.environment.kind
+                    ),
                 });
                 true
             }

@@ -42,11 +42,12 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
         })?;
     let (profile, env) = ctx.profile_and_env()?;
     let log_path = init_logging(ctx);
-    let session = ctx.session(&env).await?;
-    let opts = AppOptions::detect(session.env.kind, session.runner.default_test_url());
+    // The session (and on the sandbox the embedded server) opens in the background: the
+    // first frame is drawn at once, and effects wait for the session.
+    let opts = AppOptions::detect(env.kind, String::new());
     let name = profile.name.clone();
     let app = App::new(Flow::new(profile), opts);
-    let driver = Driver::with_session(session, ctx.store.clone(), &name, env);
+    let driver = Driver::opening(ctx.store.clone(), &name, env);
     let mut wiz = Headless::new(app, driver);
     let result = run_terminal(&mut wiz);
     let result = result.await;
