@@ -179,9 +179,15 @@ pub fn parse_service_url(what: &'static str, value: &str) -> Result<Url, EnvErro
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) => {}
+        // A workshop's `sandbox serve` on the room's network: grants and tokens there are the
+        // sandbox's own, so plain http on a private address is allowed, with a warning.
+        "http" if is_private_network(&url) => {
+            tracing::warn!(url = %url, "plain http to a private-network address: fine for a workshop sandbox, never for real credentials");
+        }
         "http" => {
             return Err(bad(
-                "plain http is only allowed for loopback (127.0.0.1, localhost, [::1]); use https",
+                "plain http is only allowed for loopback (127.0.0.1, localhost, [::1]) and private-network \
+                 addresses (10.x, 172.16-31.x, 192.168.x, fc00::/7) of a workshop sandbox; use https",
             ));
         }
         _ => return Err(bad("only http(s) URLs are supported")),
@@ -193,6 +199,15 @@ pub fn parse_service_url(what: &'static str, value: &str) -> Result<Url, EnvErro
         return Err(bad("a base URL must not have a query or fragment"));
     }
     Ok(url)
+}
+
+/// An IP literal in a private range (RFC 1918, IPv6 unique-local).
+pub fn is_private_network(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_private(),
+        Some(url::Host::Ipv6(ip)) => (ip.segments()[0] & 0xfe00) == 0xfc00,
+        _ => false,
+    }
 }
 
 pub fn is_loopback(url: &Url) -> bool {
@@ -305,7 +320,15 @@ mod tests {
         ] {
             assert!(parse_service_url("x", ok).is_ok(), "{ok}");
         }
+        for ok in [
+            "http://192.168.1.20:8088/",
+            "http://10.0.0.5/",
+            "http://[fd00::1]:8/",
+        ] {
+            assert!(parse_service_url("x", ok).is_ok(), "{ok}");
+        }
         for bad in [
+            "http://8.8.8.8/",
             "http://example.com/",
             "ftp://127.0.0.1/",
             "not a url",
