@@ -959,15 +959,25 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
                 tracing::warn!(error = %e, "could not record the running sandbox");
             }
             let v = json!({ "base_url": url, "maskinporten_issuer": handle.issuer(), "token_endpoint": format!("{}token", handle.issuer()), "altinn_base": url, "orgs": crate::sandbox::seeded_orgs().iter().map(|o| json!({"orgNo": o.org_no, "name": o.name})).collect::<Vec<_>>() });
+            // Bound to every interface (a workshop): participants use this machine's address
+            // on the room's network, which the sandbox cannot know; it answers on any of them.
+            let shared = bind.is_unspecified();
+            let peer = if shared {
+                format!(
+                    "http://<this machine's LAN address>:{}",
+                    handle.local_addr().port()
+                )
+            } else {
+                url.clone()
+            };
             ctx.out.result(&v, || {
                 format!(
-                    "sandbox listening on {url}\n  Maskinporten issuer: {}\n  Altinn platform:     {url}\n  participants: altinn-onboard --env custom --maskinporten-url {}/ --altinn-url {}\nCtrl-C stops it.",
+                    "sandbox listening on {url}{}\n  Maskinporten issuer: {}\n  Altinn platform:     {url}\n  participants: altinn-onboard --env custom --maskinporten-url {peer}/ --altinn-url {peer}\nCtrl-C stops it.",
+                    if shared { " (and on every other address of this machine)" } else { "" },
                     handle.issuer(),
-                    url,
-                    url
                 )
             });
-            let _ = tokio::signal::ctrl_c().await;
+            shutdown_signal().await;
             handle.shutdown().await;
             let _ = std::fs::remove_file(&server_file);
             Ok(exit::OK)
@@ -989,6 +999,22 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
         SandboxCommand::Approve { id } => sandbox_decide(ctx, id, true).await,
         SandboxCommand::Reject { id } => sandbox_decide(ctx, id, false).await,
     }
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or `kill`: either way the state is saved.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, CliError> {
