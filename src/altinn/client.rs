@@ -424,6 +424,20 @@ impl AltinnClient {
                 }
             })?,
         };
+        if existing.is_deleted {
+            // SystemRegisterController refuses to update a deleted system ("Cannot update a
+            // system marked as deleted.") and a POST answers VLD-00002: the id is spent.
+            let url = self.api(&format!("systemregister/vendor/{}", seg(&desired.id)));
+            return Err(AltinnError::Status {
+                method: "PUT".into(),
+                url,
+                status: 400,
+                body: format!("system {} was deleted and cannot be updated", desired.id),
+                hint:
+                    "a deleted system's id cannot be reused; register under another name (--name)"
+                        .into(),
+            });
+        }
         let mut target = desired.clone();
         for id in &existing.client_id {
             if !target.client_id.contains(id) {

@@ -59,6 +59,9 @@ impl Report {
 }
 
 pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
+    // Doctor fetches fresh tokens and may start the embedded sandbox: like every command, it
+    // holds the profile while it works.
+    let _lock = ctx.lock_profile()?;
     let mut r = Report::default();
     let (profile, env) = match ctx.profile_and_env() {
         Ok(x) => x,

@@ -670,7 +670,9 @@ async fn request_status(
                     Ok(u) => u,
                     Err(f) if wait && f.kind == ErrorKind::Network && started.elapsed() < deadline => {
                         ctx.out.info(format!("(retrying) {}", f.message));
-                        tokio::time::sleep(interval).await;
+                        let left = deadline.saturating_sub(started.elapsed());
+                        tokio::time::sleep(interval.min(left)).await;
+                        interval = flow.poll_config.next_interval(interval);
                         continue;
                     }
                     Err(f) => return Err(f.into()),

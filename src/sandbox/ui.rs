@@ -644,18 +644,20 @@ async fn change_keys(
             format!("No client with id {client_id}"),
         );
     };
-    if replace {
-        client.keys = keys;
-    } else {
-        client.keys.extend(keys);
-    }
-    // mirrors: DCR allows at most 5 keys per client.
-    if client.keys.len() > 5 {
+    // mirrors: DCR allows at most 5 keys per client. Checked before anything changes, so a
+    // refused request leaves the client as it was.
+    let total = if replace { 0 } else { client.keys.len() } + keys.len();
+    if total > 5 {
         return sandbox_error(
             StatusCode::BAD_REQUEST,
             "invalid_jwks",
             "A client may have at most 5 keys; replace the set with PUT",
         );
+    }
+    if replace {
+        client.keys = keys;
+    } else {
+        client.keys.extend(keys);
     }
     let body = client_json(client);
     if let Err(e) = app.persist(&st).await {
