@@ -303,19 +303,28 @@ impl Runner {
         kid: Option<String>,
     ) -> Result<KeyInfo, Failure> {
         let trimmed = source.trim();
-        let looks_inline = trimmed.starts_with("-----BEGIN")
-            || trimmed.starts_with('{')
-            || (trimmed.len() > 200 && !trimmed.contains('/'));
-        let text = if looks_inline {
-            trimmed.to_string()
-        } else {
-            let path = Path::new(trimmed);
+        // A file if there is one; otherwise the key itself (PEM, JWK, base64 JWK: standard
+        // base64 contains '/', so the shape of the text cannot tell). The text is never
+        // echoed: it may be a private key.
+        let path = Path::new(trimmed);
+        let text = if trimmed.len() < 4096 && !trimmed.contains('\n') && path.is_file() {
             tokio::fs::read_to_string(path).await.map_err(|e| {
                 Failure::new(
                     ErrorKind::Local,
                     format!("cannot read key file {}: {e}", path.display()),
                 )
             })?
+        } else if trimmed.len() <= 255 && !trimmed.contains('\n') && !trimmed.starts_with('{') {
+            // Too short to be a key: a path that does not exist.
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                format!(
+                    "no key file at {}: give the path of a PEM/JWK file, `-` to read the key from stdin, or paste the key itself",
+                    path.display()
+                ),
+            ));
+        } else {
+            trimmed.to_string()
         };
         let key = KeyPair::import(&text, kid)?;
         self.store_key(profile, key).await

@@ -647,3 +647,55 @@ fn a_key_registered_to_another_client_is_explained() {
         "{refused}"
     );
 }
+
+#[test]
+fn keys_import_from_stdin_and_files_never_echoes_the_key() {
+    use base64::Engine;
+    let a = Cli::new(&["--profile", "imp-a"]);
+    let key = a.json(&["keys", "generate"], 0);
+    let pem =
+        std::fs::read_to_string(key["private_key_path"].as_str().expect("path")).expect("pem");
+    // Standard base64 (with '/' and '+'), as SmartCloud-style configs hold keys.
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pem.as_bytes());
+    let b = Cli {
+        home: a.home,
+        args: vec!["--profile".into(), "imp-b".into()],
+    };
+    let out = b
+        .cmd(&["--json", "keys", "import", "-"])
+        .write_stdin(b64.clone())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let imported: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        imported["kid"], key["kid"],
+        "the same key, so the same thumbprint kid"
+    );
+
+    // A damaged key is refused without being printed back.
+    let damaged = format!("{}AAAA{}", &b64[..600], &b64[604..]);
+    let out = b
+        .cmd(&["keys", "import", "-"])
+        .write_stdin(damaged.clone())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains(&damaged[..80]) && !stderr.contains(&damaged[700..780]),
+        "{stderr}"
+    );
+
+    // A path that does not exist says so.
+    b.cmd(&["keys", "import", "/nonexistent/key.pem"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "no key file at /nonexistent/key.pem",
+        ));
+}
