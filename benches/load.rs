@@ -134,7 +134,7 @@ async fn set_up(
         &mut flow,
         &runner,
         Msg::ImportKey {
-            source: pem.to_string(),
+            source: pem.to_string().into(),
             // A kid is unique across the sandbox's clients (as in Maskinporten).
             kid: Some(format!("load-{i}")),
         },

@@ -130,7 +130,7 @@ async fn in_process(pem: &str, iters: usize) {
         } else {
             // A kid is unique across the sandbox's clients (as in Maskinporten).
             Msg::ImportKey {
-                source: pem.to_string(),
+                source: pem.to_string().into(),
                 kid: Some(format!("bench-inproc-{i}")),
             }
         };

@@ -13,6 +13,7 @@ use crate::env::{EnvKind, EnvSetting};
 use crate::profile::{
     Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec, TestCallRecord,
 };
+use crate::secret::Secret;
 use crate::validate::{self, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -254,8 +255,10 @@ pub enum Msg {
         bits: u32,
         kid: Option<String>,
     },
+    /// `source` may be the private key itself, so it is a [`Secret`]: logging a message or an
+    /// effect with `{:?}` shows only a redacted form.
     ImportKey {
-        source: String,
+        source: Secret,
         kid: Option<String>,
     },
     SubmitClient {
@@ -301,7 +304,7 @@ pub enum Effect {
     },
     /// `source` is a file path, or the key text itself (PEM, JWK, base64 JWK).
     ImportKey {
-        source: String,
+        source: Secret,
         kid: Option<String>,
     },
     /// Sandbox/custom: create the client with the public key (stand-in for Digdir's portal).
@@ -573,7 +576,7 @@ impl Flow {
                 self.remote(Busy::Key, Effect::GenerateKey { bits, kid })
             }
             Msg::ImportKey { source, kid } => {
-                if source.trim().is_empty() {
+                if source.expose().trim().is_empty() {
                     self.fail(
                         Step::Key,
                         ErrorKind::Validation,

@@ -645,3 +645,16 @@ fn request_body_preview_matches_what_is_sent() {
     assert!(f.request_body(&bad).unwrap_err().contains("9 digits"));
     assert_eq!(f.profile, before, "a preview changes nothing");
 }
+
+#[test]
+fn a_pasted_key_never_shows_in_debug_output() {
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secretpart\n-----END PRIVATE KEY-----";
+    let mut f = flow_at(Step::Key);
+    let msg = Msg::ImportKey {
+        source: pem.into(),
+        kid: None,
+    };
+    assert!(!format!("{msg:?}").contains("secretpart"));
+    let fx = f.update(msg);
+    assert!(!format!("{fx:?}").contains("secretpart"), "{fx:?}");
+}

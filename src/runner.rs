@@ -196,7 +196,7 @@ impl Runner {
                 Msg::KeyReady(self.generate_key(profile, bits, kid).await)
             }
             Effect::ImportKey { source, kid } => {
-                Msg::KeyReady(self.import_key(profile, &source, kid).await)
+                Msg::KeyReady(self.import_key(profile, source.expose(), kid).await)
             }
             Effect::RegisterClient {
                 vendor_org,

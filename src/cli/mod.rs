@@ -364,7 +364,10 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
                 source
             };
             let mut flow = Flow::resume(profile.clone());
-            let msgs = flow.update(Msg::ImportKey { source, kid });
+            let msgs = flow.update(Msg::ImportKey {
+                source: crate::secret::Secret::new(source),
+                kid,
+            });
             key_effects(ctx, &runner, &mut flow, msgs).await?;
             profile = flow.profile.clone();
             print_key(ctx, &flow, &profile)

@@ -635,9 +635,15 @@ impl App {
                 let source = self.forms.key[idx::KEY_SOURCE].value().trim().to_string();
                 if !source.is_empty() {
                     self.focus = None;
-                    Msg::ImportKey { source, kid: None }
+                    Msg::ImportKey {
+                        source: crate::secret::Secret::new(source),
+                        kid: None,
+                    }
                 } else if self.focus == Some(idx::KEY_SOURCE) {
-                    Msg::ImportKey { source, kid: None }
+                    Msg::ImportKey {
+                        source: crate::secret::Secret::new(source),
+                        kid: None,
+                    }
                 } else if self.flow.profile.kid.is_some() {
                     Msg::GoTo(Step::Client)
                 } else {

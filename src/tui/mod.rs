@@ -72,11 +72,12 @@ fn init_logging(ctx: &Ctx) -> Option<std::path::PathBuf> {
     let dir = ctx.store.log_dir();
     std::fs::create_dir_all(&dir).ok()?;
     let path = dir.join("wizard.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .ok()?;
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    // Logs name ids and URLs a user may not want shared; private like the profile.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(&path).ok()?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
