@@ -913,10 +913,18 @@ impl Flow {
             );
             return vec![];
         }
-        if self.profile.vendor_org.as_deref() != Some(org.as_str()) {
+        let same_vendor = self.profile.vendor_org.as_deref() == Some(org.as_str());
+        if !same_vendor {
             self.profile.system_registered = None;
             self.profile.requests.clear();
         }
+        // Re-running the step keeps the client it already has (scripts repeat `client set`);
+        // a different vendor organisation means a different client.
+        let client_id = client_id.or_else(|| {
+            same_vendor
+                .then(|| self.profile.client_id.clone())
+                .flatten()
+        });
         self.profile.vendor_org = Some(org.clone());
         self.profile.scopes = scopes.clone();
         if self.is_sandbox_like() {

@@ -140,34 +140,49 @@ impl SandboxPortal {
         }
     }
 
-    /// Add the key to an existing client (key rotation, as in the portal). A key it already
-    /// has is fine. Scopes of an existing client are managed where it was created.
+    /// Bring an existing client up to date: add this key (rotation, as in the portal; a key
+    /// it already has is fine) and set the scopes asked for.
     async fn update_client(
         &self,
         client_id: &str,
         _org: &str,
-        _scopes: &[String],
+        scopes: &[String],
         jwk: &PublicJwk,
     ) -> Result<(), PortalError> {
-        if self
-            .client(client_id)
-            .await?
-            .is_some_and(|c| c.kids().contains(&jwk.kid))
+        let existing = self.client(client_id).await?;
+        if !existing
+            .as_ref()
+            .is_some_and(|c| c.kids().iter().any(|k| *k == jwk.kid))
         {
-            return Ok(());
+            let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
+            self.send(
+                self.http
+                    .post(&url)
+                    .json(&serde_json::json!({ "keys": [jwk] })),
+                &url,
+            )
+            .await?;
         }
-        let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
-        let body = serde_json::json!({ "keys": [jwk] });
-        let resp =
-            self.http
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| PortalError::Network {
-                    url: url.clone(),
-                    reason: describe_reqwest(&e),
-                })?;
+        // Scopes as asked now (the portal's "edit scopes"), so a re-run of `client set` with
+        // other scopes takes effect instead of being silently ignored.
+        if existing.as_ref().is_none_or(|c| c.scopes != scopes) {
+            let url = format!("{}/sandbox/clients/{}/scopes", self.base, client_id);
+            self.send(
+                self.http
+                    .put(&url)
+                    .json(&serde_json::json!({ "scopes": scopes })),
+                &url,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn send(&self, rb: reqwest::RequestBuilder, url: &str) -> Result<(), PortalError> {
+        let resp = rb.send().await.map_err(|e| PortalError::Network {
+            url: url.to_string(),
+            reason: describe_reqwest(&e),
+        })?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         if (200..300).contains(&status) {

@@ -699,3 +699,28 @@ fn keys_import_from_stdin_and_files_never_echoes_the_key() {
             "no key file at /nonexistent/key.pem",
         ));
 }
+
+#[test]
+fn client_set_can_be_rerun_and_changes_scopes() {
+    let a = Cli::new(&["--profile", "rerun"]);
+    a.json(&["keys", "generate"], 0);
+    let first = a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    let again = a.json(
+        &[
+            "client",
+            "set",
+            "--vendor-org",
+            VENDOR,
+            "--scope",
+            &format!("{SCOPES} altinn:extra"),
+        ],
+        0,
+    );
+    assert_eq!(
+        first["client_id"], again["client_id"],
+        "the same client, not a new one"
+    );
+    // The new scope took effect in the sandbox: a token with it is issued.
+    let tok = a.json(&["token", "--scope", "altinn:extra"], 0);
+    assert_eq!(tok["scope"], "altinn:extra");
+}

@@ -498,6 +498,8 @@ fn routes(app: Shared) -> Router {
         .route("/sandbox/clients/{client_id}", get(ui::get_client))
         // sandbox: POST adds keys (rotation step 1), PUT replaces the whole key set (like DCR's PUT /clients/{id}/jwks)
         .route("/sandbox/clients/{client_id}/jwks", post(ui::add_client_keys).put(ui::replace_client_keys))
+        // sandbox-only: replace a client's scopes (the portal's "edit scopes")
+        .route("/sandbox/clients/{client_id}/scopes", put(ui::replace_client_scopes))
         // sandbox: the seeded organisations
         .route("/sandbox/orgs", get(ui::list_orgs))
         // sandbox: act as the customer (standard, agent and change requests); mirrors the effect of

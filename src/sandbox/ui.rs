@@ -490,6 +490,67 @@ fn parse_keys(v: Option<&Value>) -> Result<Vec<Value>, Response> {
     Ok(out)
 }
 
+fn parse_scopes(v: Option<&Value>) -> Result<Vec<String>, &'static str> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => {
+            let mut out = Vec::new();
+            for s in a {
+                match s.as_str().map(str::trim) {
+                    Some(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
+                        out.push(s.to_string())
+                    }
+                    _ => return Err("\"scopes\" must be an array of scope strings without spaces"),
+                }
+            }
+            Ok(out)
+        }
+        Some(_) => Err("\"scopes\" must be an array of strings"),
+    }
+}
+
+/// mirrors (in spirit): Digdir self-service "edit client scopes" — PUT
+/// /sandbox/clients/{id}/scopes `{"scopes": [...]}` replaces the client's scopes → 200 with it.
+pub async fn replace_client_scopes(
+    State(app): State<Shared>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let v = match parse_admin_json(&headers, &body) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+    let scopes = match parse_scopes(v.get("scopes")) {
+        Ok(s) => s,
+        Err(m) => {
+            return sandbox_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_client_metadata",
+                m.to_string(),
+            );
+        }
+    };
+    let mut st = app.lock().await;
+    let Some(client) = st.clients.get_mut(&client_id) else {
+        return sandbox_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("No client with id {client_id}"),
+        );
+    };
+    client.scopes = scopes;
+    let body = client_json(client);
+    if let Err(e) = app.persist(&st).await {
+        return sandbox_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state_not_saved",
+            e.to_string(),
+        );
+    }
+    json_ok(StatusCode::OK, &body)
+}
+
 /// mirrors (in spirit): Digdir self-service "create client" — POST /sandbox/clients
 /// `{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}` → 201 with the client.
 pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
@@ -510,21 +571,9 @@ pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: 
     if !orgs::is_valid_org_no(org) {
         return bad("\"org\" must be a valid 9-digit organisation number (mod-11 check digit)");
     }
-    let scopes: Vec<String> = match v.get("scopes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => {
-            let mut out = Vec::new();
-            for s in a {
-                match s.as_str().map(str::trim) {
-                    Some(s) if !s.is_empty() && !s.contains(char::is_whitespace) => {
-                        out.push(s.to_string())
-                    }
-                    _ => return bad("\"scopes\" must be an array of scope strings without spaces"),
-                }
-            }
-            out
-        }
-        Some(_) => return bad("\"scopes\" must be an array of strings"),
+    let scopes = match parse_scopes(v.get("scopes")) {
+        Ok(s) => s,
+        Err(m) => return bad(m),
     };
     let keys = match parse_keys(v.get("jwks")) {
         Ok(k) => k,
