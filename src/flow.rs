@@ -141,6 +141,8 @@ pub struct KeyInfo {
     pub path: PathBuf,
     pub public_jwk: serde_json::Value,
     pub bits: usize,
+    /// RFC 7638 thumbprint of the public key: tells two keys apart even under the same kid.
+    pub thumbprint: String,
     /// Set when the key file is inside a git work tree.
     pub warning: Option<String>,
 }
@@ -596,8 +598,13 @@ impl Flow {
                 self.busy = None;
                 match res {
                     Ok(info) => {
-                        let key_changed = self.profile.kid.as_deref() != Some(info.kid.as_str());
+                        // A different key under the same kid is a different key too: the
+                        // client must get it, or every grant fails its signature check.
+                        let key_changed = self.profile.kid.as_deref() != Some(info.kid.as_str())
+                            || self.profile.key_thumbprint.as_deref()
+                                != Some(info.thumbprint.as_str());
                         self.profile.kid = Some(info.kid.clone());
+                        self.profile.key_thumbprint = Some(info.thumbprint.clone());
                         self.profile.key_path = Some(info.path.clone());
                         if key_changed {
                             // A new key must be registered with the client again.

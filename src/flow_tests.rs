@@ -20,6 +20,7 @@ fn key_info() -> KeyInfo {
         path: "/keys/k.pem".into(),
         public_jwk: serde_json::json!({"kty": "RSA"}),
         bits: 2048,
+        thumbprint: "tp-1".into(),
         warning: None,
     }
 }
@@ -657,4 +658,25 @@ fn a_pasted_key_never_shows_in_debug_output() {
     assert!(!format!("{msg:?}").contains("secretpart"));
     let fx = f.update(msg);
     assert!(!format!("{fx:?}").contains("secretpart"), "{fx:?}");
+}
+
+#[test]
+fn a_different_key_under_the_same_kid_must_be_registered_again() {
+    let mut f = flow_at(Step::Done);
+    f.profile.key_thumbprint = Some("tp-1".into());
+    f.update(Msg::KeyReady(Ok(key_info())));
+    assert!(
+        f.profile.client_registered,
+        "the same key again changes nothing"
+    );
+    let other = KeyInfo {
+        thumbprint: "tp-2".into(),
+        ..key_info()
+    };
+    f.update(Msg::KeyReady(Ok(other)));
+    assert!(
+        !f.profile.client_registered,
+        "same kid, other key: the client must get it"
+    );
+    assert_eq!(resume_step(&f.profile), Step::Client);
 }

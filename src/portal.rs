@@ -50,6 +50,15 @@ pub struct Jwks {
 
 impl SandboxClient {
     /// The key ids registered for the client.
+    /// The modulus (`n`) the client has registered under `kid`, if any.
+    pub fn public_key(&self, kid: &str) -> Option<String> {
+        self.jwks
+            .keys
+            .iter()
+            .find(|k| k["kid"].as_str() == Some(kid))
+            .and_then(|k| k["n"].as_str().map(str::to_string))
+    }
+
     pub fn kids(&self) -> Vec<String> {
         self.jwks
             .keys
@@ -150,18 +159,37 @@ impl SandboxPortal {
         jwk: &PublicJwk,
     ) -> Result<(), PortalError> {
         let existing = self.client(client_id).await?;
-        if !existing
-            .as_ref()
-            .is_some_and(|c| c.kids().iter().any(|k| *k == jwk.kid))
-        {
-            let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
-            self.send(
-                self.http
-                    .post(&url)
-                    .json(&serde_json::json!({ "keys": [jwk] })),
-                &url,
-            )
-            .await?;
+        let registered = existing.as_ref().and_then(|c| c.public_key(&jwk.kid));
+        let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
+        match registered {
+            Some(n) if n == jwk.n => {}
+            // Another key under this kid: replace that one, keep the client's other keys.
+            Some(_) => {
+                let mut keys: Vec<serde_json::Value> = existing
+                    .as_ref()
+                    .map(|c| c.jwks.keys.clone())
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|k| k["kid"].as_str() != Some(jwk.kid.as_str()))
+                    .collect();
+                keys.push(serde_json::to_value(jwk).unwrap_or_default());
+                self.send(
+                    self.http
+                        .put(&url)
+                        .json(&serde_json::json!({ "keys": keys })),
+                    &url,
+                )
+                .await?;
+            }
+            None => {
+                self.send(
+                    self.http
+                        .post(&url)
+                        .json(&serde_json::json!({ "keys": [jwk] })),
+                    &url,
+                )
+                .await?;
+            }
         }
         // Scopes as asked now (the portal's "edit scopes"), so a re-run of `client set` with
         // other scopes takes effect instead of being silently ignored.

@@ -504,6 +504,7 @@ pub fn key_info(key: &KeyPair, path: PathBuf) -> KeyInfo {
         kid: key.kid().to_string(),
         public_jwk: serde_json::to_value(key.public_jwk()).unwrap_or_default(),
         bits: key.bits(),
+        thumbprint: key.thumbprint(),
         path,
         warning,
     }

@@ -724,3 +724,20 @@ fn client_set_can_be_rerun_and_changes_scopes() {
     let tok = a.json(&["token", "--scope", "altinn:extra"], 0);
     assert_eq!(tok["scope"], "altinn:extra");
 }
+
+#[test]
+fn a_new_key_under_the_same_kid_is_caught_and_re_registered() {
+    let a = Cli::new(&["--profile", "samekid"]);
+    a.json(&["keys", "generate", "--kid", "my-key"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(&["token"], 0);
+    // Another key, same kid: the profile must not claim the client has it.
+    a.json(&["keys", "generate", "--kid", "my-key"], 0);
+    let doctor = a.json(&["doctor"], 1);
+    assert_eq!(check(&doctor, "client key"), "fail", "{doctor}");
+    a.json(&["token", "--fresh"], 2);
+    // Registering again replaces the key under that kid; tokens work again.
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(&["token", "--fresh"], 0);
+    assert_eq!(check(&a.json(&["doctor"], 0), "client key"), "pass");
+}

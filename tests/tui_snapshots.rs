@@ -49,6 +49,7 @@ fn key_info() -> KeyInfo {
             "n": "xjlCRBqkQSuHPLsUj0Cqh2ZZUd6A1Q7hWJ8jD0d9SpFmT7QzAbC0123456789abcdefghijklmnopqrstuvwxyz"
         }),
         bits: 2048,
+        thumbprint: KID.into(),
         warning: None,
     }
 }

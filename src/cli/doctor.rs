@@ -228,6 +228,17 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
             .client(cid)
             .await
         {
+            // Same kid but another public key: grants would fail their signature check.
+            Ok(Some(c)) if c.public_key(k.kid()).is_some_and(|n| n != k.public_jwk().n) => {
+                r.fail(
+                    "client key",
+                    format!(
+                        "the sandbox has a different public key under kid {} for client {cid}",
+                        k.kid()
+                    ),
+                    "`client set --vendor-org <org>` registers this profile's key",
+                );
+            }
             Ok(Some(c)) if c.kids().iter().any(|x| x == k.kid()) => {
                 r.pass(
                     "client key",

@@ -36,6 +36,9 @@ pub struct Profile {
     /// Scopes of the vendor's Maskinporten client (space-separated in grants).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
+    /// RFC 7638 thumbprint of the public key (public; tells a replaced key under the same kid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_thumbprint: Option<String>,
     /// The private key file (PKCS#8 PEM, 0600). Not the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_path: Option<PathBuf>,
@@ -75,6 +78,7 @@ impl Profile {
             vendor_org: None,
             client_id: None,
             kid: None,
+            key_thumbprint: None,
             scopes: Vec::new(),
             key_path: None,
             client_registered: false,
