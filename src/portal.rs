@@ -100,21 +100,7 @@ impl SandboxPortal {
         if let Some(id) = client_id {
             body["client_id"] = id.into();
         }
-        let resp =
-            self.http
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| PortalError::Network {
-                    url: url.clone(),
-                    reason: describe_reqwest(&e),
-                })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| PortalError::Network {
-            url: url.clone(),
-            reason: describe_reqwest(&e),
-        })?;
+        let (status, text) = self.fetch(self.http.post(&url).json(&body), &url).await?;
         match status {
             200 | 201 => {
                 let c: SandboxClient =
@@ -206,13 +192,25 @@ impl SandboxPortal {
         Ok(())
     }
 
-    async fn send(&self, rb: reqwest::RequestBuilder, url: &str) -> Result<(), PortalError> {
-        let resp = rb.send().await.map_err(|e| PortalError::Network {
+    /// One admin call: the status and body, or a network error naming the URL.
+    async fn fetch(
+        &self,
+        rb: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(u16, String), PortalError> {
+        let network = |e: reqwest::Error| PortalError::Network {
             url: url.to_string(),
             reason: describe_reqwest(&e),
-        })?;
+        };
+        let resp = rb.send().await.map_err(network)?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await.map_err(network)?;
+        Ok((status, text))
+    }
+
+    /// An admin call that must succeed (2xx).
+    async fn send(&self, rb: reqwest::RequestBuilder, url: &str) -> Result<(), PortalError> {
+        let (status, text) = self.fetch(rb, url).await?;
         if (200..300).contains(&status) {
             Ok(())
         } else {
@@ -226,17 +224,7 @@ impl SandboxPortal {
     /// The client as the sandbox knows it (for `doctor`).
     pub async fn client(&self, client_id: &str) -> Result<Option<SandboxClient>, PortalError> {
         let url = format!("{}/sandbox/clients/{}", self.base, client_id);
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| PortalError::Network {
-                url: url.clone(),
-                reason: describe_reqwest(&e),
-            })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
+        let (status, text) = self.fetch(self.http.get(&url), &url).await?;
         match status {
             200 => serde_json::from_str(&text)
                 .map(Some)
@@ -260,24 +248,6 @@ impl SandboxPortal {
             request_id,
             if approve { "approve" } else { "reject" }
         );
-        let resp = self
-            .http
-            .post(&url)
-            .send()
-            .await
-            .map_err(|e| PortalError::Network {
-                url: url.clone(),
-                reason: describe_reqwest(&e),
-            })?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(PortalError::Rejected {
-                status,
-                body: http::excerpt(&text, 300),
-            })
-        }
+        self.send(self.http.post(&url), &url).await
     }
 }

@@ -3,7 +3,6 @@
 //! turn. Typed errors become [`Failure`]s with the kind that decides retry and exit code.
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
-use crate::altinn::model::RequestStatus;
 use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
 use crate::env::{EnvKind, Environment};
 use crate::flow::{
@@ -581,17 +580,6 @@ async fn open_browser(url: String) -> Result<(), Failure> {
         .await
         .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))?
         .map_err(|e| Failure::new(ErrorKind::Local, format!("could not open a browser: {e}")))
-}
-
-/// Turn a request status into the CLI's notion of done/refused/pending.
-pub fn status_outcome(s: &RequestStatus) -> &'static str {
-    if s.is_accepted() {
-        "accepted"
-    } else if s.is_refused() {
-        "refused"
-    } else {
-        "pending"
-    }
 }
 
 #[cfg(test)]

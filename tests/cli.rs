@@ -95,8 +95,9 @@ impl Cli {
     }
 }
 
-/// A bare HTTP POST with std only (as `curl -X POST` in the documented sequence).
-fn post(url: &str) {
+/// A bare HTTP request with std only (as `curl` in the documented sequence); the status line
+/// must be 2xx; returns the body.
+fn raw_http(method: &str, url: &str) -> String {
     let u = url::Url::parse(url).expect("url");
     let addr = format!(
         "{}:{}",
@@ -106,35 +107,24 @@ fn post(url: &str) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "{method} {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         u.path()
     )
     .expect("write");
     let mut resp = String::new();
     s.read_to_string(&mut resp).expect("read");
     assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
-}
-
-/// A bare HTTP GET with std only; returns the body.
-fn get(url: &str) -> String {
-    let u = url::Url::parse(url).expect("url");
-    let addr = format!(
-        "{}:{}",
-        u.host_str().unwrap_or("127.0.0.1"),
-        u.port().unwrap_or(80)
-    );
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(
-        s,
-        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        u.path()
-    )
-    .expect("write");
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).expect("read");
     resp.split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
+}
+
+fn post(url: &str) {
+    raw_http("POST", url);
+}
+
+fn get(url: &str) -> String {
+    raw_http("GET", url)
 }
 
 #[test]

@@ -8,7 +8,7 @@ use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
 use crate::env::{EnvKind, EnvSetting};
 use crate::flow::{Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
-use crate::profile::{DEFAULT_PROFILE, Profile, ProfileStore, TestCallRecord};
+use crate::profile::{Profile, ProfileStore, TestCallRecord};
 use crate::session::Session;
 use args::*;
 use serde_json::{Value, json};
@@ -1050,9 +1050,4 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, Cli
         )
     });
     Ok(exit::OK)
-}
-
-/// The default profile name (for the wizard and messages).
-pub fn default_profile() -> &'static str {
-    DEFAULT_PROFILE
 }

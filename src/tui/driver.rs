@@ -67,22 +67,6 @@ impl Driver {
         }
     }
 
-    /// A driver owning its session; choosing another environment opens a new one.
-    pub fn with_session(
-        session: Session,
-        store: Arc<ProfileStore>,
-        profile: &str,
-        env: EnvSetting,
-    ) -> Self {
-        let mut d = Driver::new(session.runner.clone(), env);
-        d.session = Some(session);
-        d.reopen = Some(Reopen {
-            store,
-            profile: profile.to_string(),
-        });
-        d
-    }
-
     /// A driver whose session opens in the background, so the first frame does not wait for
     /// it (on a first run the embedded sandbox generates its RSA signing key, ~0.2 s). Effects
     /// wait until the session is ready; saves go straight to the store meanwhile.
