@@ -24,6 +24,16 @@ fn app(step: Step) -> App {
     )
 }
 
+/// Command mode (`false`) or the form's first field focused (`true`).
+fn set_focus(a: &mut App, first_field: bool) {
+    if let Some(f) = a.form_mut() {
+        f.leave();
+        if first_field {
+            f.cycle(true);
+        }
+    }
+}
+
 fn key(code: KeyCode) -> KeyEvent {
     KeyEvent::new(code, KeyModifiers::NONE)
 }
@@ -31,9 +41,9 @@ fn key(code: KeyCode) -> KeyEvent {
 #[test]
 fn every_footer_hint_is_handled() {
     for step in Step::ALL {
-        for focus in [None, Some(0)] {
+        for first_field in [false, true] {
             let mut a = app(step);
-            a.focus = focus.filter(|_| !a.fields().is_empty());
+            set_focus(&mut a, first_field);
             for (k, label) in keymap::active_hints(&a) {
                 let b = BINDINGS
                     .iter()
@@ -52,14 +62,14 @@ fn every_footer_hint_is_handled() {
 #[test]
 fn letters_are_typed_while_editing() {
     let mut a = app(Step::Client);
-    a.focus = Some(0);
+    set_focus(&mut a, true);
     assert!(a.editing());
     for c in "qbr?e".chars() {
         assert_eq!(keymap::action_for(&a, &key(KeyCode::Char(c))), None, "{c}");
     }
     a.handle_key(key(KeyCode::Char('q')));
     assert!(!a.quit);
-    assert!(a.forms.client[0].value().ends_with('q'));
+    assert!(a.forms.client.vendor_org.value().ends_with('q'));
     // Esc leaves the field; then q quits.
     a.handle_key(key(KeyCode::Esc));
     assert!(!a.editing());
@@ -72,7 +82,7 @@ fn letters_are_typed_while_editing() {
 #[test]
 fn ctrl_c_always_quits_and_help_closes() {
     let mut a = app(Step::System);
-    a.focus = Some(0);
+    set_focus(&mut a, true);
     a.handle_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
     assert!(a.quit);
 
@@ -86,18 +96,21 @@ fn ctrl_c_always_quits_and_help_closes() {
 #[test]
 fn back_keeps_command_mode_and_typed_text() {
     let mut a = app(Step::System);
-    a.focus = Some(0);
+    set_focus(&mut a, true);
     for c in "my-system".chars() {
         a.handle_key(key(KeyCode::Char(c)));
     }
     a.handle_key(key(KeyCode::Esc));
     a.handle_key(key(KeyCode::Char('b')));
     assert_eq!(a.flow.step, Step::Client);
-    assert_eq!(a.focus, None, "a second b must not be typed into a form");
+    assert!(
+        a.focused_field().is_none(),
+        "a second b must not be typed into a form"
+    );
     a.handle_key(key(KeyCode::Char('b')));
     assert_eq!(a.flow.step, Step::Key);
     assert!(
-        a.forms.system[0].value().ends_with("my-system"),
+        a.forms.system.name.value().ends_with("my-system"),
         "nothing typed is lost"
     );
 }

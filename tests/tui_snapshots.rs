@@ -6,7 +6,7 @@
 use altinn_onboard::altinn::model::RequestStatus;
 use altinn_onboard::env::{EnvKind, EnvSetting};
 use altinn_onboard::flow::{
-    Busy, ErrorKind, Failure, Flow, KeyInfo, Msg, PollState, RegistrationSummary, Step,
+    Busy, Effect, ErrorKind, Failure, Flow, KeyInfo, Msg, PollState, RegistrationSummary, Step,
     TestCallSummary,
 };
 use altinn_onboard::profile::{
@@ -244,7 +244,7 @@ fn client_step() {
 
     let mut invalid = app_at(EnvKind::Sandbox, Step::Client);
     // The sandbox form is prefilled, so the wizard starts in command mode; Tab edits.
-    assert_eq!(invalid.focus, None);
+    assert!(invalid.focused_field().is_none());
     press(&mut invalid, KeyCode::Tab);
     clear_field(&mut invalid);
     type_text(&mut invalid, "12345");
@@ -320,14 +320,14 @@ fn request_step() {
     press(&mut picked, KeyCode::Down);
     press(&mut picked, KeyCode::Down);
     assert_eq!(
-        picked.forms.request[0].value(),
+        picked.forms.request.customer.value(),
         altinn_onboard::sandbox::seeded_orgs()[2].org_no
     );
     press(&mut picked, KeyCode::Tab);
     press(&mut picked, KeyCode::Tab);
     press(&mut picked, KeyCode::Char(' '));
     assert!(
-        picked.forms.request[1].on(),
+        picked.forms.request.agent.on(),
         "space toggles the agent request"
     );
     snap!("request_picked_agent", picked);
@@ -483,17 +483,55 @@ fn prod_badge_and_tiny_terminal() {
 
 #[test]
 fn polling_state_is_built_by_the_flow() {
-    // Guards the snapshot helpers: PollState fields used by the screen exist and are public.
-    let _ = PollState {
-        request_id: REQ.into(),
-        generation: 1,
-        attempts: 0,
-        interval: Duration::from_secs(1),
-        started_at: None,
-        last_checked_at: None,
-        last_error: None,
-        active: true,
+    // The polling screen renders from the flow's PollState (snapshots above build it through
+    // messages too): starting to poll builds it for the current request with no checks yet,
+    // and each answer is counted, timestamped and backs the interval off.
+    let mut app = app_at(EnvKind::Sandbox, Step::Approval);
+    let fx = app.handle_msg(Msg::StartPolling);
+    let [
+        Effect::PollStatus {
+            request_id,
+            after,
+            generation,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("StartPolling should ask for one status check, got {fx:?}");
     };
+    assert_eq!(request_id, REQ);
+    assert_eq!(*after, Duration::ZERO, "the first check is at once");
+    let first = app.flow.poll_config.first;
+    assert_eq!(
+        app.flow.polling,
+        Some(PollState {
+            request_id: REQ.into(),
+            generation: *generation,
+            attempts: 0,
+            interval: first,
+            started_at: None,
+            last_checked_at: None,
+            last_error: None,
+            active: true,
+        })
+    );
+
+    let generation = *generation;
+    app.handle_msg(Msg::StatusPolled {
+        generation,
+        result: Ok(altinn_onboard::flow::StatusUpdate {
+            request_id: REQ.into(),
+            status: RequestStatus::New,
+            confirm_url: None,
+            at: t0(),
+        }),
+    });
+    let p = app.flow.polling.clone().expect("still polling");
+    assert_eq!(p.attempts, 1);
+    assert_eq!(p.started_at, Some(t0()));
+    assert_eq!(p.last_checked_at, Some(t0()));
+    assert!(p.active);
+    assert!(p.interval > first, "the interval backs off: {:?}", p.interval);
 }
 
 /// A JWT-looking string (header.payload.): `eyJ` alone can occur in random key ids.

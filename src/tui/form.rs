@@ -1,6 +1,8 @@
 //! Form fields for the wizard's steps: single-line text (tui-input), toggles and choices, each
-//! with an optional validator that runs as the user types. The forms live in the `App` for the
-//! whole session, so nothing typed is lost when a step fails or the user goes back.
+//! with an optional validator that runs as the user types; and [`Fields`], the shape of a step's
+//! form (ratatui's input-form example: a struct of named fields plus a `Focus` enum cycled with
+//! Tab). The forms live in the `App` for the whole session, so nothing typed is lost when a step
+//! fails or the user goes back.
 
 use tui_input::{Input, InputRequest};
 
@@ -143,6 +145,101 @@ impl Field {
         for c in s.chars().filter(|c| !c.is_control()) {
             self.handle(InputRequest::InsertChar(c));
         }
+    }
+}
+
+/// A step's form: named [`Field`]s and a `Focus` enum naming them, so code says
+/// `form.field(Focus::Customer)`, never a position that breaks silently when a field moves.
+/// Implementing it gives the form everything [`Form`] offers the app.
+pub trait Fields {
+    type Focus: Copy + Eq + 'static;
+    /// Every field, in screen order.
+    const ALL: &'static [Self::Focus];
+    fn field(&self, at: Self::Focus) -> &Field;
+    fn field_mut(&mut self, at: Self::Focus) -> &mut Field;
+    /// The focused field; `None` means command keys are active.
+    fn focus(&self) -> Option<Self::Focus>;
+    fn set_focus(&mut self, at: Option<Self::Focus>);
+    /// The fields Tab visits now (a form may hide some, e.g. URLs that do not apply).
+    fn tab_order(&self) -> Vec<Self::Focus> {
+        Self::ALL.to_vec()
+    }
+
+    /// Focus the first text field that is invalid, or empty while `needed`; `None` (command
+    /// keys) when the form is complete, so Enter submits it and letters are commands.
+    fn focus_missing(&mut self, needed: &[Self::Focus])
+    where
+        Self: Sized,
+    {
+        let at = Self::ALL.iter().copied().find(|&at| {
+            let f = self.field(at);
+            f.is_text()
+                && (f.problem().is_some() || (needed.contains(&at) && f.value().trim().is_empty()))
+        });
+        self.set_focus(at);
+    }
+}
+
+/// What the app does with whichever form the current step has (object safe, so the step list
+/// can hand out `&dyn Form`).
+pub trait Form {
+    fn focused(&self) -> Option<&Field>;
+    fn focused_mut(&mut self) -> Option<&mut Field>;
+    /// How many fields Tab visits now.
+    fn tab_stops(&self) -> usize;
+    /// Tab (`forward`) or shift-tab; from command mode to the first (last) field.
+    fn cycle(&mut self, forward: bool);
+    /// Back to command keys.
+    fn leave(&mut self);
+    /// `e`: the first field with a problem, else the first field.
+    fn edit(&mut self);
+    /// Where the cursor goes on arriving at the step: the first invalid text field, if any.
+    fn focus_problem(&mut self);
+}
+
+impl<T: Fields> Form for T {
+    fn focused(&self) -> Option<&Field> {
+        self.focus().map(|at| self.field(at))
+    }
+
+    fn focused_mut(&mut self) -> Option<&mut Field> {
+        self.focus().map(|at| self.field_mut(at))
+    }
+
+    fn tab_stops(&self) -> usize {
+        self.tab_order().len()
+    }
+
+    fn cycle(&mut self, forward: bool) {
+        let order = self.tab_order();
+        let n = order.len();
+        if n == 0 {
+            return;
+        }
+        let pos = self.focus().and_then(|f| order.iter().position(|o| *o == f));
+        let next = match (pos, forward) {
+            (None, true) => 0,
+            (None, false) => n - 1,
+            (Some(p), true) => (p + 1) % n,
+            (Some(p), false) => (p + n - 1) % n,
+        };
+        self.set_focus(Some(order[next]));
+    }
+
+    fn leave(&mut self) {
+        self.set_focus(None);
+    }
+
+    fn edit(&mut self) {
+        let first_bad = T::ALL
+            .iter()
+            .copied()
+            .find(|&at| self.field(at).problem().is_some());
+        self.set_focus(first_bad.or(T::ALL.first().copied()));
+    }
+
+    fn focus_problem(&mut self) {
+        self.focus_missing(&[]);
     }
 }
 

@@ -1,7 +1,9 @@
 //! The one table of keys: each binding is (key, action, label, when). The same table decides
-//! what a key press does and what the footer and help overlay show, so hints never drift from
+//! what a key press does and every key hint on screen (footer, help, an error's choices, the
+//! quit dialog, and keys named in step texts via [`key_for`]), so hints never drift from
 //! behaviour. The first binding whose key matches and whose `when` holds wins; keys no binding
-//! takes go to the focused text field.
+//! takes go to the focused text field. What a step-specific action does lives in that step's
+//! module (`steps::*`, `StepScreen::act`).
 
 use super::app::{App, Overlay};
 use crate::flow::{ErrorKind, Step};
@@ -82,7 +84,12 @@ fn idle_commands(a: &App) -> bool {
 }
 
 fn has_form(a: &App) -> bool {
-    no_overlay(a) && !a.busy_blocking() && !a.fields().is_empty()
+    no_overlay(a) && !a.busy_blocking() && a.form().is_some()
+}
+
+/// Tab moves somewhere: the form shows more than one field.
+fn has_fields_to_cycle(a: &App) -> bool {
+    has_form(a) && a.form().is_some_and(|f| f.tab_stops() > 1)
 }
 
 fn can_submit(a: &App) -> bool {
@@ -129,7 +136,7 @@ pub static BINDINGS: &[Binding] = &[
         can_submit(a)
     }),
     bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
-        has_form(a) && a.visible_fields().len() > 1
+        has_fields_to_cycle(a)
     }),
     Binding {
         code: KeyCode::BackTab,
@@ -137,7 +144,7 @@ pub static BINDINGS: &[Binding] = &[
         key: "shift-tab",
         action: Action::PrevField,
         label: "",
-        when: |a| has_form(a) && a.visible_fields().len() > 1,
+        when: has_fields_to_cycle,
     },
     bind(KeyCode::Up, "↑↓", Action::PickPrev, "pick", |a| {
         no_overlay(a) && !a.busy_blocking() && a.pickable()
@@ -215,7 +222,7 @@ pub static BINDINGS: &[Binding] = &[
                 .is_some_and(|e| e.kind != ErrorKind::Validation)
     }),
     bind(KeyCode::Char('e'), "e", Action::Edit, "edit", |a| {
-        idle_commands(a) && !a.fields().is_empty()
+        idle_commands(a) && a.form().is_some()
     }),
     bind(KeyCode::Char('b'), "b", Action::Back, "back", |a| {
         idle_commands(a) && a.flow.step != Step::Environment
@@ -261,6 +268,32 @@ pub fn active_hints(app: &App) -> Vec<(&'static str, &'static str)> {
         // One hint per key, and none that repeats what Enter already says.
         if !out.iter().any(|(k, l)| *k == b.key || *l == label) {
             out.push((b.key, label));
+        }
+    }
+    out
+}
+
+/// How the key for `action` is written, for texts that name it ("c copies it").
+pub fn key_for(action: Action) -> &'static str {
+    BINDINGS
+        .iter()
+        .find(|b| b.action == action && !b.key.is_empty())
+        .map(|b| b.key)
+        .unwrap_or("?")
+}
+
+/// The advertised bindings for `actions` that work right now, as (key, label) in table order:
+/// the choices under an error, the keys of the quit dialog.
+pub fn hints_for(app: &App, actions: &[Action]) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for b in BINDINGS {
+        if actions.contains(&b.action)
+            && !b.label.is_empty()
+            && !b.key.is_empty()
+            && (b.when)(app)
+            && !out.iter().any(|(k, _)| *k == b.key)
+        {
+            out.push((b.key, b.label));
         }
     }
     out

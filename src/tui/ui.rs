@@ -1,26 +1,29 @@
-//! Drawing: header (name, environment badge, profile), step list, the current step, footer with
-//! the keys that work now, and overlays. Pure functions of `&App`; text is wrapped here (not by
-//! the Paragraph widget) so the layout knows every line's height and where the cursor goes.
+//! Drawing: header (name, environment badge, profile), step list, the current step (its body
+//! comes from its module in `steps`), footer with the keys that work now, and overlays; plus
+//! the pieces step bodies are made of ([`Content`], [`form`], [`wrap`]). Pure functions of
+//! `&App`; text is wrapped here (not by the Paragraph widget) so the layout knows every line's
+//! height and where the cursor goes.
 
-use super::app::{App, Overlay, idx};
-use super::form::{Field, Widget};
-use super::keymap;
+use super::app::{App, Overlay};
+use super::form::{Field, Fields, Widget};
+use super::keymap::{self, Action};
+use super::steps;
 use super::strings;
 use super::theme::Theme;
-use crate::env::EnvKind;
-use crate::flow::{ErrorKind, Step, StepState};
+use crate::flow::{Step, StepState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 
-const LABEL_W: usize = 18;
+/// The label column of forms and key/value rows.
+pub const LABEL_W: usize = 18;
 /// Below this width the step list is hidden and the header names the step instead.
 pub const SIDEBAR_MIN_WIDTH: u16 = 60;
 const SIDEBAR_W: u16 = 27;
-/// The approval text needs at least this many columns beside the QR code.
-const QR_TEXT_MIN: usize = 30;
+/// The body text needs at least this many columns beside an aside (the approval QR code).
+const ASIDE_TEXT_MIN: usize = 30;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
@@ -47,19 +50,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::None => {}
         Overlay::Help => draw_help(frame, app, area),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, area),
-        Overlay::Qr => draw_qr_overlay(frame, app, area),
+        Overlay::Qr => steps::approval::draw_qr_overlay(frame, app, area),
     }
 }
 
-/// The step list needs 60 columns; on the approval step it also gives way to the QR code.
+/// The step list needs 60 columns; it also gives way to a step's aside (the approval QR code).
 fn show_sidebar(app: &App, area: Rect) -> bool {
     if area.width < SIDEBAR_MIN_WIDTH {
         return false;
     }
-    if app.flow.step == Step::Approval
-        && let Some(q) = approval_qr(app, area.height.saturating_sub(4) as usize)
+    if let Some(a) = steps::screen(app.flow.step).aside(app, area.height.saturating_sub(4) as usize)
     {
-        return area.width as usize > SIDEBAR_W as usize + 2 + QR_TEXT_MIN + q.width;
+        return area.width as usize > SIDEBAR_W as usize + 2 + ASIDE_TEXT_MIN + a.width;
     }
     true
 }
@@ -142,46 +144,30 @@ fn draw_footer(frame: &mut Frame, app: &App, area: Rect) {
     frame.render_widget(Line::from(spans), area);
 }
 
-/// Word-wrap `text` to `width` columns (long words are cut).
+/// Word-wrap `text` to `width` display columns (long words are cut), one paragraph per `\n`.
+/// Runs of whitespace count as one space, so error messages' indented hint lines read as
+/// sentences. Greedy (first-fit) like a terminal, and never at hyphens: ids and URLs stay whole
+/// where they fit.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
+    let options = textwrap::Options::new(width.max(1))
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
+        .break_words(true);
     let mut out = Vec::new();
     for para in text.split('\n') {
-        let mut line = String::new();
-        for word in para.split_whitespace() {
-            let mut word = word.to_string();
-            loop {
-                let wl = word.chars().count();
-                let ll = line.chars().count();
-                if ll == 0 && wl <= width {
-                    line = word;
-                    break;
-                }
-                if ll > 0 && ll + 1 + wl <= width {
-                    line.push(' ');
-                    line.push_str(&word);
-                    break;
-                }
-                if ll > 0 {
-                    out.push(std::mem::take(&mut line));
-                    continue;
-                }
-                // A word longer than the line: cut it.
-                let head: String = word.chars().take(width).collect();
-                let tail: String = word.chars().skip(width).collect();
-                out.push(head);
-                word = tail;
-                if word.is_empty() {
-                    break;
-                }
-            }
-        }
-        out.push(line);
+        let words = para.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.extend(
+            textwrap::wrap(&words, &options)
+                .into_iter()
+                .map(std::borrow::Cow::into_owned),
+        );
     }
     out
 }
 
-fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
+/// [`wrap`]ped lines in one style.
+pub fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
     wrap(text, width)
         .into_iter()
         .map(|l| Line::styled(l, style))
@@ -189,9 +175,9 @@ fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
 }
 
 /// Lines for the main area plus, when a text field is focused, the cursor (row, column).
-struct Content {
-    lines: Vec<Line<'static>>,
-    cursor: Option<(usize, u16)>,
+pub struct Content {
+    pub lines: Vec<Line<'static>>,
+    pub cursor: Option<(usize, u16)>,
 }
 
 impl Content {
@@ -201,19 +187,20 @@ impl Content {
             cursor: None,
         }
     }
-    fn push(&mut self, l: Line<'static>) {
+    pub fn push(&mut self, l: Line<'static>) {
         self.lines.push(l);
     }
-    fn extend(&mut self, ls: Vec<Line<'static>>) {
+    pub fn extend(&mut self, ls: Vec<Line<'static>>) {
         self.lines.extend(ls);
     }
-    fn blank(&mut self) {
+    /// One empty line, unless the last one is empty already.
+    pub fn blank(&mut self) {
         if self.lines.last().is_some_and(|l| l.width() > 0) {
             self.lines.push(Line::raw(""));
         }
     }
     /// A label and a value; long values wrap under the value column.
-    fn kv(&mut self, t: &Theme, k: &str, v: impl Into<String>, w: usize) {
+    pub fn kv(&mut self, t: &Theme, k: &str, v: impl Into<String>, w: usize) {
         let v = v.into();
         let vw = w.saturating_sub(LABEL_W).max(8);
         for (i, part) in wrap(&v, vw).into_iter().enumerate() {
@@ -244,38 +231,31 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     }
     let w = inner.width as usize;
 
-    // The QR code sits beside the text when there is room, else below it, else behind `z`.
+    // An aside (the approval QR code) sits beside the text when there is room, else below
+    // it, else the step says where to find it.
+    let screen = steps::screen(step);
     let height = inner.height as usize;
-    let mut qr_side: Option<Qr> = None;
+    let mut aside_right: Option<Aside> = None;
     let mut text_w = w;
-    let qr = if step == Step::Approval {
-        approval_qr(app, height)
-    } else {
-        None
-    };
-    let mut qr_below = None;
-    if let Some(q) = qr {
-        if w >= q.width + QR_TEXT_MIN && height >= q.lines.len() {
-            text_w = w - q.width - 1;
-            qr_side = Some(q);
+    let mut aside_below = None;
+    if let Some(a) = screen.aside(app, height) {
+        if w >= a.width + ASIDE_TEXT_MIN && height >= a.lines.len() {
+            text_w = w - a.width - 1;
+            aside_right = Some(a);
         } else {
-            qr_below = Some(q);
+            aside_below = Some(a);
         }
     }
 
     let mut body = Content::new();
-    step_body(app, &mut body, text_w);
-    if let Some(q) = qr_below {
+    screen.body(app, &mut body, text_w);
+    if let Some(a) = aside_below {
         let used = body.lines.len() + status_lines(app, text_w).len() + 2;
-        if q.width <= w && used + q.lines.len() <= height {
+        if a.width <= w && used + a.lines.len() <= height {
             body.blank();
-            body.extend(q.lines);
+            body.extend(a.lines);
         } else {
-            body.extend(wrapped(
-                "(no room for the QR code here: press z for a full-screen one)",
-                text_w,
-                t.dim(),
-            ));
+            body.extend(wrapped(&a.no_room, text_w, t.dim()));
         }
     }
     // Status (spinner, error with its choices, notice) is pinned to the bottom so it is
@@ -289,7 +269,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     };
     let body_h = height.saturating_sub(status_h);
 
-    let expl = wrapped(strings::explanation(step, app.env_kind()), text_w, t.text());
+    let expl = wrapped(screen.explanation(app.env_kind()), text_w, t.text());
     let needed = expl.len() + 1 + body.lines.len();
     let mut lines: Vec<Line> = Vec::new();
     let expl_len = if needed <= body_h {
@@ -344,14 +324,14 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
         };
         frame.render_widget(Paragraph::new(status), status_area);
     }
-    if let Some(q) = qr_side {
-        let qa = Rect {
-            x: inner.x + inner.width - q.width as u16,
+    if let Some(a) = aside_right {
+        let area = Rect {
+            x: inner.x + inner.width - a.width as u16,
             y: inner.y,
-            width: q.width as u16,
-            height: inner.height.min(q.lines.len() as u16),
+            width: a.width as u16,
+            height: inner.height.min(a.lines.len() as u16),
         };
-        frame.render_widget(Paragraph::new(q.lines), qa);
+        frame.render_widget(Paragraph::new(a.lines), area);
     }
     if let Some((row, col)) = cursor
         && app.overlay == Overlay::None
@@ -362,73 +342,16 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-/// A QR code ready to draw.
-pub struct Qr {
+/// What a step draws beside its body when there is room (the approval QR code).
+pub struct Aside {
     pub width: usize,
     pub lines: Vec<Line<'static>>,
+    /// Shown instead when it fits neither beside nor below the body.
+    pub no_room: String,
 }
 
-/// The QR code of `url`, two modules per cell vertically, with a `quiet`-module margin.
-/// With colours the modules are black on white whatever the terminal's theme; without
-/// (NO_COLOR) light modules are drawn as blocks, which phones read as an inverted code on
-/// a dark terminal.
-pub fn qr(url: &str, theme: &Theme, quiet: usize) -> Option<Qr> {
-    use ratatui::style::Color;
-    let code =
-        qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::L).ok()?;
-    let n = code.width();
-    let colors = code.to_colors();
-    let size = n + 2 * quiet;
-    // None: outside the code and its margin (the last half row).
-    let dark = |x: usize, y: usize| -> Option<bool> {
-        if y >= size {
-            return None;
-        }
-        let inside = x >= quiet && y >= quiet && x < quiet + n && y < quiet + n;
-        Some(inside && colors[(y - quiet) * n + (x - quiet)] == qrcode::Color::Dark)
-    };
-    let mut lines = Vec::new();
-    for row in (0..size).step_by(2) {
-        let spans: Vec<Span<'static>> = if theme.color {
-            let c = |d: Option<bool>| match d {
-                Some(true) => Color::Black,
-                Some(false) => Color::White,
-                None => Color::Reset,
-            };
-            (0..size)
-                .map(|x| {
-                    Span::styled(
-                        "▀",
-                        Style::new().fg(c(dark(x, row))).bg(c(dark(x, row + 1))),
-                    )
-                })
-                .collect()
-        } else {
-            let text: String = (0..size)
-                .map(|x| match (dark(x, row), dark(x, row + 1)) {
-                    (Some(false), Some(false)) => '█',
-                    (Some(false), _) => '▀',
-                    (_, Some(false)) => '▄',
-                    _ => ' ',
-                })
-                .collect();
-            vec![Span::raw(text)]
-        };
-        lines.push(Line::from(spans));
-    }
-    Some(Qr { width: size, lines })
-}
-
-/// The approval QR code in the largest margin that fits `height` rows.
-fn approval_qr(app: &App, height: usize) -> Option<Qr> {
-    let url = app.confirm_url()?;
-    let t = app.theme();
-    qr(url, &t, 2)
-        .filter(|q| q.lines.len() <= height)
-        .or_else(|| qr(url, &t, 1))
-}
-
-/// Busy spinner, error with its choices, notices.
+/// Busy spinner, error with its choices (from the key map, so only keys that work now),
+/// notices.
 fn status_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     let t = app.theme();
     let mut out = Vec::new();
@@ -442,20 +365,11 @@ fn status_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     }
     if let Some(e) = &app.flow.error {
         let head = match e.kind {
-            ErrorKind::Validation => "✗ ",
+            crate::flow::ErrorKind::Validation => "✗ ",
             _ => "✗ failed: ",
         };
         out.extend(wrapped(&format!("{head}{}", e.message), w, t.error()));
-        let mut choices = vec![];
-        if e.kind != ErrorKind::Validation {
-            choices.push(("r", "retry"));
-        }
-        if !app.fields().is_empty() {
-            choices.push(("e", "edit"));
-        }
-        if app.flow.step != Step::Environment {
-            choices.push(("b", "back"));
-        }
+        let choices = keymap::hints_for(app, &[Action::Retry, Action::Edit, Action::Back]);
         if !choices.is_empty() {
             let mut spans = vec![Span::styled("  ", t.dim())];
             for (i, (k, l)) in choices.into_iter().enumerate() {
@@ -549,601 +463,70 @@ fn field_row(
     (Line::from(spans), cursor)
 }
 
-/// The form, plus under it the focused field's hint or its validation problem.
-fn form(app: &App, c: &mut Content, w: usize, only: &[usize]) {
-    let t = app.theme();
-    let secret_like = app.flow.step == Step::Key;
-    for (i, f) in app.fields().iter().enumerate() {
-        if !only.contains(&i) {
-            continue;
+/// How a step shows its form with [`form`].
+pub struct FormLook {
+    /// Key material pasted into a field is shown redacted (the key step).
+    pub secret_like: bool,
+    /// In command mode, a line saying what Enter does, after this lead-in; `None` when the
+    /// step's body says it already.
+    pub command_hint: Option<String>,
+    /// Put before the focused field's hint.
+    pub field_lead: String,
+}
+
+impl Default for FormLook {
+    fn default() -> Self {
+        FormLook {
+            secret_like: false,
+            command_hint: Some(String::new()),
+            field_lead: String::new(),
         }
-        let focused = app.focus == Some(i) && !app.busy_blocking();
-        let (line, cur) = field_row(&t, f, focused, w, secret_like);
+    }
+}
+
+/// The fields `only` of a step's form, plus under them the focused field's hint or its
+/// validation problem (or, in command mode, what Enter does).
+pub fn form<F: Fields>(
+    app: &App,
+    c: &mut Content,
+    w: usize,
+    fields: &F,
+    only: &[F::Focus],
+    look: FormLook,
+) {
+    let t = app.theme();
+    let blocked = app.busy_blocking();
+    let focus = fields.focus();
+    for &at in F::ALL.iter().filter(|at| only.contains(at)) {
+        let focused = focus == Some(at) && !blocked;
+        let (line, cur) = field_row(&t, fields.field(at), focused, w, look.secret_like);
         if let Some(col) = cur {
             c.cursor = Some((c.lines.len(), col));
         }
         c.push(line);
     }
-    if app.focus.is_none() && !app.busy_blocking() && app.flow.step != Step::Key {
-        let mut hint = String::new();
-        if app.flow.step == Step::Request
-            && let Some((_, name)) = app
-                .opts
-                .seeded_orgs
-                .iter()
-                .find(|(no, _)| no == app.forms.request[idx::REQ_CUSTOMER].value().trim())
-        {
-            hint = format!("{name} (↑↓ picks another sandbox organisation). ");
-        }
+    if focus.is_none()
+        && !blocked
+        && let Some(mut hint) = look.command_hint
+    {
         if let Some(label) = app.submit_label() {
             hint.push_str(&format!(
-                "Enter: {label} as shown; tab or e edits the form."
+                "Enter: {label} as shown; {} or {} edits the form.",
+                keymap::key_for(Action::NextField),
+                keymap::key_for(Action::Edit)
             ));
         }
         c.extend(wrapped(&hint, w, t.dim()));
     }
-    if let Some(f) = app.focused_field()
-        && app.focus.is_some_and(|i| only.contains(&i))
-    {
+    if let Some(at) = focus.filter(|at| only.contains(at)) {
+        let f = fields.field(at);
         match f.problem() {
             Some(p) => c.extend(wrapped(&format!("✗ {p}"), w, t.error())),
-            None => {
-                let mut hint = f.hint.to_string();
-                if app.flow.step == Step::Request && app.focus == Some(idx::REQ_CUSTOMER) {
-                    let cur = f.value().trim();
-                    if let Some((_, name)) = app.opts.seeded_orgs.iter().find(|(no, _)| no == cur) {
-                        hint = format!("{name} · {hint}");
-                    }
-                }
-                c.extend(wrapped(&hint, w, t.dim()));
-            }
-        }
-    }
-}
-
-fn all(app: &App) -> Vec<usize> {
-    (0..app.fields().len()).collect()
-}
-
-fn step_body(app: &App, c: &mut Content, w: usize) {
-    match app.flow.step {
-        Step::Environment => env_body(app, c, w),
-        Step::Key => key_body(app, c, w),
-        Step::Client => client_body(app, c, w),
-        Step::System => system_body(app, c, w),
-        Step::Request => request_body(app, c, w),
-        Step::Approval => approval_body(app, c, w),
-        Step::Polling => polling_body(app, c, w),
-        Step::TestCall => test_body(app, c, w),
-        Step::Done => done_body(app, c, w),
-    }
-}
-
-fn env_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let sel = app.forms.env[idx::ENV_KIND].selected();
-    let about = [
-        "embedded emulator, no accounts needed",
-        "Altinn test environment + Maskinporten test",
-        "production: real customers and rights",
-        "any compatible server (URLs below)",
-    ];
-    for (i, k) in EnvKind::ALL.iter().enumerate() {
-        let on = i == sel;
-        let style = if on { t.focused() } else { t.text() };
-        let text = format!(
-            "{} {:<8} {}",
-            if on { "▶" } else { " " },
-            k.as_str(),
-            about[i]
-        );
-        let text: String = text.chars().take(w).collect();
-        c.push(Line::styled(
-            text,
-            if *k == EnvKind::Prod && on {
-                t.error()
-            } else {
-                style
-            },
-        ));
-    }
-    if EnvKind::ALL.get(sel) == Some(&EnvKind::Custom) {
-        c.blank();
-        form(app, c, w, &[idx::ENV_MP, idx::ENV_ALTINN]);
-    }
-    let resume = crate::flow::resume_step(&app.flow.profile);
-    if resume > Step::Key {
-        c.blank();
-        c.extend(wrapped(
-            &format!(
-                "This profile has saved progress: keeping the same environment continues at \"{}\".",
-                resume.title()
-            ),
-            w,
-            t.dim(),
-        ));
-    }
-}
-
-fn compact_jwk(jwk: &serde_json::Value) -> String {
-    match jwk {
-        serde_json::Value::Object(m) => {
-            let parts: Vec<String> = m
-                .iter()
-                .map(|(k, v)| {
-                    let s = v
-                        .as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| v.to_string());
-                    let s = if s.chars().count() > 24 {
-                        format!("{}…", s.chars().take(12).collect::<String>())
-                    } else {
-                        s
-                    };
-                    format!("{k}: {s}")
-                })
-                .collect();
-            parts.join(", ")
-        }
-        other => other.to_string(),
-    }
-}
-
-fn key_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let p = &app.flow.profile;
-    if let Some(k) = app.key_info() {
-        c.kv(&t, "Key id (kid)", k.kid.clone(), w);
-        c.kv(&t, "Saved to", k.path.display().to_string(), w);
-        c.kv(
-            &t,
-            "Size",
-            format!("{}-bit RSA (private part stays here)", k.bits),
-            w,
-        );
-        c.extend(wrapped(
-            &format!("Public JWK: {{{}}}", compact_jwk(&k.public_jwk)),
-            w,
-            t.code(),
-        ));
-        if let Some(warn) = &k.warning {
-            c.extend(wrapped(&format!("⚠ {warn}"), w, t.warning()));
-        }
-    } else if let (Some(kid), Some(path)) = (&p.kid, &p.key_path) {
-        c.kv(&t, "Key id (kid)", kid.clone(), w);
-        c.kv(&t, "Saved to", path.display().to_string(), w);
-    } else {
-        c.extend(wrapped(
-            "No key yet. Enter generates a new 2048-bit RSA key (what Maskinporten's portal \
-             expects); i imports an existing one.",
-            w,
-            t.text(),
-        ));
-    }
-    if let Some(portal) = app.env_kind().self_service_portal()
-        && app.key_info().is_some()
-    {
-        c.blank();
-        c.extend(wrapped(
-            &format!(
-                "Next, in {portal}: open your Maskinporten client (or create one), choose \
-                 \"Keys\" → \"Add key\", and paste the public JWK (c copies it)."
-            ),
-            w,
-            t.warning(),
-        ));
-    }
-    let importing =
-        app.focus == Some(idx::KEY_SOURCE) || !app.forms.key[idx::KEY_SOURCE].value().is_empty();
-    if importing {
-        c.blank();
-        form(app, c, w, &[idx::KEY_SOURCE]);
-    }
-}
-
-fn client_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let p = &app.flow.profile;
-    form(app, c, w, &all(app));
-    if let Some(portal) = app.env_kind().self_service_portal() {
-        c.blank();
-        if let Some(k) = app.key_info() {
-            c.extend(wrapped(
-                &format!("Public JWK: {{{}}}", compact_jwk(&k.public_jwk)),
+            None => c.extend(wrapped(
+                &format!("{}{}", look.field_lead, f.hint),
                 w,
-                t.code(),
-            ));
-        }
-        let kid = p.kid.as_deref().unwrap_or("?");
-        let text = if app.awaiting_upload() {
-            format!(
-                "In {portal}, open client {} and add the public JWK (kid {kid}; c copies it). \
-                 Then press u.",
-                p.client_id.as_deref().unwrap_or("?")
-            )
-        } else {
-            format!(
-                "In {portal}: create a Maskinporten client for your organisation with the scopes \
-                 above, add the public JWK (kid {kid}; c copies it), then enter its client id."
-            )
-        };
-        c.extend(wrapped(&text, w, t.warning()));
-    }
-    if p.client_registered
-        && let Some(id) = &p.client_id
-    {
-        c.blank();
-        c.push(Line::styled(
-            format!(
-                "✓ client {id} is registered with key {}",
-                p.kid.as_deref().unwrap_or("?")
-            ),
-            t.ok(),
-        ));
-    }
-}
-
-fn system_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    if app.show_json {
-        c.extend(wrapped(
-            "What Enter sends to the system register (v: back to the form):",
-            w,
-            t.dim(),
-        ));
-        match app.registration_preview() {
-            Ok(serde_json::Value::Object(m)) => {
-                // One member per line (wrapped), so the whole body fits on an 80x24 screen.
-                c.push(Line::styled("{", t.code()));
-                for (k, v) in &m {
-                    let text = format!("\"{k}\": {v},");
-                    for (i, l) in wrap(&text, w.saturating_sub(4).max(8))
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let pad = if i == 0 { "  " } else { "    " };
-                        c.push(Line::styled(format!("{pad}{l}"), t.code()));
-                    }
-                }
-                c.push(Line::styled("}", t.code()));
-            }
-            Ok(v) => c.extend(wrapped(&v.to_string(), w, t.code())),
-            Err(e) => c.extend(wrapped(&format!("✗ {e}"), w, t.error())),
-        }
-        return;
-    }
-    form(app, c, w, &all(app));
-    if let Some(r) = &app.flow.registration {
-        c.blank();
-        c.push(Line::styled(
-            format!("Last registration: {} {}", r.system_id, r.outcome),
-            t.ok(),
-        ));
-        for ch in &r.changes {
-            c.extend(wrapped(&format!("  {ch}"), w, t.dim()));
-        }
-    }
-}
-
-fn request_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    form(app, c, w, &all(app));
-    if let Some(r) = app.flow.profile.current_request() {
-        c.blank();
-        c.extend(wrapped(
-            &format!(
-                "Last request: {} for {} is {}",
-                r.id, r.customer_org, r.status
-            ),
-            w,
-            t.dim(),
-        ));
-    }
-}
-
-fn approval_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let Some(r) = app.flow.profile.current_request() else {
-        c.push(Line::raw("No request yet: go back (b) and send one."));
-        return;
-    };
-    c.kv(&t, "Request", r.id.clone(), w);
-    let name = app
-        .opts
-        .seeded_orgs
-        .iter()
-        .find(|(no, _)| *no == r.customer_org)
-        .map(|(_, n)| format!(" ({n})"))
-        .unwrap_or_default();
-    c.kv(&t, "Customer", format!("{}{name}", r.customer_org), w);
-    c.kv(&t, "Status", r.status.to_string(), w);
-    c.blank();
-    match &r.confirm_url {
-        Some(url) => {
-            c.push(Line::styled("The customer approves at:", t.dim()));
-            c.extend(wrapped(url, w, t.code()));
-        }
-        None => c.push(Line::styled("(no confirm URL was returned)", t.warning())),
-    }
-    if let Some(why) = &app.opts.headless {
-        c.extend(wrapped(
-            &format!("No browser here ({why}): open the URL on another device or scan the QR code, then press p."),
-            w,
-            t.warning(),
-        ));
-    }
-    if app.env_kind() == EnvKind::Sandbox {
-        c.extend(wrapped(
-            "On the sandbox the page has an Approve button; log-in is simulated.",
-            w,
-            t.dim(),
-        ));
-    }
-}
-
-fn secs(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 {
-        format!("{}m {:02}s", s / 60, s % 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
-fn polling_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let status = app
-        .flow
-        .profile
-        .current_request()
-        .map(|r| r.status.to_string())
-        .unwrap_or_else(|| "?".into());
-    let Some(p) = &app.flow.polling else {
-        c.push(Line::raw("Not polling. Enter (or p) starts."));
-        return;
-    };
-    let active = p.active;
-    c.push(Line::from(vec![
-        Span::styled(format!("{:<LABEL_W$}", "Status"), t.dim()),
-        Span::styled(status, if active { t.current() } else { t.text() }),
-        Span::raw(if active {
-            format!("  {} waiting", app.spinner_frame())
-        } else {
-            "  (stopped)".to_string()
-        }),
-    ]));
-    c.kv(&t, "Request", p.request_id.clone(), w);
-    c.kv(&t, "Checks", p.attempts.to_string(), w);
-    let (elapsed, next) = app.poll_timing();
-    c.kv(&t, "Elapsed", secs(elapsed), w);
-    if active {
-        let n = match next {
-            Some(d) if !d.is_zero() => {
-                format!("in {}", secs(d + std::time::Duration::from_millis(999)))
-            }
-            _ => "checking now…".to_string(),
-        };
-        c.kv(&t, "Next check", n, w);
-        c.kv(
-            &t,
-            "Interval",
-            format!("{:.1}s (backs off)", p.interval.as_secs_f64()),
-            w,
-        );
-    }
-    if let Some(e) = &p.last_error {
-        c.blank();
-        c.extend(wrapped(
-            &format!("⚠ last check failed (still polling): {e}"),
-            w,
-            t.warning(),
-        ));
-    }
-}
-
-/// A JSON object as one `key: value` line per member (values compact, cut to the width):
-/// claims and responses stay readable in a few lines.
-fn json_lines(c: &mut Content, t: &Theme, v: &serde_json::Value, w: usize, max: usize) {
-    let rows: Vec<String> = match v {
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| {
-                let v = v
-                    .as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| v.to_string());
-                format!("  {k}: {v}")
-            })
-            .collect(),
-        other => vec![format!("  {other}")],
-    };
-    for r in rows.iter().take(max) {
-        let mut l: String = r.chars().take(w).collect();
-        if r.chars().count() > w && w > 1 {
-            l = l.chars().take(w - 1).collect::<String>() + "…";
-        }
-        c.push(Line::styled(l, t.code()));
-    }
-    if rows.len() > max {
-        c.push(Line::styled(
-            format!("  … {} more", rows.len() - max),
-            t.dim(),
-        ));
-    }
-}
-
-fn test_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    form(app, c, w, &all(app));
-    if let Some(r) = app.flow.profile.current_request() {
-        c.kv(&t, "As system user of", r.customer_org.clone(), w);
-    }
-    if let Some(s) = &app.flow.test {
-        c.blank();
-        let ok = (200..300).contains(&s.record.status);
-        c.push(Line::from(vec![
-            Span::styled(format!("{:<LABEL_W$}", "Response"), t.dim()),
-            Span::styled(
-                format!("HTTP {}", s.record.status),
-                if ok { t.ok() } else { t.error() },
-            ),
-            Span::raw(format!(" in {} ms", s.record.elapsed_ms)),
-        ]));
-        c.kv(
-            &t,
-            "Token",
-            format!("expires in {}s (never shown)", s.token_expires_in),
-            w,
-        );
-        c.push(Line::styled("Token claims:", t.dim()));
-        json_lines(c, &t, &s.token_claims, w, 12);
-        c.push(Line::styled("Response body:", t.dim()));
-        match &s.response_json {
-            Some(j) => json_lines(c, &t, j, w, 10),
-            None => {
-                let body = s.record.body_excerpt.clone().unwrap_or_default();
-                c.extend(wrapped(&body, w, t.code()));
-            }
-        }
-    }
-}
-
-/// Quote for a POSIX shell when needed.
-fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// The CLI commands that repeat what the wizard did.
-pub fn cli_commands(app: &App) -> Vec<String> {
-    let p = &app.flow.profile;
-    let mut out = Vec::new();
-    let env = match p.environment.kind {
-        EnvKind::Sandbox => String::new(),
-        k => format!(" --env {k}"),
-    };
-    let prof = if p.name == crate::profile::DEFAULT_PROFILE {
-        String::new()
-    } else {
-        format!(" --profile {}", p.name)
-    };
-    let g = format!("{prof}{env}");
-    out.push(format!("altinn-onboard{g} keys generate"));
-    let mut client = format!(
-        "altinn-onboard{g} client set --vendor-org {}",
-        p.vendor_org.as_deref().unwrap_or("<org>")
-    );
-    let default_scopes = crate::altinn::client::VENDOR_SCOPES.join(" ");
-    if !p.scopes.is_empty() && p.scopes.join(" ") != default_scopes {
-        client.push_str(&format!(" --scope {}", shell_quote(&p.scopes.join(" "))));
-    }
-    if matches!(p.environment.kind, EnvKind::Tt02 | EnvKind::Prod)
-        && let Some(id) = &p.client_id
-    {
-        client.push_str(&format!(" --client-id {id} --confirm-uploaded"));
-    }
-    out.push(client);
-    if let Some(s) = &p.system {
-        let mut cmd = format!("altinn-onboard{g} system register --name {}", s.name);
-        let first = |m: &std::collections::BTreeMap<String, String>| {
-            m.get("nb").or_else(|| m.values().next()).cloned()
-        };
-        if let Some(d) = first(&s.display_name).filter(|d| *d != s.name) {
-            cmd.push_str(&format!(" --display-name {}", shell_quote(&d)));
-        }
-        if let Some(d) =
-            first(&s.description).filter(|d| Some(d) != first(&s.display_name).as_ref())
-        {
-            cmd.push_str(&format!(" --description {}", shell_quote(&d)));
-        }
-        if !s.is_visible {
-            cmd.push_str(" --invisible");
-        }
-        for r in &s.rights {
-            cmd.push_str(&format!(" --resource {r}"));
-        }
-        for a in &s.access_packages {
-            cmd.push_str(&format!(" --access-package {a}"));
-        }
-        out.push(cmd);
-    }
-    if let Some(r) = p.current_request() {
-        let mut cmd = format!(
-            "altinn-onboard{g} request create --customer-org {}",
-            r.customer_org
-        );
-        if r.kind == crate::profile::RequestKind::Agent {
-            cmd.push_str(" --agent");
-        }
-        if let Some(x) = &r.external_ref {
-            cmd.push_str(&format!(" --external-ref {x}"));
-        }
-        out.push(cmd);
-    }
-    if p.environment.kind == crate::env::EnvKind::Sandbox {
-        // Without the wizard nobody clicks Approve: the command stands in for the customer.
-        let id = p
-            .current_request()
-            .map(|r| r.id.as_str())
-            .unwrap_or("<request id>");
-        out.push(format!("altinn-onboard{g} sandbox approve {id}"));
-    }
-    out.push(format!("altinn-onboard{g} request status --wait"));
-    out.push(format!("altinn-onboard{g} token --system-user"));
-    // The default test URL follows the environment (the sandbox's port changes per run), so
-    // only a URL the user chose is spelled out.
-    match &p.test_url {
-        Some(url) => out.push(format!("altinn-onboard{g} call {url}")),
-        None => out.push(format!("altinn-onboard{g} call")),
-    }
-    out
-}
-
-fn done_body(app: &App, c: &mut Content, w: usize) {
-    let t = app.theme();
-    let p = &app.flow.profile;
-    c.kv(&t, "Environment", p.environment.kind.badge(), w);
-    c.kv(&t, "Key (kid)", p.kid.clone().unwrap_or_default(), w);
-    c.kv(&t, "Client id", p.client_id.clone().unwrap_or_default(), w);
-    c.kv(&t, "System", p.system_id().unwrap_or_default(), w);
-    if let Some(r) = p.current_request() {
-        c.kv(
-            &t,
-            "System user for",
-            format!("{} ({})", r.customer_org, r.status),
-            w,
-        );
-    }
-    if let Some(tc) = &p.last_test_call {
-        c.kv(
-            &t,
-            "Test call",
-            format!("HTTP {} in {} ms", tc.status, tc.elapsed_ms),
-            w,
-        );
-    }
-    if app.flow.test.is_some() {
-        c.push(Line::styled(
-            "  (b shows the token's claims and the API's response)",
-            t.dim(),
-        ));
-    }
-    c.blank();
-    c.push(Line::styled("The same, without the wizard:", t.dim()));
-    for cmd in cli_commands(app) {
-        // Hanging indent, so each command reads as one.
-        for (i, l) in wrap(&cmd, w.saturating_sub(4).max(8))
-            .into_iter()
-            .enumerate()
-        {
-            let prefix = if i == 0 { "$ " } else { "    " };
-            c.push(Line::styled(format!("{prefix}{l}"), t.code()));
+                t.dim(),
+            )),
         }
     }
 }
@@ -1223,38 +606,18 @@ fn draw_confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
         inner.width as usize,
         t.text(),
     );
-    lines.push(Line::from(vec![
-        Span::styled("y", t.key()),
-        Span::raw(" quit · "),
-        Span::styled("n", t.key()),
-        Span::raw(" stay"),
-    ]));
+    let mut spans = Vec::new();
+    for (i, (key, label)) in keymap::hints_for(app, &[Action::ConfirmQuit, Action::CancelOverlay])
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            spans.push(Span::raw(" · "));
+        }
+        spans.push(Span::styled(key, t.key()));
+        spans.push(Span::raw(format!(" {label}")));
+    }
+    lines.push(Line::from(spans));
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn draw_qr_overlay(frame: &mut Frame, app: &App, area: Rect) {
-    let t = app.theme();
-    frame.render_widget(Clear, area);
-    let url = app.confirm_url().unwrap_or_default().to_string();
-    let mut lines: Vec<Line> = Vec::new();
-    let rows = area.height.saturating_sub(2) as usize;
-    let code = qr(&url, &t, 2)
-        .filter(|q| q.lines.len() <= rows)
-        .or_else(|| qr(&url, &t, 1));
-    match code {
-        Some(q) if q.lines.len() <= rows && q.width <= area.width as usize => lines.extend(q.lines),
-        Some(q) => lines.extend(wrapped(
-            &format!(
-                "The QR code needs {}x{} characters: enlarge the terminal (or zoom out).",
-                q.width,
-                q.lines.len() + 2
-            ),
-            area.width as usize,
-            t.warning(),
-        )),
-        None => lines.push(Line::raw("(the URL is too long for a QR code)")),
-    }
-    lines.extend(wrapped(&url, area.width as usize, t.code()));
-    lines.push(Line::styled("esc closes", t.dim()));
-    frame.render_widget(Paragraph::new(lines), area);
-}
