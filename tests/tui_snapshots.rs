@@ -531,7 +531,11 @@ fn polling_state_is_built_by_the_flow() {
     assert_eq!(p.started_at, Some(t0()));
     assert_eq!(p.last_checked_at, Some(t0()));
     assert!(p.active);
-    assert!(p.interval > first, "the interval backs off: {:?}", p.interval);
+    assert!(
+        p.interval > first,
+        "the interval backs off: {:?}",
+        p.interval
+    );
 }
 
 /// A JWT-looking string (header.payload.): `eyJ` alone can occur in random key ids.

@@ -216,7 +216,9 @@ impl<T: Fields> Form for T {
         if n == 0 {
             return;
         }
-        let pos = self.focus().and_then(|f| order.iter().position(|o| *o == f));
+        let pos = self
+            .focus()
+            .and_then(|f| order.iter().position(|o| *o == f));
         let next = match (pos, forward) {
             (None, true) => 0,
             (None, false) => n - 1,

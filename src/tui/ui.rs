@@ -620,4 +620,3 @@ fn draw_confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
     lines.push(Line::from(spans));
     frame.render_widget(Paragraph::new(lines), inner);
 }
-

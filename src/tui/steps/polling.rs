@@ -20,7 +20,6 @@ fn secs(d: Duration) -> String {
     }
 }
 
-
 impl App {
     /// Elapsed polling time and time to the next check, for the polling screen.
     pub fn poll_timing(&self) -> (Duration, Option<Duration>) {
