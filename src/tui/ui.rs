@@ -16,6 +16,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The label column of forms and key/value rows.
 pub const LABEL_W: usize = 18;
@@ -82,7 +83,7 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, sidebar: bool) {
         right
     };
     let used: usize = spans.iter().map(|s| s.width()).sum();
-    let pad = (area.width as usize).saturating_sub(used + right.chars().count());
+    let pad = (area.width as usize).saturating_sub(used + right.width());
     if pad > 0 {
         spans.push(Span::raw(" ".repeat(pad)));
         spans.push(Span::styled(right, t.title()));
@@ -164,6 +165,41 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         );
     }
     out
+}
+
+/// The part of `s` from display column `skip` that fits in `width` columns; a wide character
+/// cut by either edge is left out.
+pub fn columns(s: &str, skip: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut col = 0;
+    for c in s.chars() {
+        let start = col;
+        col += c.width().unwrap_or(0);
+        if start < skip {
+            continue;
+        }
+        if col - skip > width {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `s` cut to `width` display columns, ending in "…" when cut (if there is room for it).
+pub fn fit(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        s.to_string()
+    } else if width > 1 {
+        columns(s, 0, width - 1) + "…"
+    } else {
+        columns(s, 0, width)
+    }
+}
+
+/// `s` padded with spaces to `width` display columns (`format!("{s:<w$}")` counts chars).
+fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(s.width())))
 }
 
 /// [`wrap`]ped lines in one style.
@@ -302,7 +338,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
         let row = (body_h.saturating_sub(1) + scroll).min(lines.len().saturating_sub(1));
         if let Some(l) = lines.get_mut(row) {
             let used = l.width();
-            let pad = text_w.saturating_sub(used + more.chars().count());
+            let pad = text_w.saturating_sub(used + more.width());
             if pad > 0 {
                 l.push_span(Span::raw(" ".repeat(pad)));
                 l.push_span(Span::styled(more, t.dim()));
@@ -415,30 +451,28 @@ fn field_row(
         Widget::Text(input) => {
             let value = input.value();
             if value.is_empty() && !f.placeholder.is_empty() {
-                let mut ph: String = f.placeholder.chars().take(vw).collect();
-                if f.placeholder.chars().count() > vw && vw > 1 {
-                    ph = ph.chars().take(vw - 1).collect::<String>() + "…";
-                }
-                spans.push(Span::styled(format!("{ph:<vw$}"), t.dim()));
+                spans.push(Span::styled(pad(&fit(&f.placeholder, vw), vw), t.dim()));
                 if focused {
                     cursor = Some(LABEL_W as u16);
                 }
             } else if secret_like && looks_like_key_material(value) {
                 // Pasted key material is never echoed.
-                let shown: String = crate::secret::redact(value).chars().take(vw).collect();
-                spans.push(Span::styled(format!("{shown:<vw$}"), t.input()));
+                let shown = columns(&crate::secret::redact(value), 0, vw);
+                spans.push(Span::styled(pad(&shown, vw), t.input()));
                 if focused {
-                    cursor = Some((LABEL_W + shown.chars().count().min(vw)) as u16);
+                    cursor = Some((LABEL_W + shown.width().min(vw)) as u16);
                 }
             } else {
-                // Unfocused fields show their start; the focused one scrolls with the cursor.
+                // Unfocused fields show their start; the focused one scrolls with the cursor
+                // (tui-input counts the scroll in display columns).
                 let scroll = if focused { input.visual_scroll(vw) } else { 0 };
-                let mut shown: String = value.chars().skip(scroll).take(vw).collect();
-                if !focused && value.chars().count() > vw && vw > 1 {
-                    shown = shown.chars().take(vw - 1).collect::<String>() + "…";
-                }
+                let shown = if focused {
+                    columns(value, scroll, vw)
+                } else {
+                    fit(value, vw)
+                };
                 let style = if focused { t.input() } else { t.text() };
-                spans.push(Span::styled(format!("{shown:<vw$}"), style));
+                spans.push(Span::styled(pad(&shown, vw), style));
                 if focused {
                     let c = input.visual_cursor().saturating_sub(scroll).min(vw);
                     cursor = Some((LABEL_W + c) as u16);
@@ -576,7 +610,7 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
         }
         row.push(Span::styled(format!("{:<10}", b.key), t.key()));
         row.push(Span::raw(format!("{:<24}", b.label)));
-        row_w += cell.chars().count();
+        row_w += cell.width();
     }
     if !row.is_empty() {
         lines.push(Line::from(row));
@@ -619,4 +653,43 @@ fn draw_confirm_quit(frame: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::from(spans));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{columns, fit, wrap};
+
+    #[test]
+    fn wraps_greedily_and_cuts_long_words() {
+        assert_eq!(wrap("the quick brown fox", 10), ["the quick", "brown fox"]);
+        assert_eq!(wrap("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
+        // Hyphens are no break points: ids and names stay whole where they fit.
+        assert_eq!(wrap("a altinn-onboard", 14), ["a", "altinn-onboard"]);
+    }
+
+    #[test]
+    fn whitespace_runs_are_one_space_and_newlines_start_paragraphs() {
+        assert_eq!(
+            wrap("failed\n  hint:   try   again", 40),
+            ["failed", "hint: try again"]
+        );
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(wrap("a\n\nb", 10), ["a", "", "b"]);
+    }
+
+    #[test]
+    fn wide_characters_count_by_display_width() {
+        // Each of these takes two columns: six columns hold three, not six.
+        assert_eq!(wrap("日本語のテキスト", 6), ["日本語", "のテキ", "スト"]);
+        assert_eq!(wrap("名前 テスト", 6), ["名前", "テスト"]);
+    }
+
+    #[test]
+    fn cuts_by_display_width() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("abcd", 4), "abcd");
+        assert_eq!(fit("日本語", 4), "日…");
+        assert_eq!(columns("ab日本c", 3, 3), "本");
+        assert_eq!(columns("abcdef", 2, 3), "cde");
+    }
 }

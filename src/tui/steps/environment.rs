@@ -7,7 +7,7 @@ use crate::flow::{Msg, Step};
 use crate::profile::Profile;
 use crate::tui::app::App;
 use crate::tui::form::{Field, Fields, Form, check};
-use crate::tui::ui::{Content, FormLook, form, wrapped};
+use crate::tui::ui::{Content, FormLook, columns, form, wrapped};
 use ratatui::text::Line;
 
 /// One line per environment in the list, in `EnvKind::ALL` order.
@@ -166,7 +166,7 @@ impl StepScreen for Screen {
                 k.as_str(),
                 ABOUT[i]
             );
-            let text: String = text.chars().take(w).collect();
+            let text = columns(&text, 0, w);
             c.push(Line::styled(
                 text,
                 if *k == EnvKind::Prod && on {

@@ -9,7 +9,7 @@ use crate::profile::Profile;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::form::{Field, Fields, Form, check};
 use crate::tui::theme::Theme;
-use crate::tui::ui::{Content, FormLook, LABEL_W, form, wrapped};
+use crate::tui::ui::{Content, FormLook, LABEL_W, fit, form, wrapped};
 use ratatui::text::{Line, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,11 +92,7 @@ fn json_lines(c: &mut Content, t: &Theme, v: &serde_json::Value, w: usize, max: 
         other => vec![format!("  {other}")],
     };
     for r in rows.iter().take(max) {
-        let mut l: String = r.chars().take(w).collect();
-        if r.chars().count() > w && w > 1 {
-            l = l.chars().take(w - 1).collect::<String>() + "…";
-        }
-        c.push(Line::styled(l, t.code()));
+        c.push(Line::styled(fit(r, w), t.code()));
     }
     if rows.len() > max {
         c.push(Line::styled(
