@@ -3,7 +3,7 @@
 //! command keys.
 
 use altinn_onboard::env::{EnvKind, EnvSetting};
-use altinn_onboard::flow::{Flow, Step};
+use altinn_onboard::flow::{ErrorKind, Flow, Step};
 use altinn_onboard::profile::Profile;
 use altinn_onboard::tui::app::{App, AppOptions, Overlay, seeded_for};
 use altinn_onboard::tui::keymap::{self, Action, BINDINGS};
@@ -112,5 +112,54 @@ fn back_keeps_command_mode_and_typed_text() {
     assert!(
         a.forms.system.name.value().ends_with("my-system"),
         "nothing typed is lost"
+    );
+}
+
+#[test]
+fn keys_named_in_texts_come_from_the_table() {
+    // Step texts and hints name these keys through key_for, so renaming a key in the table
+    // renames it on screen.
+    for (action, key) in [
+        (Action::Import, "i"),
+        (Action::CopyJwk, "c"),
+        (Action::ConfirmUploaded, "u"),
+        (Action::ToggleJson, "v"),
+        (Action::ShowQr, "z"),
+        (Action::StartPolling, "p"),
+        (Action::Back, "b"),
+        (Action::NextField, "tab"),
+        (Action::Edit, "e"),
+    ] {
+        assert_eq!(keymap::key_for(action), key, "{action:?}");
+    }
+}
+
+#[test]
+fn error_choices_are_keys_that_work_now() {
+    // A validation error while a field is being edited: e and b would be typed, so the
+    // choices under the error do not offer them; in command mode they do.
+    let choices = [Action::Retry, Action::Edit, Action::Back];
+    let mut a = app(Step::Request);
+    set_focus(&mut a, true);
+    a.handle_key(key(KeyCode::End));
+    a.handle_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    for c in "310904474".chars() {
+        a.handle_key(key(KeyCode::Char(c)));
+    }
+    a.handle_key(key(KeyCode::Enter));
+    assert!(
+        a.flow
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::Validation),
+        "{:?}",
+        a.flow.error
+    );
+    assert!(a.editing());
+    assert_eq!(keymap::hints_for(&a, &choices), []);
+    a.handle_key(key(KeyCode::Esc));
+    assert_eq!(
+        keymap::hints_for(&a, &choices),
+        [("e", "edit"), ("b", "back")]
     );
 }

@@ -273,7 +273,8 @@ pub fn active_hints(app: &App) -> Vec<(&'static str, &'static str)> {
     out
 }
 
-/// How the key for `action` is written, for texts that name it ("c copies it").
+/// How the key for `action` is written, for texts that name it ("c copies it"); "?" if no
+/// binding has one (`tests/tui_keys.rs` checks the actions texts name).
 pub fn key_for(action: Action) -> &'static str {
     BINDINGS
         .iter()

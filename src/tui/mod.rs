@@ -1,8 +1,8 @@
 //! The wizard: a ratatui shell over [`crate::flow`]. `app` holds the state and turns keys into
 //! flow messages, `steps` has one module per wizard step (form, body, submit, texts), `keymap`
 //! is the single table of keys, `ui` draws, `driver` runs effects in tokio tasks and feeds
-//! results back. This module owns the terminal: logging to a file, the
-//! panic hook, raw mode, and the loop that redraws only when something changed.
+//! results back. This module owns the terminal: logging to a file, the panic hook, raw mode,
+//! and the loop that redraws only when something changed.
 
 pub mod app;
 pub mod driver;

@@ -2,8 +2,10 @@
 //! per tab): a step's form (named fields and a `Focus` enum), its body on screen, what Enter
 //! sends to the flow, its texts and what its keys do. This file is the one step list: the
 //! [`Forms`] every step with a form keeps, and [`screen`], which maps each [`Step`] of the pure
-//! flow (`crate::flow`) to its module. Adding a step: a variant in `flow::Step`, a module here,
-//! a line in [`screen`] (and a field in [`Forms`] if it has a form).
+//! flow (`crate::flow`) to its module. Adding a step: a variant in `flow::Step` (with the flow's
+//! handling of it), a module here, a line in [`screen`], and a field in [`Forms`] if it has a
+//! form. A key of its own is a binding in `keymap.rs` (the one key table) whose action
+//! `App::perform` hands to the step's [`StepScreen::act`].
 
 pub mod approval;
 pub mod client;
