@@ -617,8 +617,14 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
     }
     lines.push(Line::raw(""));
     lines.extend(wrapped(
-        "In a text field letters are typed; esc switches to the command keys, tab or e goes back \
-         to the form. ctrl-c always quits.",
+        &format!(
+            "In a text field letters are typed; {} switches to the command keys, {} or {} goes \
+             back to the form. {} always quits.",
+            keymap::key_for(Action::LeaveField),
+            keymap::key_for(Action::NextField),
+            keymap::key_for(Action::Edit),
+            keymap::key_for(Action::Quit),
+        ),
         w,
         t.dim(),
     ));
