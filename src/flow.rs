@@ -116,6 +116,12 @@ pub struct FlowError {
     /// The input field it concerns, for validation errors.
     pub field: Option<String>,
     pub message: String,
+    /// The remote's error code (AUTH-xxxxx, MP-xxx, OAuth `invalid_grant`), when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The remote's HTTP status, when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 /// A failed effect, as reported by the runner.
@@ -123,6 +129,12 @@ pub struct FlowError {
 pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    /// The remote's error code (AUTH-xxxxx, AUTH.VLD-xxxxx, MP-xxx, OAuth `invalid_grant`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The remote's HTTP status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl Failure {
@@ -130,7 +142,16 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            code: None,
+            status: None,
         }
+    }
+
+    /// The same failure with the remote's code and HTTP status attached.
+    pub fn with_upstream(mut self, code: Option<String>, status: Option<u16>) -> Self {
+        self.code = code;
+        self.status = status;
+        self
     }
 }
 
@@ -529,6 +550,20 @@ impl Flow {
             kind,
             field: None,
             message: message.into(),
+            code: None,
+            status: None,
+        });
+    }
+
+    /// A failed effect, keeping the remote's code and status.
+    fn failed(&mut self, step: Step, f: Failure) {
+        self.error = Some(FlowError {
+            step,
+            kind: f.kind,
+            field: None,
+            message: f.message,
+            code: f.code,
+            status: f.status,
         });
     }
 
@@ -538,6 +573,8 @@ impl Flow {
             kind: ErrorKind::Validation,
             field: Some(e.field.to_string()),
             message: e.to_string(),
+            code: None,
+            status: None,
         });
     }
 
@@ -617,7 +654,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Key, f.kind, f.message);
+                        self.failed(Step::Key, f);
                         vec![]
                     }
                 }
@@ -656,7 +693,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Client, f.kind, f.message);
+                        self.failed(Step::Client, f);
                         vec![]
                     }
                 }
@@ -688,7 +725,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::System, f.kind, f.message);
+                        self.failed(Step::System, f);
                         vec![]
                     }
                 }
@@ -720,7 +757,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Request, f.kind, f.message);
+                        self.failed(Step::Request, f);
                         vec![]
                     }
                 }
@@ -791,7 +828,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::TestCall, f.kind, f.message);
+                        self.failed(Step::TestCall, f);
                         vec![]
                     }
                 }
@@ -1032,12 +1069,16 @@ impl Flow {
             kind: ErrorKind::Validation,
             field: Some(e.field.to_string()),
             message: e.to_string(),
+            code: None,
+            status: None,
         };
         let refuse = |m: &str| FlowError {
             step: Step::Request,
             kind: ErrorKind::Validation,
             field: None,
             message: m.to_string(),
+            code: None,
+            status: None,
         };
         let customer = validate::org_number(&form.customer_org).map_err(invalid)?;
         let external_ref = match form.external_ref.trim() {
@@ -1242,7 +1283,7 @@ impl Flow {
             Err(f) => {
                 poll.active = false;
                 self.busy = None;
-                self.fail(Step::Polling, f.kind, f.message);
+                self.failed(Step::Polling, f);
                 vec![]
             }
         }

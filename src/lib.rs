@@ -7,6 +7,7 @@
 //! `tui` are thin shells over `flow` + `runner`.
 
 pub mod altinn;
+pub mod app;
 pub mod cli;
 pub mod env;
 pub mod flow;

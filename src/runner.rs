@@ -40,7 +40,16 @@ impl From<MaskinportenError> for Failure {
         } else {
             ErrorKind::Local
         };
-        Failure::new(kind, e.to_string())
+        let (code, status) = match &e {
+            MaskinportenError::Rejected { status, error, .. } => {
+                (Some(error.clone()), Some(*status))
+            }
+            MaskinportenError::Server { status, .. }
+            | MaskinportenError::BadResponse { status, .. } => (None, Some(*status)),
+            MaskinportenError::Throttled { .. } => (None, Some(429)),
+            _ => (None, None),
+        };
+        Failure::new(kind, e.to_string()).with_upstream(code, status)
     }
 }
 
@@ -53,7 +62,10 @@ impl From<AltinnError> for Failure {
         } else {
             ErrorKind::Network
         };
-        Failure::new(kind, e.to_string())
+        let code = e
+            .problem()
+            .and_then(|p| p.codes().first().map(|c| c.to_string()));
+        Failure::new(kind, e.to_string()).with_upstream(code, e.status())
     }
 }
 

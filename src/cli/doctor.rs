@@ -1,8 +1,8 @@
 //! `doctor`: checks everything that can be checked, prints each as pass/fail with the fix, and
 //! when the system-user token fails walks the known causes of MP-303.
 
-use super::{CliError, Ctx, exit};
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, VENDOR_SCOPES};
+use crate::app::{AppError, Ctx, exit};
 use crate::env::EnvKind;
 use crate::portal::SandboxPortal;
 use serde::Serialize;
@@ -58,7 +58,7 @@ impl Report {
     }
 }
 
-pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
+pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
     // Doctor fetches fresh tokens and may start the embedded sandbox: like every command, it
     // holds the profile while it works.
     let _lock = ctx.lock_profile()?;
@@ -488,7 +488,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     finish(ctx, r)
 }
 
-fn finish(ctx: &Ctx, r: Report) -> Result<i32, CliError> {
+fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
     let failed = r.checks.iter().any(|c| c.status == Status::Fail);
     let v = json!({ "ok": !failed, "checks": r.checks });
     ctx.out.result(&v, || {

@@ -6,188 +6,20 @@ pub mod doctor;
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
-use crate::env::{EnvKind, EnvSetting};
+pub use crate::app::{AppError, Ctx, Out, exit};
+use crate::env::EnvKind;
 use crate::flow::{Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
-use crate::profile::{Profile, ProfileStore, TestCallRecord};
+use crate::profile::{Profile, TestCallRecord};
 use crate::session::Session;
 use args::*;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Documented exit codes.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const USAGE: i32 = 1;
-    pub const REJECTED: i32 = 2;
-    pub const NETWORK: i32 = 3;
-    pub const REFUSED: i32 = 4;
-    pub const PENDING: i32 = 5;
-}
-
-/// An error at the edge: what to print and how to exit.
-#[derive(Debug)]
-pub struct CliError {
-    pub code: i32,
-    pub message: String,
-}
-
-impl CliError {
-    pub fn usage(m: impl Into<String>) -> Self {
-        CliError {
-            code: exit::USAGE,
-            message: m.into(),
-        }
-    }
-}
-
-impl From<Failure> for CliError {
-    fn from(f: Failure) -> Self {
-        CliError {
-            code: code_for(f.kind),
-            message: f.message,
-        }
-    }
-}
-
-pub fn code_for(kind: ErrorKind) -> i32 {
-    match kind {
-        ErrorKind::Validation | ErrorKind::Local => exit::USAGE,
-        ErrorKind::Rejected => exit::REJECTED,
-        ErrorKind::Network => exit::NETWORK,
-        ErrorKind::Refused => exit::REFUSED,
-    }
-}
-
-/// Output helper: results to stdout, talk to stderr.
-pub struct Out {
-    pub json: bool,
-    pub quiet: bool,
-}
-
-impl Out {
-    pub fn result(&self, value: &Value, human: impl FnOnce() -> String) {
-        let mut stdout = std::io::stdout().lock();
-        let text = if self.json {
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        } else {
-            human()
-        };
-        let _ = writeln!(stdout, "{text}");
-    }
-
-    pub fn info(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
-        }
-    }
-}
-
-pub struct Ctx {
-    pub out: Out,
-    pub store: Arc<ProfileStore>,
-    pub global: GlobalArgs,
-}
-
-impl Ctx {
-    /// The environment asked for by flags/env vars, if any.
-    fn requested_env(&self) -> Option<EnvSetting> {
-        let g = &self.global;
-        let kind = g.environment.map(|e| match e {
-            EnvArg::Sandbox => EnvKind::Sandbox,
-            EnvArg::Tt02 => EnvKind::Tt02,
-            EnvArg::Prod => EnvKind::Prod,
-            EnvArg::Custom => EnvKind::Custom,
-        });
-        if kind.is_none() && g.maskinporten_url.is_none() && g.altinn_url.is_none() {
-            return None;
-        }
-        Some(EnvSetting {
-            kind: kind.unwrap_or(if g.maskinporten_url.is_some() {
-                EnvKind::Custom
-            } else {
-                EnvKind::Sandbox
-            }),
-            maskinporten_url: g.maskinporten_url.clone(),
-            altinn_url: g.altinn_url.clone(),
-        })
-    }
-
-    /// Load (or create) the profile and apply flag overrides. A different environment kind
-    /// switches the profile (its client, system and requests belong to the old one); other
-    /// URL overrides apply to this run only, except for `custom`, which needs them stored.
-    pub fn profile_and_env(&self) -> Result<(Profile, EnvSetting), CliError> {
-        crate::validate::profile_name(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        let requested = self.requested_env();
-        let existing = self
-            .store
-            .load(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        let mut profile = existing.unwrap_or_else(|| {
-            Profile::new(
-                &self.global.profile,
-                requested
-                    .clone()
-                    .map(|r| EnvSetting::new(r.kind))
-                    .unwrap_or_default(),
-            )
-        });
-        let effective = match requested {
-            None => profile.environment.clone(),
-            Some(req) => {
-                if req.kind != profile.environment.kind {
-                    let mut flow = Flow::resume(profile.clone());
-                    flow.update(Msg::SelectEnvironment(EnvSetting::new(req.kind)));
-                    profile = flow.profile;
-                    self.out.info(format!(
-                        "profile `{}` now uses the {} environment",
-                        profile.name, req.kind
-                    ));
-                }
-                if req.kind == EnvKind::Custom {
-                    profile.environment = req.clone();
-                }
-                req
-            }
-        };
-        effective
-            .resolve()
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        Ok((profile, effective))
-    }
-
-    /// Hold the profile for the whole command (waits, saying so, while another copy has it).
-    pub fn lock_profile(&self) -> Result<crate::profile::ProfileLock, CliError> {
-        crate::validate::profile_name(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        self.store
-            .lock(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))
-    }
-
-    pub async fn session(&self, env: &EnvSetting) -> Result<Session, CliError> {
-        let s = Session::open(env, self.store.clone(), &self.global.profile)
-            .await
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        if let Some(o) = &s.sandbox_origin {
-            self.out.info(o);
-        }
-        Ok(s)
-    }
-
-    fn save(&self, profile: &mut Profile) -> Result<(), CliError> {
-        self.store
-            .save(profile)
-            .map_err(|e| CliError::usage(e.to_string()))
-    }
-}
-
 /// Feed a message to the flow and run the resulting effects to completion (polling and the
 /// browser are left to the caller). Returns the flow's error, if any, as a CLI error.
-pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), CliError> {
+pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), AppError> {
     let mut queue: VecDeque<Effect> = flow.update(msg).into();
     while let Some(effect) = queue.pop_front() {
         if matches!(
@@ -202,70 +34,25 @@ pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), C
         }
     }
     match &flow.error {
-        Some(e) => Err(CliError {
-            code: code_for(e.kind),
-            message: e.message.clone(),
-        }),
+        Some(e) => Err(AppError::from(e)),
         None => Ok(()),
     }
 }
 
-/// Logging: the CLI logs to stderr (warnings by default, more with -v); the wizard logs to a
-/// file (set up by the wizard itself) so nothing ever lands on its screen.
-pub fn init_logging(global: &GlobalArgs) {
-    let level = match global.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
-/// Run the CLI; returns the process exit code.
-pub async fn run(cli: Cli) -> i32 {
-    let out = Out {
-        json: cli.global.json,
-        quiet: cli.global.quiet,
-    };
-    let store = match ProfileStore::from_env() {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let ctx = Ctx {
-        out,
-        store,
-        global: cli.global,
-    };
-    let result = match cli.command {
-        None | Some(Command::Wizard) => crate::tui::run_wizard(&ctx).await,
-        Some(cmd) => dispatch(&ctx, cmd).await,
-    };
-    match result {
+/// Run one command (the wizard is not one: `main` starts it); returns the process exit code.
+pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
+    match dispatch(ctx, cmd).await {
         Ok(code) => code,
         Err(e) => {
-            if ctx.out.json {
-                let v = json!({ "error": e.message, "exit_code": e.code });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
-            eprintln!("error: {}", e.message);
-            e.code
+            ctx.out.error(&e);
+            e.exit_code
         }
     }
 }
 
-async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, CliError> {
+async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
     match cmd {
-        Command::Wizard => unreachable!("handled by run"),
+        Command::Wizard => Err(AppError::usage("the wizard is not a command")),
         Command::Keys(k) => keys(ctx, k).await,
         Command::Client(ClientCommand::Set {
             vendor_org,
@@ -298,10 +85,10 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, CliError> {
     }
 }
 
-async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, CliError>
+async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, AppError>
 where
     F: FnOnce(Flow, Session) -> Fut,
-    Fut: std::future::Future<Output = (Result<i32, CliError>, Session)>,
+    Fut: std::future::Future<Output = (Result<i32, AppError>, Session)>,
 {
     // Lock first, then load: a copy that waited for the lock must see the other's changes.
     let _lock = ctx.lock_profile()?;
@@ -313,7 +100,7 @@ where
     result
 }
 
-async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
+async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
     // Lock first, then load: a copy that waited for the lock must see the other's changes.
     let _lock = ctx.lock_profile()?;
     let (mut profile, _env) = ctx.profile_and_env()?;
@@ -358,7 +145,7 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
             let source = if source == "-" {
                 let mut s = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                    .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
+                    .map_err(|e| AppError::usage(format!("reading stdin: {e}")))?;
                 s
             } else {
                 source
@@ -380,7 +167,7 @@ async fn key_effects(
     runner: &crate::runner::Runner,
     flow: &mut Flow,
     first: Vec<Effect>,
-) -> Result<(), CliError> {
+) -> Result<(), AppError> {
     let mut queue: VecDeque<Effect> = first.into();
     while let Some(e) = queue.pop_front() {
         let snap = flow.profile.clone();
@@ -389,10 +176,7 @@ async fn key_effects(
         }
     }
     if let Some(e) = &flow.error {
-        return Err(CliError {
-            code: code_for(e.kind),
-            message: e.message.clone(),
-        });
+        return Err(AppError::from(e));
     }
     if let Some(w) = flow.key.as_ref().and_then(|k| k.warning.clone()) {
         ctx.out.info(format!("warning: {w}"));
@@ -400,11 +184,11 @@ async fn key_effects(
     Ok(())
 }
 
-fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, CliError> {
+fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError> {
     let key = flow
         .key
         .as_ref()
-        .ok_or_else(|| CliError::usage("no key was produced"))?;
+        .ok_or_else(|| AppError::usage("no key was produced"))?;
     let v = json!({ "kid": key.kid, "private_key_path": key.path, "public_jwk": key.public_jwk });
     ctx.out.result(&v, || {
         format!(
@@ -428,7 +212,7 @@ async fn client_set(
     client_id: Option<String>,
     scope: String,
     confirm: bool,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
@@ -461,11 +245,11 @@ async fn client_set(
 fn system_form_from_file(
     path: &std::path::Path,
     vendor_org: Option<&str>,
-) -> Result<SystemForm, CliError> {
+) -> Result<SystemForm, AppError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| AppError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
-        CliError::usage(format!(
+        AppError::usage(format!(
             "{} is not a system definition: {e}\n  hint: expected the register's JSON: {{\"id\": \"<org>_<name>\", \"vendor\": {{\"ID\": \"0192:<org>\"}}, \"name\": {{\"nb\": ...}}, \"description\": {{...}}, \"rights\": [...]}}",
             path.display()
         ))
@@ -473,7 +257,7 @@ fn system_form_from_file(
     let name = match (vendor_org, reg.id.split_once('_')) {
         (Some(org), Some((prefix, rest))) if prefix == org => rest.to_string(),
         (Some(org), _) => {
-            return Err(CliError::usage(format!(
+            return Err(AppError::usage(format!(
                 "the system id `{}` in {} must start with the vendor org `{org}_`",
                 reg.id,
                 path.display()
@@ -509,7 +293,7 @@ fn system_form_from_file(
     })
 }
 
-async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
+async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let mut form = match (&a.file, flow.profile.system.as_ref()) {
@@ -539,13 +323,13 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
                 form.is_visible = false;
             }
             if form.name.trim().is_empty() {
-                return Err(CliError::usage("give the system a name: --name <name> (the id becomes <vendorOrg>_<name>), or --file system.json"));
+                return Err(AppError::usage("give the system a name: --name <name> (the id becomes <vendorOrg>_<name>), or --file system.json"));
             }
             if flow.profile.client_id.is_none() {
-                return Err(CliError::usage("set up the Maskinporten client first: `client set --vendor-org <org>`"));
+                return Err(AppError::usage("set up the Maskinporten client first: `client set --vendor-org <org>`"));
             }
             drive(&mut flow, &session, Msg::SubmitSystem(form)).await?;
-            let reg = flow.registration.clone().ok_or_else(|| CliError::usage("the registration produced no result"))?;
+            let reg = flow.registration.clone().ok_or_else(|| AppError::usage("the registration produced no result"))?;
             let mut v = json!({ "id": reg.system_id, "outcome": reg.outcome, "changes": reg.changes, "client_id": reg.client_id });
             v[reg.outcome.as_str()] = json!(true);
             ctx.out.result(&v, || {
@@ -563,11 +347,11 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
     .await
 }
 
-async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
+async fn system_show(ctx: &Ctx) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let id = flow.profile.system_id().ok_or_else(|| {
-                CliError::usage("no system in this profile yet: `system register --name <name>`")
+                AppError::usage("no system in this profile yet: `system register --name <name>`")
             })?;
             let token = session
                 .runner
@@ -579,9 +363,11 @@ async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
                 .get_system(&token.token, &id)
                 .await
                 .map_err(Failure::from)?;
-            let sys = sys.ok_or_else(|| CliError {
-                code: exit::REJECTED,
-                message: format!("system {id} is not in the register (run `system register`)"),
+            let sys = sys.ok_or_else(|| {
+                AppError::new(
+                    exit::REJECTED,
+                    format!("system {id} is not in the register (run `system register`)"),
+                )
             })?;
             let v = serde_json::to_value(&sys).unwrap_or_default();
             ctx.out
@@ -610,14 +396,14 @@ async fn request_create(
     customer_org: Option<String>,
     external_ref: Option<String>,
     open: bool,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let customer = customer_org
                 .or_else(|| flow.profile.customer_org.clone())
-                .ok_or_else(|| CliError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
+                .ok_or_else(|| AppError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
             drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await?;
-            let req = flow.profile.current_request().cloned().ok_or_else(|| CliError::usage("no request was created"))?;
+            let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request was created"))?;
             let v = json!({ "id": req.id, "status": req.status, "confirmUrl": req.confirm_url, "customerOrg": req.customer_org, "externalRef": req.external_ref, "kind": req.kind });
             ctx.out.result(&v, || {
                 let url = req.confirm_url.clone().unwrap_or_default();
@@ -653,7 +439,7 @@ async fn request_status(
     id: Option<String>,
     wait: bool,
     timeout: u64,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let rec = match &id {
@@ -662,8 +448,8 @@ async fn request_status(
             };
             let (req_id, agent) = match (&id, rec) {
                 (_, Some(r)) => (r.id.clone(), r.kind == crate::profile::RequestKind::Agent),
-                (Some(id), None) => (crate::validate::uuid(id).map_err(|e| CliError::usage(e.to_string()))?, false),
-                (None, None) => return Err(CliError::usage("no request in this profile yet: `request create --customer-org <org>`")),
+                (Some(id), None) => (crate::validate::uuid(id).map_err(|e| AppError::usage(e.to_string()))?, false),
+                (None, None) => return Err(AppError::usage("no request in this profile yet: `request create --customer-org <org>`")),
             };
             let started = Instant::now();
             let deadline = Duration::from_secs(timeout);
@@ -719,11 +505,11 @@ pub fn status_exit(status: &RequestStatus, waited: bool) -> i32 {
     }
 }
 
-async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
+async fn request_list(ctx: &Ctx) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let id = flow.profile.system_id().ok_or_else(|| {
-                CliError::usage("no system in this profile yet: `system register --name <name>`")
+                AppError::usage("no system in this profile yet: `system register --name <name>`")
             })?;
             let token = session
                 .runner
@@ -769,9 +555,9 @@ async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
     .await
 }
 
-fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, CliError> {
+fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, AppError> {
     match arg {
-        Some(s) => crate::validate::scopes(&s).map_err(|e| CliError::usage(e.to_string())),
+        Some(s) => crate::validate::scopes(&s).map_err(|e| AppError::usage(e.to_string())),
         None => Ok(profile
             .system_user_scope
             .as_deref()
@@ -780,13 +566,13 @@ fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, Cli
     }
 }
 
-async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, CliError> {
+async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let p = &flow.profile;
             let scopes = scopes_arg(a.scope, p)?;
             let tok = if a.system_user {
-                let req = p.current_request().ok_or_else(|| CliError::usage("no request in this profile yet: the system-user token needs an approved request"))?;
+                let req = p.current_request().ok_or_else(|| AppError::usage("no request in this profile yet: the system-user token needs an approved request"))?;
                 session.runner.system_user_token(p, scopes, &req.customer_org, req.external_ref.clone(), a.fresh).await?
             } else {
                 let creds = session.runner.credentials(p)?;
@@ -818,19 +604,19 @@ async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, CliError> {
     .await
 }
 
-async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, CliError> {
+async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
-            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes()).map_err(|_| CliError::usage(format!("unknown HTTP method `{}`", a.method)))?;
+            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes()).map_err(|_| AppError::usage(format!("unknown HTTP method `{}`", a.method)))?;
             let body: Option<Value> = match &a.data {
-                Some(d) => Some(serde_json::from_str(d).map_err(|e| CliError::usage(format!("--data is not JSON: {e}")))?),
+                Some(d) => Some(serde_json::from_str(d).map_err(|e| AppError::usage(format!("--data is not JSON: {e}")))?),
                 None => None,
             };
             let url = match a.url {
-                Some(u) => crate::validate::https_url(&u).map_err(|e| CliError::usage(e.to_string()))?,
+                Some(u) => crate::validate::https_url(&u).map_err(|e| AppError::usage(e.to_string()))?,
                 None => flow.profile.test_url.clone().unwrap_or_else(|| session.runner.default_test_url()),
             };
-            let req = flow.profile.current_request().cloned().ok_or_else(|| CliError::usage("no request in this profile yet: the test call needs an approved system user"))?;
+            let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request in this profile yet: the test call needs an approved system user"))?;
             let scopes = scopes_arg(a.scope, &flow.profile)?;
             let tok = session.runner.system_user_token(&flow.profile, scopes, &req.customer_org, req.external_ref.clone(), false).await?;
             let res = session.runner.altinn().test_call(method, &url, &tok.token, body.as_ref()).await.map_err(Failure::from)?;
@@ -866,8 +652,8 @@ async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, CliError> {
     .await
 }
 
-fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
-    let err = |e: crate::profile::ProfileError| CliError::usage(e.to_string());
+fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
+    let err = |e: crate::profile::ProfileError| AppError::usage(e.to_string());
     match cmd {
         ProfileCommand::List => {
             let names = ctx.store.list().map_err(err)?;
@@ -904,7 +690,7 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
                 .load(&ctx.global.profile)
                 .map_err(err)?
                 .ok_or_else(|| {
-                    CliError::usage(format!("no profile named `{}`", ctx.global.profile))
+                    AppError::usage(format!("no profile named `{}`", ctx.global.profile))
                 })?;
             let mut v = serde_json::to_value(&p).unwrap_or_default();
             v["path"] = json!(ctx.store.profile_path(&p.name));
@@ -914,10 +700,10 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
             Ok(exit::OK)
         }
         ProfileCommand::Rm { name } => {
-            crate::validate::profile_name(&name).map_err(|e| CliError::usage(e.to_string()))?;
+            crate::validate::profile_name(&name).map_err(|e| AppError::usage(e.to_string()))?;
             let removed = ctx.store.remove(&name).map_err(err)?;
             if !removed {
-                return Err(CliError::usage(format!("no profile named `{name}`")));
+                return Err(AppError::usage(format!("no profile named `{name}`")));
             }
             ctx.out.result(&json!({ "removed": name }), || {
                 format!("removed profile {name} (its key file, if any, was kept)")
@@ -927,7 +713,7 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
     }
 }
 
-async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
+async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
     match cmd {
         SandboxCommand::Serve {
             port,
@@ -944,14 +730,11 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             let mut options = crate::sandbox::SandboxOptions::default();
             if let Some(path) = faults {
                 options.faults = crate::sandbox::FaultPlan::from_file(&path)
-                    .map_err(|e| CliError::usage(e.to_string()))?;
+                    .map_err(|e| AppError::usage(e.to_string()))?;
             }
             let handle = crate::sandbox::start_with(config, options)
                 .await
-                .map_err(|e| CliError {
-                    code: exit::NETWORK,
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| AppError::new(exit::NETWORK, e.to_string()))?;
             let url = handle.base_url();
             let server_file = crate::session::server_file_path(&ctx.store);
             let file = crate::session::ServerFile {
@@ -1022,23 +805,25 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, CliError> {
+async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, AppError> {
     let (profile, env) = ctx.profile_and_env()?;
     if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
-        return Err(CliError::usage(
+        return Err(AppError::usage(
             "approving from the command line only exists in the sandbox; in TT02 the customer approves at the confirmUrl",
         ));
     }
     let _ = profile;
     let session = ctx.session(&env).await?;
     let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
-    let r = portal.decide(&id, approve).await.map_err(|e| CliError {
-        code: if e.is_network() {
-            exit::NETWORK
-        } else {
-            exit::REJECTED
-        },
-        message: e.to_string(),
+    let r = portal.decide(&id, approve).await.map_err(|e| {
+        AppError::new(
+            if e.is_network() {
+                exit::NETWORK
+            } else {
+                exit::REJECTED
+            },
+            e.to_string(),
+        )
     });
     session.close().await;
     r?;

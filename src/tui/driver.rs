@@ -221,6 +221,8 @@ impl Driver {
                         "could not open the {} environment: {message}",
                         app.flow.profile.environment.kind
                     ),
+                    code: None,
+                    status: None,
                 });
                 true
             }
