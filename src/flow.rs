@@ -316,6 +316,9 @@ pub enum Msg {
     },
     TestCallDone(Result<TestCallSummary, Failure>),
     ProfileSaved(Result<(), Failure>),
+    /// The environment's session (and on the sandbox the emulator) could not be opened: the
+    /// remote effects waiting for it were dropped.
+    SessionFailed(Failure),
 }
 
 /// Work for the runner.
@@ -843,6 +846,20 @@ impl Flow {
                         format!("could not save the profile: {}", f.message),
                     );
                 }
+                vec![]
+            }
+            Msg::SessionFailed(f) => {
+                self.busy = None;
+                // A poll waiting for the session was dropped with it.
+                if let Some(p) = &mut self.polling {
+                    p.active = false;
+                }
+                // Shown where the user is: at start that can be any step of a resumed profile.
+                let message = format!(
+                    "could not open the {} environment: {}",
+                    self.profile.environment.kind, f.message
+                );
+                self.failed(self.step, Failure { message, ..f });
                 vec![]
             }
             Msg::Retry => match self.last_effect.clone() {

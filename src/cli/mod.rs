@@ -14,7 +14,6 @@ use crate::session::Session;
 use args::*;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Feed a message to the flow and run the resulting effects to completion (polling and the
@@ -104,12 +103,8 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
     // Lock first, then load: a copy that waited for the lock must see the other's changes.
     let _lock = ctx.lock_profile()?;
     let (mut profile, _env) = ctx.profile_and_env()?;
-    // Key work needs no remote: a runner on any environment will do, so no sandbox is started.
-    let runner = crate::runner::Runner::new(
-        crate::env::Environment::tt02(),
-        ctx.store.clone(),
-        Arc::new(crate::maskinporten::TokenCache::in_memory()),
-    );
+    // Key work is local: no environment, no session, no sandbox.
+    let runner = crate::runner::LocalRunner::new(ctx.store.clone());
     match cmd {
         KeysCommand::Show { jwks } => {
             let key = runner.key_for(&profile)?;
@@ -164,7 +159,7 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
 
 async fn key_effects(
     ctx: &Ctx,
-    runner: &crate::runner::Runner,
+    runner: &crate::runner::LocalRunner,
     flow: &mut Flow,
     first: Vec<Effect>,
 ) -> Result<(), AppError> {
