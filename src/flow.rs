@@ -187,6 +187,8 @@ pub struct TestCallSummary {
     pub token_claims: serde_json::Value,
     pub token_expires_in: i64,
     pub response_json: Option<serde_json::Value>,
+    /// The response headers worth showing (content type, request ids, ...).
+    pub headers: Vec<(String, String)>,
 }
 
 /// A status answer from polling.
@@ -262,6 +264,16 @@ impl SystemForm {
     }
 }
 
+/// A call with the system-user token. Unset fields take the wizard's defaults: GET, no body,
+/// the profile's system-user scopes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiCall {
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub body: Option<serde_json::Value>,
+    pub scope: Option<Vec<String>>,
+}
+
 /// Fields of the request step's form.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestForm {
@@ -300,6 +312,13 @@ pub enum Msg {
     CancelPolling,
     SubmitTestCall {
         url: Option<String>,
+    },
+    /// A call with the system-user token to any API (`altinn-onboard call`).
+    SubmitApiCall(ApiCall),
+    /// Poll one request's status, which need not be the profile's current one
+    /// (`request status --id`).
+    PollRequest {
+        request_id: String,
     },
     Retry,
     GoTo(Step),
@@ -360,6 +379,10 @@ pub enum Effect {
     },
     TestCall {
         url: Option<String>,
+        /// An HTTP method name, upper case ("GET" for the wizard's test call).
+        method: String,
+        /// A JSON body to send.
+        body: Option<serde_json::Value>,
         customer_org: String,
         external_ref: Option<String>,
         scope: Vec<String>,
@@ -804,7 +827,15 @@ impl Flow {
                 vec![]
             }
             Msg::StatusPolled { generation, result } => self.status_polled(generation, result),
-            Msg::SubmitTestCall { url } => self.submit_test_call(url),
+            Msg::SubmitTestCall { url } => self.submit_test_call(
+                ApiCall {
+                    url,
+                    ..ApiCall::default()
+                },
+                true,
+            ),
+            Msg::SubmitApiCall(call) => self.submit_test_call(call, false),
+            Msg::PollRequest { request_id } => self.poll_request(request_id),
             Msg::TestCallDone(res) => {
                 self.busy = None;
                 match res {
@@ -1186,6 +1217,20 @@ impl Flow {
             );
             return vec![];
         };
+        self.poll_request(req.id)
+    }
+
+    /// Whether a request is an agent request (the status lives under another path); a
+    /// request the profile does not know is taken as a standard one.
+    fn is_agent(profile: &Profile, request_id: &str) -> bool {
+        profile
+            .requests
+            .iter()
+            .any(|r| r.id == request_id && r.kind == RequestKind::Agent)
+    }
+
+    fn poll_request(&mut self, request_id: String) -> Vec<Effect> {
+        let agent = Self::is_agent(&self.profile, &request_id);
         self.poll_generation += 1;
         self.step = Step::Polling;
         self.error = None;
@@ -1193,7 +1238,7 @@ impl Flow {
         self.notice = None;
         self.busy = Some(Busy::Polling);
         self.polling = Some(PollState {
-            request_id: req.id.clone(),
+            request_id: request_id.clone(),
             generation: self.poll_generation,
             attempts: 0,
             interval: self.poll_config.first,
@@ -1203,8 +1248,8 @@ impl Flow {
             active: true,
         });
         vec![Effect::PollStatus {
-            request_id: req.id,
-            agent: req.kind == RequestKind::Agent,
+            request_id,
+            agent,
             after: Duration::ZERO,
             generation: self.poll_generation,
         }]
@@ -1232,6 +1277,11 @@ impl Flow {
                 poll.last_checked_at = Some(update.at);
                 let request_id = poll.request_id.clone();
                 let status = update.status.clone();
+                let known = self
+                    .profile
+                    .requests
+                    .iter()
+                    .any(|r| r.id == update.request_id);
                 if let Some(rec) = self
                     .profile
                     .requests
@@ -1254,10 +1304,7 @@ impl Flow {
                     }
                     let after = poll.interval;
                     poll.interval = config.next_interval(poll.interval);
-                    let agent = self
-                        .profile
-                        .current_request()
-                        .is_some_and(|r| r.kind == RequestKind::Agent);
+                    let agent = Self::is_agent(&self.profile, &request_id);
                     return vec![Effect::PollStatus {
                         request_id,
                         agent,
@@ -1278,7 +1325,9 @@ impl Flow {
                         format!("the request was {status}; go back to the request step to send a new one (the old one is deleted first)"),
                     );
                 }
-                vec![self.save()]
+                // A request the profile does not know (`request status --id`) changes nothing
+                // worth saving.
+                if known { vec![self.save()] } else { vec![] }
             }
             Err(f) if f.kind == ErrorKind::Network => {
                 // Keep polling through transient trouble, showing it.
@@ -1286,10 +1335,7 @@ impl Flow {
                 let after = poll.interval;
                 poll.interval = config.next_interval(poll.interval);
                 let request_id = poll.request_id.clone();
-                let agent = self
-                    .profile
-                    .current_request()
-                    .is_some_and(|r| r.kind == RequestKind::Agent);
+                let agent = Self::is_agent(&self.profile, &request_id);
                 vec![Effect::PollStatus {
                     request_id,
                     agent,
@@ -1306,11 +1352,15 @@ impl Flow {
         }
     }
 
-    fn submit_test_call(&mut self, url: Option<String>) -> Vec<Effect> {
-        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+    /// The wizard's test call (a GET; a URL typed there is remembered for next time) and the
+    /// CLI's `call` (any method, body and scope; the URL is for this call only) share this.
+    fn submit_test_call(&mut self, call: ApiCall, remember_url: bool) -> Vec<Effect> {
+        let url = match call.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             Some(u) => match validate::https_url(u) {
                 Ok(u) => {
-                    self.profile.test_url = Some(u.clone());
+                    if remember_url {
+                        self.profile.test_url = Some(u.clone());
+                    }
                     Some(u)
                 }
                 Err(e) => {
@@ -1328,14 +1378,17 @@ impl Flow {
             );
             return vec![];
         };
-        let scope = match &self.profile.system_user_scope {
-            Some(s) => s.split_whitespace().map(str::to_string).collect(),
-            None => self.profile.scopes.clone(),
+        let scope = match (call.scope, &self.profile.system_user_scope) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s.split_whitespace().map(str::to_string).collect(),
+            (None, None) => self.profile.scopes.clone(),
         };
         self.remote(
             Busy::TestCall,
             Effect::TestCall {
                 url,
+                method: call.method.unwrap_or_else(|| "GET".into()),
+                body: call.body,
                 customer_org: req.customer_org,
                 external_ref: req.external_ref,
                 scope,

@@ -544,6 +544,8 @@ fn test_call_step() {
     let [
         Effect::TestCall {
             url: None,
+            method,
+            body: None,
             customer_org,
             external_ref: None,
             scope,
@@ -553,6 +555,7 @@ fn test_call_step() {
         panic!("{fx:?}")
     };
     assert_eq!(customer_org, CUSTOMER);
+    assert_eq!(method, "GET");
     assert_eq!(scope.len(), 3);
     for (status, step, err) in [
         (200, Step::Done, None),
@@ -574,6 +577,7 @@ fn test_call_step() {
             token_claims: serde_json::json!({}),
             token_expires_in: 120,
             response_json: None,
+            headers: vec![],
         })));
         assert_eq!((f.step, f.error.as_ref().map(|e| e.kind)), (step, err));
         assert!(fx.iter().any(is_save), "the result is saved either way");

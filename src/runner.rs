@@ -379,12 +379,22 @@ impl Runner {
             }
             Effect::TestCall {
                 url,
+                method,
+                body,
                 customer_org,
                 external_ref,
                 scope,
             } => Msg::TestCallDone(
-                self.test_call(profile, url, &customer_org, external_ref, scope)
-                    .await,
+                self.test_call(
+                    profile,
+                    url,
+                    &method,
+                    body.as_ref(),
+                    &customer_org,
+                    external_ref,
+                    scope,
+                )
+                .await,
             ),
             Effect::GenerateKey { .. }
             | Effect::ImportKey { .. }
@@ -517,10 +527,13 @@ impl Runner {
         })
     }
 
+    #[allow(clippy::too_many_arguments)] // the fields of Effect::TestCall
     async fn test_call(
         &self,
         profile: &Profile,
         url: Option<String>,
+        method: &str,
+        body: Option<&serde_json::Value>,
         customer_org: &str,
         external_ref: Option<String>,
         scope: Vec<String>,
@@ -528,10 +541,17 @@ impl Runner {
         let token = self
             .system_user_token(profile, scope, customer_org, external_ref, false)
             .await?;
+        let method =
+            reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Failure::new(
+                    ErrorKind::Validation,
+                    format!("unknown HTTP method `{method}`"),
+                )
+            })?;
         let url = url.unwrap_or_else(|| self.default_test_url());
         let result = self
             .altinn
-            .test_call(reqwest::Method::GET, &url, &token.token, None)
+            .test_call(method, &url, &token.token, body)
             .await?;
         let claims = token.claims().unwrap_or(serde_json::Value::Null);
         let system_user_id = claims["authorization_details"][0]["systemuser_id"][0]
@@ -551,6 +571,7 @@ impl Runner {
             token_claims: claims,
             token_expires_in: token.expires_in,
             response_json: result.json.map(redact_json_tokens),
+            headers: result.headers,
         })
     }
 }

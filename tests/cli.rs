@@ -195,7 +195,7 @@ fn the_documented_sequence_against_sandbox_serve() {
     assert_eq!(req["status"], "New");
     let id = req["id"].as_str().expect("id").to_string();
     assert!(
-        req["confirmUrl"]
+        req["confirm_url"]
             .as_str()
             .is_some_and(|u| u.starts_with(&s)),
         "{req}"

@@ -6,7 +6,6 @@ use crate::app::{AppError, Ctx, exit};
 use crate::env::EnvKind;
 use crate::portal::SandboxPortal;
 use serde::Serialize;
-use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -490,7 +489,10 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
 
 fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
     let failed = r.checks.iter().any(|c| c.status == Status::Fail);
-    let v = json!({ "ok": !failed, "checks": r.checks });
+    let v = super::output::DoctorOutput {
+        ok: !failed,
+        checks: &r.checks,
+    };
     ctx.out.result(&v, || {
         r.checks
             .iter()

@@ -3,22 +3,24 @@
 
 pub mod args;
 pub mod doctor;
+pub mod output;
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
 pub use crate::app::{AppError, Ctx, Out, exit};
 use crate::env::EnvKind;
 use crate::flow::{Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
-use crate::profile::{Profile, TestCallRecord};
+use crate::profile::Profile;
 use crate::session::Session;
 use args::*;
-use serde_json::{Value, json};
+use output::*;
+use serde_json::Value;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Feed a message to the flow and run the resulting effects to completion (polling and the
-/// browser are left to the caller). Returns the flow's error, if any, as a CLI error.
-pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), AppError> {
+/// Feed a message to the flow and run every effect it leads to (polling and the browser
+/// excepted); what came of it is in the flow's state.
+async fn run_all(flow: &mut Flow, session: &Session, msg: Msg) {
     let mut queue: VecDeque<Effect> = flow.update(msg).into();
     while let Some(effect) = queue.pop_front() {
         if matches!(
@@ -32,6 +34,12 @@ pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), A
             queue.extend(flow.update(reply));
         }
     }
+}
+
+/// Feed a message to the flow and run the resulting effects to completion (polling and the
+/// browser are left to the caller). Returns the flow's error, if any, as a CLI error.
+pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), AppError> {
+    run_all(flow, session, msg).await;
     match &flow.error {
         Some(e) => Err(AppError::from(e)),
         None => Ok(()),
@@ -110,22 +118,26 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
             let key = runner.key_for(&profile)?;
             let jwk = serde_json::to_value(key.public_jwk()).unwrap_or_default();
             let path = profile.key_path.clone().unwrap_or_default();
-            let v = if jwks {
-                json!({ "keys": [jwk] })
-            } else {
-                json!({ "kid": key.kid(), "private_key_path": path, "bits": key.bits(), "public_jwk": jwk })
+            if jwks {
+                // The same JWK set either way: it is what the portal takes.
+                let v = JwksOutput { keys: vec![jwk] };
+                ctx.out
+                    .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(exit::OK);
+            }
+            let v = KeyShowOutput {
+                kid: key.kid().to_string(),
+                private_key_path: path.clone(),
+                bits: key.bits(),
+                public_jwk: jwk.clone(),
             };
             ctx.out.result(&v, || {
-                if jwks {
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                } else {
-                    format!(
-                        "kid:  {}\npath: {}\npublic JWK:\n{}",
-                        key.kid(),
-                        path.display(),
-                        serde_json::to_string_pretty(&jwk).unwrap_or_default()
-                    )
-                }
+                format!(
+                    "kid:  {}\npath: {}\npublic JWK:\n{}",
+                    key.kid(),
+                    path.display(),
+                    serde_json::to_string_pretty(&jwk).unwrap_or_default()
+                )
             });
             Ok(exit::OK)
         }
@@ -184,7 +196,11 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError>
         .key
         .as_ref()
         .ok_or_else(|| AppError::usage("no key was produced"))?;
-    let v = json!({ "kid": key.kid, "private_key_path": key.path, "public_jwk": key.public_jwk });
+    let v = KeyOutput {
+        kid: key.kid.clone(),
+        private_key_path: key.path.clone(),
+        public_jwk: key.public_jwk.clone(),
+    };
     ctx.out.result(&v, || {
         format!(
             "kid:  {}\npath: {} (private key, mode 0600)\npublic JWK (upload this in Maskinporten's self-service portal):\n{}",
@@ -215,10 +231,10 @@ async fn client_set(
                 drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
             }
             let p = &flow.profile;
-            let v = json!({
-                "client_id": p.client_id, "vendor_org": p.vendor_org, "scopes": p.scopes, "kid": p.kid,
-                "registered": p.client_registered, "environment": session.env.kind,
-            });
+            let v = ClientOutput {
+                client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
+                registered: p.client_registered, environment: session.env.kind,
+            };
             ctx.out.result(&v, || {
                 format!(
                     "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
@@ -325,8 +341,15 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, AppError> {
             }
             drive(&mut flow, &session, Msg::SubmitSystem(form)).await?;
             let reg = flow.registration.clone().ok_or_else(|| AppError::usage("the registration produced no result"))?;
-            let mut v = json!({ "id": reg.system_id, "outcome": reg.outcome, "changes": reg.changes, "client_id": reg.client_id });
-            v[reg.outcome.as_str()] = json!(true);
+            let v = SystemRegisterOutput {
+                id: reg.system_id.clone(),
+                outcome: reg.outcome.clone(),
+                created: reg.outcome == "created",
+                updated: reg.outcome == "updated",
+                unchanged: reg.outcome == "unchanged",
+                changes: reg.changes.clone(),
+                client_id: reg.client_id.clone(),
+            };
             ctx.out.result(&v, || {
                 let mut s = format!("system {}: {}", reg.system_id, reg.outcome);
                 for c in &reg.changes {
@@ -399,7 +422,7 @@ async fn request_create(
                 .ok_or_else(|| AppError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
             drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await?;
             let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request was created"))?;
-            let v = json!({ "id": req.id, "status": req.status, "confirmUrl": req.confirm_url, "customerOrg": req.customer_org, "externalRef": req.external_ref, "kind": req.kind });
+            let v = RequestCreateOutput { id: req.id.clone(), status: req.status.clone(), confirm_url: req.confirm_url.clone(), customer_org: req.customer_org.clone(), external_ref: req.external_ref.clone(), kind: req.kind };
             ctx.out.result(&v, || {
                 let url = req.confirm_url.clone().unwrap_or_default();
                 format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
@@ -437,54 +460,115 @@ async fn request_status(
 ) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
-            let rec = match &id {
-                Some(id) => flow.profile.requests.iter().find(|r| &r.id == id).cloned(),
-                None => flow.profile.current_request().cloned(),
-            };
-            let (req_id, agent) = match (&id, rec) {
-                (_, Some(r)) => (r.id.clone(), r.kind == crate::profile::RequestKind::Agent),
-                (Some(id), None) => (crate::validate::uuid(id).map_err(|e| AppError::usage(e.to_string()))?, false),
-                (None, None) => return Err(AppError::usage("no request in this profile yet: `request create --customer-org <org>`")),
-            };
-            let started = Instant::now();
-            let deadline = Duration::from_secs(timeout);
-            let mut interval = flow.poll_config.first;
-            let update = loop {
-                let u = match session.runner.poll_status(&flow.profile, &req_id, agent).await {
-                    Ok(u) => u,
-                    Err(f) if wait && f.kind == ErrorKind::Network && started.elapsed() < deadline => {
-                        ctx.out.info(format!("(retrying) {}", f.message));
-                        let left = deadline.saturating_sub(started.elapsed());
-                        tokio::time::sleep(interval.min(left)).await;
-                        interval = flow.poll_config.next_interval(interval);
-                        continue;
+            let req_id = match &id {
+                Some(id) => match flow.profile.requests.iter().find(|r| &r.id == id) {
+                    Some(r) => r.id.clone(),
+                    None => {
+                        crate::validate::uuid(id).map_err(|e| AppError::usage(e.to_string()))?
                     }
-                    Err(f) => return Err(f.into()),
-                };
-                if !wait || !u.status.is_pending() || started.elapsed() >= deadline {
-                    break u;
-                }
-                ctx.out.info(format!("{}: {} ({}s)", req_id, u.status, started.elapsed().as_secs()));
-                let left = deadline.saturating_sub(started.elapsed());
-                tokio::time::sleep(interval.min(left)).await;
-                interval = flow.poll_config.next_interval(interval);
+                },
+                None => match flow.profile.current_request() {
+                    Some(r) => r.id.clone(),
+                    None => {
+                        return Err(AppError::usage(
+                            "no request in this profile yet: `request create --customer-org <org>`",
+                        ));
+                    }
+                },
             };
-            if let Some(r) = flow.profile.requests.iter_mut().find(|r| r.id == update.request_id) {
-                r.status = update.status.clone();
-                r.checked_at = Some(update.at);
-                if update.confirm_url.is_some() {
-                    r.confirm_url = update.confirm_url.clone();
-                }
+            let outcome = poll(
+                ctx,
+                &mut flow,
+                &session,
+                req_id,
+                wait,
+                Duration::from_secs(timeout),
+            )
+            .await;
+            let update = outcome.map_err(AppError::from)?;
+            // The flow saves final answers; a pending one is recorded too (its checked_at).
+            if flow
+                .profile
+                .requests
+                .iter()
+                .any(|r| r.id == update.request_id)
+            {
                 ctx.save(&mut flow.profile)?;
             }
-            let v = json!({ "id": update.request_id, "status": update.status, "confirmUrl": update.confirm_url });
-            ctx.out.result(&v, || format!("request {}: {}", update.request_id, update.status));
+            let v = RequestStatusOutput {
+                id: update.request_id.clone(),
+                status: update.status.clone(),
+                confirm_url: update.confirm_url.clone(),
+            };
+            ctx.out.result(&v, || {
+                format!("request {}: {}", update.request_id, update.status)
+            });
             Ok(status_exit(&update.status, wait))
         }
         .await;
         (r, session)
     })
     .await
+}
+
+/// Poll a request's status the way the wizard does: the flow's polling (its backoff, its
+/// handling of transient errors) run by the session's runner. Without `wait`, one answer;
+/// with it, until the status is final or `timeout` has passed (the timeout bounds the whole
+/// wait, including a poll in progress). Returns the last answer, or the last error if that
+/// came last.
+async fn poll(
+    ctx: &Ctx,
+    flow: &mut Flow,
+    session: &Session,
+    request_id: String,
+    wait: bool,
+    timeout: Duration,
+) -> Result<crate::flow::StatusUpdate, Failure> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last: Option<Result<crate::flow::StatusUpdate, Failure>> = None;
+    let mut queue: VecDeque<Effect> = flow.update(Msg::PollRequest { request_id }).into();
+    while let Some(effect) = queue.pop_front() {
+        let is_poll = matches!(effect, Effect::PollStatus { .. });
+        // The first answer is always awaited; later polls only while waiting and in time.
+        if is_poll && last.is_some() && (!wait || tokio::time::Instant::now() >= deadline) {
+            break;
+        }
+        let snapshot = flow.profile.clone();
+        let run = session.runner.run(effect, &snapshot);
+        let reply = if is_poll && last.is_some() {
+            match tokio::time::timeout_at(deadline, run).await {
+                Ok(reply) => reply,
+                Err(_) => break,
+            }
+        } else {
+            run.await
+        };
+        if let Some(Msg::StatusPolled { result, .. }) = &reply {
+            match result {
+                Ok(u) if wait && u.status.is_pending() => ctx.out.info(format!(
+                    "{}: {} ({}s)",
+                    u.request_id,
+                    u.status,
+                    started.elapsed().as_secs()
+                )),
+                Err(f) if wait && f.kind == ErrorKind::Network => {
+                    ctx.out.info(format!("(retrying) {}", f.message))
+                }
+                _ => {}
+            }
+            last = Some(result.clone());
+        }
+        if let Some(reply) = reply {
+            queue.extend(flow.update(reply));
+        }
+    }
+    last.unwrap_or_else(|| {
+        Err(Failure::new(
+            ErrorKind::Local,
+            "the status was never asked for",
+        ))
+    })
 }
 
 /// Exit code for a request status: refused 4; pending 5 when the caller waited for an answer.
@@ -575,10 +659,15 @@ async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, AppError> {
                 session.runner.maskinporten().token(&creds, &req, a.fresh).await.map_err(Failure::from)?
             };
             let claims = tok.claims().unwrap_or(Value::Null);
-            let mut v = json!({ "token_type": tok.token_type, "expires_in": tok.expires_in, "expires_at": tok.expires_at, "scope": tok.scope, "cached": tok.cached, "claims": claims });
-            if a.show {
-                v["access_token"] = json!(tok.token.expose());
-            }
+            let v = TokenOutput {
+                token_type: tok.token_type.clone(),
+                expires_in: tok.expires_in,
+                expires_at: tok.expires_at,
+                scope: tok.scope.clone(),
+                cached: tok.cached,
+                claims: claims.clone(),
+                access_token: a.show.then(|| tok.token.expose().to_string()),
+            };
             ctx.out.result(&v, || {
                 let mut s = format!(
                     "{} token, expires in {} s{}\nscope: {}\nclaims:\n{}",
@@ -602,44 +691,83 @@ async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, AppError> {
 async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
-            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes()).map_err(|_| AppError::usage(format!("unknown HTTP method `{}`", a.method)))?;
+            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| AppError::usage(format!("unknown HTTP method `{}`", a.method)))?;
             let body: Option<Value> = match &a.data {
-                Some(d) => Some(serde_json::from_str(d).map_err(|e| AppError::usage(format!("--data is not JSON: {e}")))?),
+                Some(d) => Some(
+                    serde_json::from_str(d)
+                        .map_err(|e| AppError::usage(format!("--data is not JSON: {e}")))?,
+                ),
                 None => None,
             };
-            let url = match a.url {
-                Some(u) => crate::validate::https_url(&u).map_err(|e| AppError::usage(e.to_string()))?,
-                None => flow.profile.test_url.clone().unwrap_or_else(|| session.runner.default_test_url()),
+            if flow.profile.current_request().is_none() {
+                return Err(AppError::usage(
+                    "no request in this profile yet: the test call needs an approved system user",
+                ));
+            }
+            let scope = match a.scope {
+                Some(s) => {
+                    Some(crate::validate::scopes(&s).map_err(|e| AppError::usage(e.to_string()))?)
+                }
+                None => None,
             };
-            let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request in this profile yet: the test call needs an approved system user"))?;
-            let scopes = scopes_arg(a.scope, &flow.profile)?;
-            let tok = session.runner.system_user_token(&flow.profile, scopes, &req.customer_org, req.external_ref.clone(), false).await?;
-            let res = session.runner.altinn().test_call(method, &url, &tok.token, body.as_ref()).await.map_err(Failure::from)?;
-            let body_json = res.json.clone().map(crate::runner::redact_json_tokens);
-            let body_text = crate::runner::redact_tokens(&res.body);
-            let claims = tok.claims().unwrap_or(Value::Null);
-            flow.profile.last_test_call = Some(TestCallRecord {
-                url: res.url.clone(),
-                method: res.method.clone(),
-                status: res.status,
-                elapsed_ms: res.elapsed_ms,
-                at: chrono::Utc::now(),
-                system_user_id: claims["authorization_details"][0]["systemuser_id"][0].as_str().map(str::to_string),
-                body_excerpt: Some(crate::http::excerpt(&body_text, 2000)),
-            });
-            ctx.save(&mut flow.profile)?;
-            let v = json!({ "status": res.status, "elapsed_ms": res.elapsed_ms, "url": res.url, "method": res.method, "headers": res.headers.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(), "body": body_json.clone().unwrap_or(Value::String(body_text.clone())), "token_claims": claims });
+            // The wizard's test call, with this command's method, body, URL and scope: the
+            // flow records the result in the profile and the runner saves it.
+            run_all(
+                &mut flow,
+                &session,
+                Msg::SubmitApiCall(crate::flow::ApiCall {
+                    url: a.url,
+                    method: Some(method.to_string()),
+                    body,
+                    scope,
+                }),
+            )
+            .await;
+            let Some(summary) = flow.test.clone() else {
+                return Err(flow
+                    .error
+                    .as_ref()
+                    .map(AppError::from)
+                    .unwrap_or_else(|| AppError::usage("the call produced no result")));
+            };
+            let rec = &summary.record;
+            let body_text = rec.body_excerpt.clone().unwrap_or_default();
+            let v = CallOutput {
+                status: rec.status,
+                elapsed_ms: rec.elapsed_ms,
+                url: rec.url.clone(),
+                method: rec.method.clone(),
+                headers: summary
+                    .headers
+                    .iter()
+                    .map(|(k, v)| std::collections::BTreeMap::from([(k.clone(), v.clone())]))
+                    .collect(),
+                body: summary
+                    .response_json
+                    .clone()
+                    .unwrap_or_else(|| Value::String(body_text.clone())),
+                token_claims: summary.token_claims.clone(),
+            };
             ctx.out.result(&v, || {
                 format!(
                     "{} {} -> HTTP {} in {} ms\n{}",
-                    res.method,
-                    res.url,
-                    res.status,
-                    res.elapsed_ms,
-                    body_json.as_ref().map(|j| serde_json::to_string_pretty(j).unwrap_or_default()).unwrap_or(body_text.clone())
+                    rec.method,
+                    rec.url,
+                    rec.status,
+                    rec.elapsed_ms,
+                    summary
+                        .response_json
+                        .as_ref()
+                        .map(|j| serde_json::to_string_pretty(j).unwrap_or_default())
+                        .unwrap_or(body_text.clone())
                 )
             });
-            Ok(if (200..300).contains(&res.status) { exit::OK } else { exit::REJECTED })
+            Ok(if (200..300).contains(&rec.status) {
+                exit::OK
+            } else {
+                exit::REJECTED
+            })
         }
         .await;
         (r, session)
@@ -655,13 +783,24 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
             let mut rows = Vec::new();
             for n in &names {
                 match ctx.store.load(n) {
-                    Ok(Some(p)) => rows.push(json!({ "name": n, "environment": p.environment.kind, "step": crate::flow::resume_step(&p), "updated_at": p.updated_at })),
+                    Ok(Some(p)) => rows.push(ProfileRow {
+                        name: n.clone(),
+                        environment: Some(p.environment.kind),
+                        step: Some(crate::flow::resume_step(&p)),
+                        updated_at: Some(p.updated_at),
+                        error: None,
+                    }),
                     Ok(None) => {}
-                    Err(e) => rows.push(json!({ "name": n, "error": e.to_string() })),
+                    Err(e) => rows.push(ProfileRow {
+                        name: n.clone(),
+                        environment: None,
+                        step: None,
+                        updated_at: None,
+                        error: Some(e.to_string()),
+                    }),
                 }
             }
-            let v = Value::Array(rows.clone());
-            ctx.out.result(&v, || {
+            ctx.out.result(&rows, || {
                 if rows.is_empty() {
                     return "no profiles yet".into();
                 }
@@ -669,9 +808,14 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
                     .map(|r| {
                         format!(
                             "{:<16} {:<8} {}",
-                            r["name"].as_str().unwrap_or(""),
-                            r["environment"].as_str().unwrap_or("?"),
-                            r["step"].as_str().or(r["error"].as_str()).unwrap_or("")
+                            r.name,
+                            r.environment
+                                .map(|e| e.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            r.step
+                                .map(step_name)
+                                .or(r.error.clone())
+                                .unwrap_or_default()
                         )
                     })
                     .collect::<Vec<_>>()
@@ -687,9 +831,11 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
                 .ok_or_else(|| {
                     AppError::usage(format!("no profile named `{}`", ctx.global.profile))
                 })?;
-            let mut v = serde_json::to_value(&p).unwrap_or_default();
-            v["path"] = json!(ctx.store.profile_path(&p.name));
-            v["next_step"] = json!(crate::flow::resume_step(&p));
+            let v = ProfileShowOutput {
+                profile: &p,
+                path: ctx.store.profile_path(&p.name),
+                next_step: crate::flow::resume_step(&p),
+            };
             ctx.out
                 .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(exit::OK)
@@ -700,9 +846,12 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
             if !removed {
                 return Err(AppError::usage(format!("no profile named `{name}`")));
             }
-            ctx.out.result(&json!({ "removed": name }), || {
-                format!("removed profile {name} (its key file, if any, was kept)")
-            });
+            ctx.out.result(
+                &ProfileRemovedOutput {
+                    removed: name.clone(),
+                },
+                || format!("removed profile {name} (its key file, if any, was kept)"),
+            );
             Ok(exit::OK)
         }
     }
@@ -741,7 +890,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             {
                 tracing::warn!(error = %e, "could not record the running sandbox");
             }
-            let v = json!({ "base_url": url, "maskinporten_issuer": handle.issuer(), "token_endpoint": format!("{}token", handle.issuer()), "altinn_base": url, "orgs": crate::sandbox::seeded_orgs().iter().map(|o| json!({"orgNo": o.org_no, "name": o.name})).collect::<Vec<_>>() });
+            let v = SandboxServeOutput {
+                base_url: url.clone(),
+                maskinporten_issuer: handle.issuer(),
+                token_endpoint: format!("{}token", handle.issuer()),
+                altinn_base: url.clone(),
+                orgs: output::seeded_orgs(),
+            };
             // Bound to every interface (a workshop): participants use this machine's address
             // on the room's network, which the sandbox cannot know; it answers on any of them.
             let shared = bind.is_unspecified();
@@ -766,11 +921,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             Ok(exit::OK)
         }
         SandboxCommand::Orgs => {
-            let orgs: Vec<Value> = crate::sandbox::seeded_orgs()
-                .iter()
-                .map(|o| json!({"orgNo": o.org_no, "name": o.name}))
-                .collect();
-            ctx.out.result(&Value::Array(orgs.clone()), || {
+            ctx.out.result(&output::seeded_orgs(), || {
                 crate::sandbox::seeded_orgs()
                     .iter()
                     .map(|o| format!("{}  {}", o.org_no, o.name))
@@ -822,7 +973,10 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, App
     });
     session.close().await;
     r?;
-    let v = json!({ "id": id, "decision": if approve { "approved" } else { "rejected" } });
+    let v = DecisionOutput {
+        id: id.clone(),
+        decision: if approve { "approved" } else { "rejected" },
+    };
     ctx.out.result(&v, || {
         format!(
             "request {id} {}",
@@ -830,4 +984,12 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, App
         )
     });
     Ok(exit::OK)
+}
+
+/// A step as `profile list` prints it: the name `--json` uses.
+fn step_name(step: crate::flow::Step) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
