@@ -759,3 +759,41 @@ fn a_new_key_under_the_same_kid_is_caught_and_re_registered() {
     a.json(&["token", "--fresh"], 0);
     assert_eq!(check(&a.json(&["doctor"], 0), "client key"), "pass");
 }
+
+/// `man` renders a page from the clap definition that names every subcommand, and `--out`
+/// writes one page per subcommand.
+#[test]
+fn the_man_page_names_every_subcommand() {
+    let a = Cli::new(&[]);
+    let out = a.cmd(&["man"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(page.contains(".TH altinn-onboard 1"), "{page}");
+    let cmd = <altinn_onboard::cli::args::Cli as clap::CommandFactory>::command();
+    let visible: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(visible.len() >= 10, "{visible:?}");
+    for name in &visible {
+        // roff escapes hyphens: `altinn\-onboard\-keys(1)`.
+        let entry = format!("altinn-onboard-{name}(1)").replace('-', "\\-");
+        assert!(page.contains(&entry), "the man page does not name `{name}`");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir_arg = dir.path().to_str().expect("utf-8 path");
+    a.cmd(&["man", "--out", dir_arg]).assert().success();
+    for name in [
+        "altinn-onboard.1",
+        "altinn-onboard-keys.1",
+        "altinn-onboard-request-status.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.contains(".TH"), "{name} is not a man page");
+    }
+    // Hidden: not in --help.
+    let help = a.cmd(&["--help"]).output().expect("run");
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("\n  man "));
+}

@@ -89,6 +89,7 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             clap_complete::generate(shell, &mut cmd, "altinn-onboard", &mut std::io::stdout());
             Ok(exit::OK)
         }
+        Command::Man { out } => man(ctx, out),
     }
 }
 
@@ -992,4 +993,27 @@ fn step_name(step: crate::flow::Step) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// `man`: the man page from the same clap definition as `--help`, so they cannot disagree.
+fn man(ctx: &Ctx, out: Option<std::path::PathBuf>) -> Result<i32, AppError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let failed = |e: std::io::Error| AppError::usage(format!("cannot write the man page: {e}"));
+    match out {
+        None => {
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout().lock())
+                .map_err(failed)?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(failed)?;
+            // altinn-onboard.1, plus altinn-onboard-keys.1, altinn-onboard-keys-generate.1, ...
+            clap_mangen::generate_to(cmd, &dir).map_err(failed)?;
+            ctx.out.info(format!(
+                "wrote altinn-onboard.1 and its subcommand pages to {}",
+                dir.display()
+            ));
+        }
+    }
+    Ok(exit::OK)
 }
