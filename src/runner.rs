@@ -93,7 +93,12 @@ impl From<portal::PortalError> for Failure {
         } else {
             ErrorKind::Rejected
         };
-        Failure::new(kind, e.to_string())
+        let status = match &e {
+            portal::PortalError::Rejected { status, .. } => Some(*status),
+            portal::PortalError::NotASandbox { .. } => Some(404),
+            _ => None,
+        };
+        Failure::new(kind, e.to_string()).with_upstream(None, status)
     }
 }
 

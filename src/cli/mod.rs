@@ -962,16 +962,10 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, App
     let _ = profile;
     let session = ctx.session(&env).await?;
     let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
-    let r = portal.decide(&id, approve).await.map_err(|e| {
-        AppError::new(
-            if e.is_network() {
-                exit::NETWORK
-            } else {
-                exit::REJECTED
-            },
-            e.to_string(),
-        )
-    });
+    let r = portal
+        .decide(&id, approve)
+        .await
+        .map_err(|e| AppError::from(Failure::from(e)));
     session.close().await;
     r?;
     let v = DecisionOutput {
