@@ -320,3 +320,53 @@ impl Headless {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::EnvKind;
+    use crate::flow::Flow;
+    use crate::tui::AppOptions;
+
+    /// A session that cannot open reaches the flow as a message (an error where the user is,
+    /// nothing busy), and local work such as generating a key still runs without it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_session_is_a_flow_error_and_keys_need_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(ProfileStore::at(dir.path()));
+        // A custom environment without URLs cannot be resolved, so its session never opens.
+        let env = EnvSetting {
+            kind: EnvKind::Custom,
+            maskinporten_url: None,
+            altinn_url: None,
+        };
+        let app = App::new(
+            Flow::new(Profile::new("broken", env.clone())),
+            AppOptions::detect(EnvKind::Custom, String::new()),
+        );
+        let mut h = Headless::new(app, Driver::opening(store, "broken", env));
+        assert!(
+            h.run_until(Duration::from_secs(10), |a| a.flow.error.is_some())
+                .await
+        );
+        let e = h.app.flow.error.clone().expect("an error");
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.message
+                .starts_with("could not open the custom environment"),
+            "{}",
+            e.message
+        );
+        assert!(h.app.flow.busy.is_none() && h.driver.runner().is_none());
+        let fx = h.app.flow.update(Msg::GenerateKey {
+            bits: 2048,
+            kid: None,
+        });
+        h.driver.run_effects(&h.app, fx);
+        assert!(
+            h.run_until(Duration::from_secs(60), |a| a.flow.profile.kid.is_some())
+                .await,
+            "the key was generated without a session"
+        );
+    }
+}
