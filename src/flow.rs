@@ -116,6 +116,12 @@ pub struct FlowError {
     /// The input field it concerns, for validation errors.
     pub field: Option<String>,
     pub message: String,
+    /// The remote's error code (AUTH-xxxxx, MP-xxx, OAuth `invalid_grant`), when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The remote's HTTP status, when one answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 /// A failed effect, as reported by the runner.
@@ -123,6 +129,12 @@ pub struct FlowError {
 pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    /// The remote's error code (AUTH-xxxxx, AUTH.VLD-xxxxx, MP-xxx, OAuth `invalid_grant`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The remote's HTTP status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
 }
 
 impl Failure {
@@ -130,7 +142,16 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            code: None,
+            status: None,
         }
+    }
+
+    /// The same failure with the remote's code and HTTP status attached.
+    pub fn with_upstream(mut self, code: Option<String>, status: Option<u16>) -> Self {
+        self.code = code;
+        self.status = status;
+        self
     }
 }
 
@@ -166,6 +187,8 @@ pub struct TestCallSummary {
     pub token_claims: serde_json::Value,
     pub token_expires_in: i64,
     pub response_json: Option<serde_json::Value>,
+    /// The response headers worth showing (content type, request ids, ...).
+    pub headers: Vec<(String, String)>,
 }
 
 /// A status answer from polling.
@@ -241,6 +264,16 @@ impl SystemForm {
     }
 }
 
+/// A call with the system-user token. Unset fields take the wizard's defaults: GET, no body,
+/// the profile's system-user scopes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiCall {
+    pub url: Option<String>,
+    pub method: Option<String>,
+    pub body: Option<serde_json::Value>,
+    pub scope: Option<Vec<String>>,
+}
+
 /// Fields of the request step's form.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RequestForm {
@@ -280,6 +313,13 @@ pub enum Msg {
     SubmitTestCall {
         url: Option<String>,
     },
+    /// A call with the system-user token to any API (`altinn-onboard call`).
+    SubmitApiCall(ApiCall),
+    /// Poll one request's status, which need not be the profile's current one
+    /// (`request status --id`).
+    PollRequest {
+        request_id: String,
+    },
     Retry,
     GoTo(Step),
     DismissError,
@@ -295,6 +335,9 @@ pub enum Msg {
     },
     TestCallDone(Result<TestCallSummary, Failure>),
     ProfileSaved(Result<(), Failure>),
+    /// The environment's session (and on the sandbox the emulator) could not be opened: the
+    /// remote effects waiting for it were dropped.
+    SessionFailed(Failure),
 }
 
 /// Work for the runner.
@@ -336,6 +379,10 @@ pub enum Effect {
     },
     TestCall {
         url: Option<String>,
+        /// An HTTP method name, upper case ("GET" for the wizard's test call).
+        method: String,
+        /// A JSON body to send.
+        body: Option<serde_json::Value>,
         customer_org: String,
         external_ref: Option<String>,
         scope: Vec<String>,
@@ -529,6 +576,20 @@ impl Flow {
             kind,
             field: None,
             message: message.into(),
+            code: None,
+            status: None,
+        });
+    }
+
+    /// A failed effect, keeping the remote's code and status.
+    fn failed(&mut self, step: Step, f: Failure) {
+        self.error = Some(FlowError {
+            step,
+            kind: f.kind,
+            field: None,
+            message: f.message,
+            code: f.code,
+            status: f.status,
         });
     }
 
@@ -538,6 +599,8 @@ impl Flow {
             kind: ErrorKind::Validation,
             field: Some(e.field.to_string()),
             message: e.to_string(),
+            code: None,
+            status: None,
         });
     }
 
@@ -617,7 +680,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Key, f.kind, f.message);
+                        self.failed(Step::Key, f);
                         vec![]
                     }
                 }
@@ -656,7 +719,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Client, f.kind, f.message);
+                        self.failed(Step::Client, f);
                         vec![]
                     }
                 }
@@ -688,7 +751,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::System, f.kind, f.message);
+                        self.failed(Step::System, f);
                         vec![]
                     }
                 }
@@ -720,7 +783,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::Request, f.kind, f.message);
+                        self.failed(Step::Request, f);
                         vec![]
                     }
                 }
@@ -764,7 +827,15 @@ impl Flow {
                 vec![]
             }
             Msg::StatusPolled { generation, result } => self.status_polled(generation, result),
-            Msg::SubmitTestCall { url } => self.submit_test_call(url),
+            Msg::SubmitTestCall { url } => self.submit_test_call(
+                ApiCall {
+                    url,
+                    ..ApiCall::default()
+                },
+                true,
+            ),
+            Msg::SubmitApiCall(call) => self.submit_test_call(call, false),
+            Msg::PollRequest { request_id } => self.poll_request(request_id),
             Msg::TestCallDone(res) => {
                 self.busy = None;
                 match res {
@@ -791,7 +862,7 @@ impl Flow {
                         vec![self.save()]
                     }
                     Err(f) => {
-                        self.fail(Step::TestCall, f.kind, f.message);
+                        self.failed(Step::TestCall, f);
                         vec![]
                     }
                 }
@@ -806,6 +877,20 @@ impl Flow {
                         format!("could not save the profile: {}", f.message),
                     );
                 }
+                vec![]
+            }
+            Msg::SessionFailed(f) => {
+                self.busy = None;
+                // A poll waiting for the session was dropped with it.
+                if let Some(p) = &mut self.polling {
+                    p.active = false;
+                }
+                // Shown where the user is: at start that can be any step of a resumed profile.
+                let message = format!(
+                    "could not open the {} environment: {}",
+                    self.profile.environment.kind, f.message
+                );
+                self.failed(self.step, Failure { message, ..f });
                 vec![]
             }
             Msg::Retry => match self.last_effect.clone() {
@@ -1032,12 +1117,16 @@ impl Flow {
             kind: ErrorKind::Validation,
             field: Some(e.field.to_string()),
             message: e.to_string(),
+            code: None,
+            status: None,
         };
         let refuse = |m: &str| FlowError {
             step: Step::Request,
             kind: ErrorKind::Validation,
             field: None,
             message: m.to_string(),
+            code: None,
+            status: None,
         };
         let customer = validate::org_number(&form.customer_org).map_err(invalid)?;
         let external_ref = match form.external_ref.trim() {
@@ -1128,6 +1217,20 @@ impl Flow {
             );
             return vec![];
         };
+        self.poll_request(req.id)
+    }
+
+    /// Whether a request is an agent request (the status lives under another path); a
+    /// request the profile does not know is taken as a standard one.
+    fn is_agent(profile: &Profile, request_id: &str) -> bool {
+        profile
+            .requests
+            .iter()
+            .any(|r| r.id == request_id && r.kind == RequestKind::Agent)
+    }
+
+    fn poll_request(&mut self, request_id: String) -> Vec<Effect> {
+        let agent = Self::is_agent(&self.profile, &request_id);
         self.poll_generation += 1;
         self.step = Step::Polling;
         self.error = None;
@@ -1135,7 +1238,7 @@ impl Flow {
         self.notice = None;
         self.busy = Some(Busy::Polling);
         self.polling = Some(PollState {
-            request_id: req.id.clone(),
+            request_id: request_id.clone(),
             generation: self.poll_generation,
             attempts: 0,
             interval: self.poll_config.first,
@@ -1145,8 +1248,8 @@ impl Flow {
             active: true,
         });
         vec![Effect::PollStatus {
-            request_id: req.id,
-            agent: req.kind == RequestKind::Agent,
+            request_id,
+            agent,
             after: Duration::ZERO,
             generation: self.poll_generation,
         }]
@@ -1174,6 +1277,11 @@ impl Flow {
                 poll.last_checked_at = Some(update.at);
                 let request_id = poll.request_id.clone();
                 let status = update.status.clone();
+                let known = self
+                    .profile
+                    .requests
+                    .iter()
+                    .any(|r| r.id == update.request_id);
                 if let Some(rec) = self
                     .profile
                     .requests
@@ -1196,10 +1304,7 @@ impl Flow {
                     }
                     let after = poll.interval;
                     poll.interval = config.next_interval(poll.interval);
-                    let agent = self
-                        .profile
-                        .current_request()
-                        .is_some_and(|r| r.kind == RequestKind::Agent);
+                    let agent = Self::is_agent(&self.profile, &request_id);
                     return vec![Effect::PollStatus {
                         request_id,
                         agent,
@@ -1220,7 +1325,9 @@ impl Flow {
                         format!("the request was {status}; go back to the request step to send a new one (the old one is deleted first)"),
                     );
                 }
-                vec![self.save()]
+                // A request the profile does not know (`request status --id`) changes nothing
+                // worth saving.
+                if known { vec![self.save()] } else { vec![] }
             }
             Err(f) if f.kind == ErrorKind::Network => {
                 // Keep polling through transient trouble, showing it.
@@ -1228,10 +1335,7 @@ impl Flow {
                 let after = poll.interval;
                 poll.interval = config.next_interval(poll.interval);
                 let request_id = poll.request_id.clone();
-                let agent = self
-                    .profile
-                    .current_request()
-                    .is_some_and(|r| r.kind == RequestKind::Agent);
+                let agent = Self::is_agent(&self.profile, &request_id);
                 vec![Effect::PollStatus {
                     request_id,
                     agent,
@@ -1242,17 +1346,21 @@ impl Flow {
             Err(f) => {
                 poll.active = false;
                 self.busy = None;
-                self.fail(Step::Polling, f.kind, f.message);
+                self.failed(Step::Polling, f);
                 vec![]
             }
         }
     }
 
-    fn submit_test_call(&mut self, url: Option<String>) -> Vec<Effect> {
-        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+    /// The wizard's test call (a GET; a URL typed there is remembered for next time) and the
+    /// CLI's `call` (any method, body and scope; the URL is for this call only) share this.
+    fn submit_test_call(&mut self, call: ApiCall, remember_url: bool) -> Vec<Effect> {
+        let url = match call.url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
             Some(u) => match validate::https_url(u) {
                 Ok(u) => {
-                    self.profile.test_url = Some(u.clone());
+                    if remember_url {
+                        self.profile.test_url = Some(u.clone());
+                    }
                     Some(u)
                 }
                 Err(e) => {
@@ -1270,14 +1378,17 @@ impl Flow {
             );
             return vec![];
         };
-        let scope = match &self.profile.system_user_scope {
-            Some(s) => s.split_whitespace().map(str::to_string).collect(),
-            None => self.profile.scopes.clone(),
+        let scope = match (call.scope, &self.profile.system_user_scope) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s.split_whitespace().map(str::to_string).collect(),
+            (None, None) => self.profile.scopes.clone(),
         };
         self.remote(
             Busy::TestCall,
             Effect::TestCall {
                 url,
+                method: call.method.unwrap_or_else(|| "GET".into()),
+                body: call.body,
                 customer_org: req.customer_org,
                 external_ref: req.external_ref,
                 scope,

@@ -544,6 +544,8 @@ fn test_call_step() {
     let [
         Effect::TestCall {
             url: None,
+            method,
+            body: None,
             customer_org,
             external_ref: None,
             scope,
@@ -553,6 +555,7 @@ fn test_call_step() {
         panic!("{fx:?}")
     };
     assert_eq!(customer_org, CUSTOMER);
+    assert_eq!(method, "GET");
     assert_eq!(scope.len(), 3);
     for (status, step, err) in [
         (200, Step::Done, None),
@@ -574,6 +577,7 @@ fn test_call_step() {
             token_claims: serde_json::json!({}),
             token_expires_in: 120,
             response_json: None,
+            headers: vec![],
         })));
         assert_eq!((f.step, f.error.as_ref().map(|e| e.kind)), (step, err));
         assert!(fx.iter().any(is_save), "the result is saved either way");
@@ -679,4 +683,114 @@ fn a_different_key_under_the_same_kid_must_be_registered_again() {
         "same kid, other key: the client must get it"
     );
     assert_eq!(resume_step(&f.profile), Step::Client);
+}
+
+/// A session that cannot open (the embedded sandbox fails to start, an unreachable custom
+/// environment) arrives as a message: whatever was waiting stops, the error shows on the step
+/// the user is on, nothing is saved, and Retry asks again for the dropped effect.
+#[test]
+fn a_failed_session_stops_what_waited_and_can_be_retried() {
+    struct Case {
+        name: &'static str,
+        at: Step,
+        before: fn(&mut Flow) -> Vec<Effect>,
+    }
+    let cases = [
+        Case {
+            name: "nothing in flight",
+            at: Step::Key,
+            before: |_| vec![],
+        },
+        Case {
+            name: "a system registration waiting",
+            at: Step::System,
+            before: |f| {
+                f.update(Msg::SubmitSystem(SystemForm {
+                    name: "smartcloud".into(),
+                    is_visible: true,
+                    rights: "ske-krav-og-betalinger".into(),
+                    ..Default::default()
+                }))
+            },
+        },
+        Case {
+            name: "a poll waiting",
+            at: Step::Approval,
+            before: |f| f.update(Msg::StartPolling),
+        },
+    ];
+    for c in cases {
+        let mut f = flow_at(c.at);
+        let waiting = (c.before)(&mut f);
+        let step = f.step;
+        let fx = f.update(Msg::SessionFailed(
+            Failure::new(ErrorKind::Network, "could not bind 127.0.0.1:0")
+                .with_upstream(None, None),
+        ));
+        assert!(fx.is_empty(), "{}: {fx:?}", c.name);
+        assert!(f.busy.is_none(), "{}", c.name);
+        assert!(!f.in_flight(), "{}: nothing is left in flight", c.name);
+        let e = f.error.clone().expect("an error");
+        assert_eq!(
+            (e.step, e.kind),
+            (step, ErrorKind::Network),
+            "{}: shown on the current step",
+            c.name
+        );
+        assert!(
+            e.message
+                .starts_with("could not open the sandbox environment: could not bind"),
+            "{}: {}",
+            c.name,
+            e.message
+        );
+        if !waiting.is_empty() {
+            // A new poll gets a new generation; otherwise the same effect is asked for again.
+            let same = |fx: Vec<Effect>| -> Vec<Effect> {
+                fx.into_iter()
+                    .map(|e| match e {
+                        Effect::PollStatus {
+                            request_id,
+                            agent,
+                            after,
+                            ..
+                        } => Effect::PollStatus {
+                            request_id,
+                            agent,
+                            after,
+                            generation: 0,
+                        },
+                        e => e,
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                same(f.update(Msg::Retry)),
+                same(waiting),
+                "{}: retry",
+                c.name
+            );
+        }
+    }
+}
+
+/// A remote's error code and HTTP status travel with the failure into the flow's error.
+#[test]
+fn a_failure_keeps_the_upstream_code_and_status() {
+    let mut f = flow_at(Step::Request);
+    f.update(Msg::SubmitRequest(RequestForm {
+        customer_org: CUSTOMER.into(),
+        agent: false,
+        external_ref: String::new(),
+    }));
+    f.update(Msg::RequestCreated(Err(Failure::new(
+        ErrorKind::Rejected,
+        "Altinn rejected it",
+    )
+    .with_upstream(Some("AUTH-00002".into()), Some(400)))));
+    let e = f.error.expect("an error");
+    assert_eq!(
+        (e.code.as_deref(), e.status, e.kind),
+        (Some("AUTH-00002"), Some(400), ErrorKind::Rejected)
+    );
 }

@@ -4,9 +4,11 @@
 //! `runner`) know nothing about terminals. `sandbox` is an independent emulator of Maskinporten
 //! and the Altinn authentication APIs; the clients never special-case it (`portal` is the one
 //! place that talks to its admin API, standing in for Digdir's self-service portal). `cli` and
-//! `tui` are thin shells over `flow` + `runner`.
+//! `tui` are thin shells over `flow` + `runner`; what both need (options, context, errors, exit
+//! codes) is in `app`, and neither imports the other.
 
 pub mod altinn;
+pub mod app;
 pub mod cli;
 pub mod env;
 pub mod flow;

@@ -1,6 +1,10 @@
-//! The effect runner: executes the [`Effect`]s of the flow with the real clients and turns every
-//! outcome into a [`Msg`]. The wizard runs each effect in a tokio task; the CLI awaits them in
-//! turn. Typed errors become [`Failure`]s with the kind that decides retry and exit code.
+//! The effect runners: execute the [`Effect`]s of the flow and turn every outcome into a
+//! [`Msg`]. [`LocalRunner`] does the local work (keys, the profile store, the browser) and
+//! needs no environment; [`Runner`] adds one environment's remotes (Maskinporten, Altinn, the
+//! sandbox's portal) and hands local effects to its `LocalRunner`. [`Effect::is_remote`]
+//! decides which one an effect needs. The wizard runs each effect in a tokio task; the CLI
+//! awaits them in turn. Typed errors become [`Failure`]s with the kind that decides retry and
+//! exit code.
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
 use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
@@ -21,14 +25,21 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Executes effects for one environment.
+/// Executes the local effects: key generation, import and loading, profile saves, the
+/// browser. No environment, no network.
+pub struct LocalRunner {
+    store: Arc<ProfileStore>,
+    keys: Mutex<HashMap<PathBuf, Arc<KeyPair>>>,
+}
+
+/// Executes effects for one environment: remote ones itself, local ones through its
+/// [`LocalRunner`] (whose key cache it shares).
 pub struct Runner {
     env: Environment,
     http: reqwest::Client,
     mp: MaskinportenClient,
     altinn: AltinnClient,
-    store: Arc<ProfileStore>,
-    keys: Mutex<HashMap<PathBuf, Arc<KeyPair>>>,
+    local: Arc<LocalRunner>,
 }
 
 impl From<MaskinportenError> for Failure {
@@ -40,7 +51,16 @@ impl From<MaskinportenError> for Failure {
         } else {
             ErrorKind::Local
         };
-        Failure::new(kind, e.to_string())
+        let (code, status) = match &e {
+            MaskinportenError::Rejected { status, error, .. } => {
+                (Some(error.clone()), Some(*status))
+            }
+            MaskinportenError::Server { status, .. }
+            | MaskinportenError::BadResponse { status, .. } => (None, Some(*status)),
+            MaskinportenError::Throttled { .. } => (None, Some(429)),
+            _ => (None, None),
+        };
+        Failure::new(kind, e.to_string()).with_upstream(code, status)
     }
 }
 
@@ -53,7 +73,10 @@ impl From<AltinnError> for Failure {
         } else {
             ErrorKind::Network
         };
-        Failure::new(kind, e.to_string())
+        let code = e
+            .problem()
+            .and_then(|p| p.codes().first().map(|c| c.to_string()));
+        Failure::new(kind, e.to_string()).with_upstream(code, e.status())
     }
 }
 
@@ -70,50 +93,25 @@ impl From<portal::PortalError> for Failure {
         } else {
             ErrorKind::Rejected
         };
-        Failure::new(kind, e.to_string())
+        let status = match &e {
+            portal::PortalError::Rejected { status, .. } => Some(*status),
+            portal::PortalError::NotASandbox { .. } => Some(404),
+            _ => None,
+        };
+        Failure::new(kind, e.to_string()).with_upstream(None, status)
     }
 }
 
-impl Runner {
-    pub fn new(env: Environment, store: Arc<ProfileStore>, cache: Arc<TokenCache>) -> Self {
-        let http = crate::http::client();
-        Runner {
-            mp: MaskinportenClient::new(&env, http.clone(), cache),
-            altinn: AltinnClient::new(&env, http.clone()),
-            env,
-            http,
+impl LocalRunner {
+    pub fn new(store: Arc<ProfileStore>) -> Self {
+        LocalRunner {
             store,
             keys: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn environment(&self) -> &Environment {
-        &self.env
-    }
-
-    pub fn altinn(&self) -> &AltinnClient {
-        &self.altinn
-    }
-
-    pub fn maskinporten(&self) -> &MaskinportenClient {
-        &self.mp
-    }
-
     pub fn store(&self) -> &ProfileStore {
         &self.store
-    }
-
-    /// The reference API the test call goes to when none is given: the sandbox's `whoami`,
-    /// or on TT02/production Altinn's token exchange (which accepts a system-user token and
-    /// proves Altinn trusts it).
-    pub fn default_test_url(&self) -> String {
-        match self.env.kind {
-            EnvKind::Sandbox | EnvKind::Custom => format!(
-                "{}/reference/whoami",
-                self.env.altinn_base.as_str().trim_end_matches('/')
-            ),
-            EnvKind::Tt02 | EnvKind::Prod => self.env.authentication_api("exchange/maskinporten"),
-        }
     }
 
     /// Load (once) the profile's private key, refusing unsafe permissions.
@@ -133,62 +131,7 @@ impl Runner {
         Ok(key)
     }
 
-    pub fn credentials(&self, profile: &Profile) -> Result<ClientCredentials, Failure> {
-        let Some(client_id) = profile.client_id.clone() else {
-            return Err(Failure::new(
-                ErrorKind::Validation,
-                "this profile has no Maskinporten client id yet: run `client set`",
-            ));
-        };
-        Ok(ClientCredentials {
-            client_id,
-            key: self.key_for(profile)?,
-        })
-    }
-
-    /// A vendor token with exactly `scope`.
-    pub async fn vendor_token(
-        &self,
-        profile: &Profile,
-        scope: &str,
-        fresh: bool,
-    ) -> Result<AccessToken, Failure> {
-        let creds = self.credentials(profile)?;
-        let req = TokenRequest {
-            scopes: vec![scope.to_string()],
-            ..Default::default()
-        };
-        Ok(self.mp.token(&creds, &req, fresh).await?)
-    }
-
-    /// A system-user token for the profile's current request.
-    pub async fn system_user_token(
-        &self,
-        profile: &Profile,
-        scope: Vec<String>,
-        customer_org: &str,
-        external_ref: Option<String>,
-        fresh: bool,
-    ) -> Result<AccessToken, Failure> {
-        let creds = self.credentials(profile)?;
-        if scope.is_empty() {
-            return Err(Failure::new(
-                ErrorKind::Validation,
-                "a system-user token needs at least one scope (set the client's scopes)",
-            ));
-        }
-        let req = TokenRequest {
-            scopes: scope,
-            resource: Vec::new(),
-            system_user: Some(SystemUserTarget {
-                customer_org: customer_org.to_string(),
-                external_ref,
-            }),
-        };
-        Ok(self.mp.token(&creds, &req, fresh).await?)
-    }
-
-    /// Run one effect; `None` for effects that report nothing.
+    /// Run one local effect; `None` for remote effects, which need a [`Runner`].
     pub async fn run(&self, effect: Effect, profile: &Profile) -> Option<Msg> {
         Some(match effect {
             Effect::GenerateKey { bits, kid } => {
@@ -197,52 +140,17 @@ impl Runner {
             Effect::ImportKey { source, kid } => {
                 Msg::KeyReady(self.import_key(profile, source.expose(), kid).await)
             }
-            Effect::RegisterClient {
-                vendor_org,
-                scopes,
-                client_id,
-            } => Msg::ClientRegistered(
-                self.register_client(profile, &vendor_org, &scopes, client_id)
-                    .await,
-            ),
-            Effect::RegisterSystem { registration } => {
-                Msg::SystemRegistered(self.register_system(profile, registration).await)
-            }
-            Effect::CreateRequest {
-                body,
-                agent,
-                delete_first,
-            } => Msg::RequestCreated(
-                self.create_request(profile, body, agent, delete_first)
-                    .await,
-            ),
             Effect::OpenBrowser { url } => Msg::BrowserOpened(open_browser(url).await),
-            Effect::PollStatus {
-                request_id,
-                agent,
-                after,
-                generation,
-            } => {
-                tokio::time::sleep(after).await;
-                Msg::StatusPolled {
-                    generation,
-                    result: self.poll_status(profile, &request_id, agent).await,
-                }
-            }
-            Effect::TestCall {
-                url,
-                customer_org,
-                external_ref,
-                scope,
-            } => Msg::TestCallDone(
-                self.test_call(profile, url, &customer_org, external_ref, scope)
-                    .await,
-            ),
             Effect::SaveProfile(p) => Msg::ProfileSaved(self.save(*p).await),
+            other => {
+                tracing::error!(?other, "a remote effect reached the local runner");
+                return None;
+            }
         })
     }
 
-    async fn save(&self, mut profile: Profile) -> Result<(), Failure> {
+    /// Save a profile (atomically, off the async threads).
+    pub async fn save(&self, mut profile: Profile) -> Result<(), Failure> {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.save(&mut profile))
             .await
@@ -327,6 +235,177 @@ impl Runner {
         };
         let key = KeyPair::import(&text, kid)?;
         self.store_key(profile, key).await
+    }
+}
+
+impl Runner {
+    pub fn new(env: Environment, store: Arc<ProfileStore>, cache: Arc<TokenCache>) -> Self {
+        let http = crate::http::client();
+        Runner {
+            mp: MaskinportenClient::new(&env, http.clone(), cache),
+            altinn: AltinnClient::new(&env, http.clone()),
+            env,
+            http,
+            local: Arc::new(LocalRunner::new(store)),
+        }
+    }
+
+    pub fn environment(&self) -> &Environment {
+        &self.env
+    }
+
+    pub fn altinn(&self) -> &AltinnClient {
+        &self.altinn
+    }
+
+    pub fn maskinporten(&self) -> &MaskinportenClient {
+        &self.mp
+    }
+
+    pub fn store(&self) -> &ProfileStore {
+        &self.local.store
+    }
+
+    /// The local half (keys, profile store), shared with this runner.
+    pub fn local(&self) -> &Arc<LocalRunner> {
+        &self.local
+    }
+
+    /// Load (once) the profile's private key; see [`LocalRunner::key_for`].
+    pub fn key_for(&self, profile: &Profile) -> Result<Arc<KeyPair>, Failure> {
+        self.local.key_for(profile)
+    }
+
+    /// The reference API the test call goes to when none is given: the sandbox's `whoami`,
+    /// or on TT02/production Altinn's token exchange (which accepts a system-user token and
+    /// proves Altinn trusts it).
+    pub fn default_test_url(&self) -> String {
+        match self.env.kind {
+            EnvKind::Sandbox | EnvKind::Custom => format!(
+                "{}/reference/whoami",
+                self.env.altinn_base.as_str().trim_end_matches('/')
+            ),
+            EnvKind::Tt02 | EnvKind::Prod => self.env.authentication_api("exchange/maskinporten"),
+        }
+    }
+
+    pub fn credentials(&self, profile: &Profile) -> Result<ClientCredentials, Failure> {
+        let Some(client_id) = profile.client_id.clone() else {
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                "this profile has no Maskinporten client id yet: run `client set`",
+            ));
+        };
+        Ok(ClientCredentials {
+            client_id,
+            key: self.key_for(profile)?,
+        })
+    }
+
+    /// A vendor token with exactly `scope`.
+    pub async fn vendor_token(
+        &self,
+        profile: &Profile,
+        scope: &str,
+        fresh: bool,
+    ) -> Result<AccessToken, Failure> {
+        let creds = self.credentials(profile)?;
+        let req = TokenRequest {
+            scopes: vec![scope.to_string()],
+            ..Default::default()
+        };
+        Ok(self.mp.token(&creds, &req, fresh).await?)
+    }
+
+    /// A system-user token for the profile's current request.
+    pub async fn system_user_token(
+        &self,
+        profile: &Profile,
+        scope: Vec<String>,
+        customer_org: &str,
+        external_ref: Option<String>,
+        fresh: bool,
+    ) -> Result<AccessToken, Failure> {
+        let creds = self.credentials(profile)?;
+        if scope.is_empty() {
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                "a system-user token needs at least one scope (set the client's scopes)",
+            ));
+        }
+        let req = TokenRequest {
+            scopes: scope,
+            resource: Vec::new(),
+            system_user: Some(SystemUserTarget {
+                customer_org: customer_org.to_string(),
+                external_ref,
+            }),
+        };
+        Ok(self.mp.token(&creds, &req, fresh).await?)
+    }
+
+    /// Run one effect; `None` for effects that report nothing. Local effects go to the
+    /// [`LocalRunner`].
+    pub async fn run(&self, effect: Effect, profile: &Profile) -> Option<Msg> {
+        if !effect.is_remote() {
+            return self.local.run(effect, profile).await;
+        }
+        Some(match effect {
+            Effect::RegisterClient {
+                vendor_org,
+                scopes,
+                client_id,
+            } => Msg::ClientRegistered(
+                self.register_client(profile, &vendor_org, &scopes, client_id)
+                    .await,
+            ),
+            Effect::RegisterSystem { registration } => {
+                Msg::SystemRegistered(self.register_system(profile, registration).await)
+            }
+            Effect::CreateRequest {
+                body,
+                agent,
+                delete_first,
+            } => Msg::RequestCreated(
+                self.create_request(profile, body, agent, delete_first)
+                    .await,
+            ),
+            Effect::PollStatus {
+                request_id,
+                agent,
+                after,
+                generation,
+            } => {
+                tokio::time::sleep(after).await;
+                Msg::StatusPolled {
+                    generation,
+                    result: self.poll_status(profile, &request_id, agent).await,
+                }
+            }
+            Effect::TestCall {
+                url,
+                method,
+                body,
+                customer_org,
+                external_ref,
+                scope,
+            } => Msg::TestCallDone(
+                self.test_call(
+                    profile,
+                    url,
+                    &method,
+                    body.as_ref(),
+                    &customer_org,
+                    external_ref,
+                    scope,
+                )
+                .await,
+            ),
+            Effect::GenerateKey { .. }
+            | Effect::ImportKey { .. }
+            | Effect::OpenBrowser { .. }
+            | Effect::SaveProfile(_) => unreachable!("local effects are run above"),
+        })
     }
 
     async fn register_client(
@@ -453,10 +532,13 @@ impl Runner {
         })
     }
 
+    #[allow(clippy::too_many_arguments)] // the fields of Effect::TestCall
     async fn test_call(
         &self,
         profile: &Profile,
         url: Option<String>,
+        method: &str,
+        body: Option<&serde_json::Value>,
         customer_org: &str,
         external_ref: Option<String>,
         scope: Vec<String>,
@@ -464,10 +546,17 @@ impl Runner {
         let token = self
             .system_user_token(profile, scope, customer_org, external_ref, false)
             .await?;
+        let method =
+            reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                Failure::new(
+                    ErrorKind::Validation,
+                    format!("unknown HTTP method `{method}`"),
+                )
+            })?;
         let url = url.unwrap_or_else(|| self.default_test_url());
         let result = self
             .altinn
-            .test_call(reqwest::Method::GET, &url, &token.token, None)
+            .test_call(method, &url, &token.token, body)
             .await?;
         let claims = token.claims().unwrap_or(serde_json::Value::Null);
         let system_user_id = claims["authorization_details"][0]["systemuser_id"][0]
@@ -487,6 +576,7 @@ impl Runner {
             token_claims: claims,
             token_expires_in: token.expires_in,
             response_json: result.json.map(redact_json_tokens),
+            headers: result.headers,
         })
     }
 }

@@ -119,6 +119,17 @@ fn raw_http(method: &str, url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A `--json` error's message and hint, as a person would read them on stderr.
+fn error_text(v: &Value) -> Option<String> {
+    let e = v.get("error")?;
+    let mut text = e["message"].as_str()?.to_string();
+    if let Some(h) = e["hint"].as_str() {
+        text.push_str("\n  hint: ");
+        text.push_str(h);
+    }
+    Some(text)
+}
+
 fn post(url: &str) {
     raw_http("POST", url);
 }
@@ -184,7 +195,7 @@ fn the_documented_sequence_against_sandbox_serve() {
     assert_eq!(req["status"], "New");
     let id = req["id"].as_str().expect("id").to_string();
     assert!(
-        req["confirmUrl"]
+        req["confirm_url"]
             .as_str()
             .is_some_and(|u| u.starts_with(&s)),
         "{req}"
@@ -275,8 +286,8 @@ fn usage_errors_exit_1() {
     let a = Cli::new(&["--profile", "codes"]);
     let bad = a.json(&["client", "set", "--vendor-org", "123456789"], 1);
     assert!(
-        bad["error"]
-            .as_str()
+        error_text(&bad)
+            .as_deref()
             .is_some_and(|e| e.contains("check digit")),
         "{bad}"
     );
@@ -297,11 +308,15 @@ fn remote_refusals_and_network_failures() {
     // 2: Maskinporten refuses a scope the client does not have.
     let rejected = a.json(&["token", "--scope", "altinn:not-granted"], 2);
     assert!(
-        rejected["error"]
-            .as_str()
+        error_text(&rejected)
+            .as_deref()
             .is_some_and(|e| e.contains("scope")),
         "{rejected}"
     );
+    // The upstream code and HTTP status are fields of their own, not only words in the message.
+    assert_eq!(rejected["error"]["code"], "invalid_scope", "{rejected}");
+    assert_eq!(rejected["error"]["status"], 400, "{rejected}");
+    assert_eq!(rejected["error"]["exit_code"], 2, "{rejected}");
     // 2: a system-user token before anything is approved.
     a.json(
         &[
@@ -316,6 +331,19 @@ fn remote_refusals_and_network_failures() {
     );
     let req = a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
     a.json(&["token", "--system-user"], 2);
+    // An Altinn ProblemDetails answer: its AUTH code and the status, apart.
+    let unknown = a.json(
+        &[
+            "request",
+            "status",
+            "--id",
+            "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11",
+        ],
+        2,
+    );
+    assert_eq!(unknown["error"]["code"], "AUTH-00010", "{unknown}");
+    assert_eq!(unknown["error"]["status"], 404, "{unknown}");
+    assert!(unknown["error"]["hint"].is_string(), "{unknown}");
     // 4: the customer rejects.
     a.json(&["sandbox", "reject", req["id"].as_str().expect("id")], 0);
     let refused = a.json(&["request", "status", "--wait", "--timeout", "5"], 4);
@@ -334,8 +362,8 @@ fn remote_refusals_and_network_failures() {
     net.json(&["keys", "generate"], 0);
     let down = net.json(&["client", "set", "--vendor-org", VENDOR], 3);
     assert!(
-        down["error"]
-            .as_str()
+        error_text(&down)
+            .as_deref()
             .is_some_and(|e| e.contains("127.0.0.1:9")),
         "{down}"
     );
@@ -360,8 +388,8 @@ fn profiles_keys_and_completions() {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         let refused = a.json(&["keys", "show"], 1);
         assert!(
-            refused["error"]
-                .as_str()
+            error_text(&refused)
+                .as_deref()
                 .is_some_and(|e| e.contains("chmod 600")),
             "{refused}"
         );
@@ -631,7 +659,7 @@ fn a_key_registered_to_another_client_is_explained() {
         0,
     );
     let refused = b.json(&["client", "set", "--vendor-org", VENDOR], 2);
-    let msg = refused["error"].as_str().unwrap_or_default();
+    let msg = error_text(&refused).unwrap_or_default();
     assert!(
         msg.contains("already registered to another client") && msg.contains("--client-id"),
         "{refused}"
@@ -730,4 +758,42 @@ fn a_new_key_under_the_same_kid_is_caught_and_re_registered() {
     a.json(&["client", "set", "--vendor-org", VENDOR], 0);
     a.json(&["token", "--fresh"], 0);
     assert_eq!(check(&a.json(&["doctor"], 0), "client key"), "pass");
+}
+
+/// `man` renders a page from the clap definition that names every subcommand, and `--out`
+/// writes one page per subcommand.
+#[test]
+fn the_man_page_names_every_subcommand() {
+    let a = Cli::new(&[]);
+    let out = a.cmd(&["man"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(page.contains(".TH altinn-onboard 1"), "{page}");
+    let cmd = <altinn_onboard::cli::args::Cli as clap::CommandFactory>::command();
+    let visible: Vec<String> = cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set())
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(visible.len() >= 10, "{visible:?}");
+    for name in &visible {
+        // roff escapes hyphens: `altinn\-onboard\-keys(1)`.
+        let entry = format!("altinn-onboard-{name}(1)").replace('-', "\\-");
+        assert!(page.contains(&entry), "the man page does not name `{name}`");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dir_arg = dir.path().to_str().expect("utf-8 path");
+    a.cmd(&["man", "--out", dir_arg]).assert().success();
+    for name in [
+        "altinn-onboard.1",
+        "altinn-onboard-keys.1",
+        "altinn-onboard-request-status.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(text.contains(".TH"), "{name} is not a man page");
+    }
+    // Hidden: not in --help.
+    let help = a.cmd(&["--help"]).output().expect("run");
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("\n  man "));
 }

@@ -428,6 +428,7 @@ fn test_summary(status: u16) -> TestCallSummary {
             "systemUserId": "c2a1e0f4-1111-2222-3333-444455556666",
             "customerOrg": "310904473", "vendorOrg": "312345676"
         })),
+        headers: vec![],
     }
 }
 

@@ -1,8 +1,11 @@
 //! Command-line arguments (clap derive). Flags override `ALTINN_ONBOARD_*` environment
 //! variables, which override the profile.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
+
+// The options every command and the wizard share live with the shared context.
+pub use crate::app::{EnvArg, GlobalArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,44 +25,6 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
-    /// Profile to use (created on first use).
-    #[arg(
-        long,
-        global = true,
-        env = "ALTINN_ONBOARD_PROFILE",
-        default_value = "default"
-    )]
-    pub profile: String,
-    /// Environment: sandbox, tt02, prod or custom. Defaults to the profile's (sandbox for a new one).
-    #[arg(long = "env", global = true, env = "ALTINN_ONBOARD_ENV", value_enum)]
-    pub environment: Option<EnvArg>,
-    /// Maskinporten issuer URL (the grant's aud; token endpoint is <issuer>token).
-    #[arg(long, global = true, env = "ALTINN_ONBOARD_MASKINPORTEN_URL")]
-    pub maskinporten_url: Option<String>,
-    /// Altinn platform base URL (the API is under /authentication/api/v1).
-    #[arg(long, global = true, env = "ALTINN_ONBOARD_ALTINN_URL")]
-    pub altinn_url: Option<String>,
-    /// Print results as JSON on stdout.
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Print only results (no progress or hints on stderr).
-    #[arg(long, short, global = true)]
-    pub quiet: bool,
-    /// More logging on stderr (-v info, -vv debug, -vvv trace).
-    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EnvArg {
-    Sandbox,
-    Tt02,
-    Prod,
-    Custom,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +59,13 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write altinn-onboard.1 and a page per subcommand into DIR.
+    #[command(hide = true)]
+    Man {
+        /// Directory to write the pages into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 

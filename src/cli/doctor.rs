@@ -1,12 +1,11 @@
 //! `doctor`: checks everything that can be checked, prints each as pass/fail with the fix, and
 //! when the system-user token fails walks the known causes of MP-303.
 
-use super::{CliError, Ctx, exit};
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, VENDOR_SCOPES};
+use crate::app::{AppError, Ctx, exit};
 use crate::env::EnvKind;
 use crate::portal::SandboxPortal;
 use serde::Serialize;
-use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,7 +57,7 @@ impl Report {
     }
 }
 
-pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
+pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
     // Doctor fetches fresh tokens and may start the embedded sandbox: like every command, it
     // holds the profile while it works.
     let _lock = ctx.lock_profile()?;
@@ -488,9 +487,12 @@ pub async fn run(ctx: &Ctx) -> Result<i32, CliError> {
     finish(ctx, r)
 }
 
-fn finish(ctx: &Ctx, r: Report) -> Result<i32, CliError> {
+fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
     let failed = r.checks.iter().any(|c| c.status == Status::Fail);
-    let v = json!({ "ok": !failed, "checks": r.checks });
+    let v = super::output::DoctorOutput {
+        ok: !failed,
+        checks: &r.checks,
+    };
     ctx.out.result(&v, || {
         r.checks
             .iter()

@@ -3,191 +3,24 @@
 
 pub mod args;
 pub mod doctor;
+pub mod output;
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
-use crate::env::{EnvKind, EnvSetting};
+pub use crate::app::{AppError, Ctx, Out, exit};
+use crate::env::EnvKind;
 use crate::flow::{Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
-use crate::profile::{Profile, ProfileStore, TestCallRecord};
+use crate::profile::Profile;
 use crate::session::Session;
 use args::*;
-use serde_json::{Value, json};
+use output::*;
+use serde_json::Value;
 use std::collections::VecDeque;
-use std::io::Write;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Documented exit codes.
-pub mod exit {
-    pub const OK: i32 = 0;
-    pub const USAGE: i32 = 1;
-    pub const REJECTED: i32 = 2;
-    pub const NETWORK: i32 = 3;
-    pub const REFUSED: i32 = 4;
-    pub const PENDING: i32 = 5;
-}
-
-/// An error at the edge: what to print and how to exit.
-#[derive(Debug)]
-pub struct CliError {
-    pub code: i32,
-    pub message: String,
-}
-
-impl CliError {
-    pub fn usage(m: impl Into<String>) -> Self {
-        CliError {
-            code: exit::USAGE,
-            message: m.into(),
-        }
-    }
-}
-
-impl From<Failure> for CliError {
-    fn from(f: Failure) -> Self {
-        CliError {
-            code: code_for(f.kind),
-            message: f.message,
-        }
-    }
-}
-
-pub fn code_for(kind: ErrorKind) -> i32 {
-    match kind {
-        ErrorKind::Validation | ErrorKind::Local => exit::USAGE,
-        ErrorKind::Rejected => exit::REJECTED,
-        ErrorKind::Network => exit::NETWORK,
-        ErrorKind::Refused => exit::REFUSED,
-    }
-}
-
-/// Output helper: results to stdout, talk to stderr.
-pub struct Out {
-    pub json: bool,
-    pub quiet: bool,
-}
-
-impl Out {
-    pub fn result(&self, value: &Value, human: impl FnOnce() -> String) {
-        let mut stdout = std::io::stdout().lock();
-        let text = if self.json {
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        } else {
-            human()
-        };
-        let _ = writeln!(stdout, "{text}");
-    }
-
-    pub fn info(&self, msg: impl AsRef<str>) {
-        if !self.quiet {
-            eprintln!("{}", msg.as_ref());
-        }
-    }
-}
-
-pub struct Ctx {
-    pub out: Out,
-    pub store: Arc<ProfileStore>,
-    pub global: GlobalArgs,
-}
-
-impl Ctx {
-    /// The environment asked for by flags/env vars, if any.
-    fn requested_env(&self) -> Option<EnvSetting> {
-        let g = &self.global;
-        let kind = g.environment.map(|e| match e {
-            EnvArg::Sandbox => EnvKind::Sandbox,
-            EnvArg::Tt02 => EnvKind::Tt02,
-            EnvArg::Prod => EnvKind::Prod,
-            EnvArg::Custom => EnvKind::Custom,
-        });
-        if kind.is_none() && g.maskinporten_url.is_none() && g.altinn_url.is_none() {
-            return None;
-        }
-        Some(EnvSetting {
-            kind: kind.unwrap_or(if g.maskinporten_url.is_some() {
-                EnvKind::Custom
-            } else {
-                EnvKind::Sandbox
-            }),
-            maskinporten_url: g.maskinporten_url.clone(),
-            altinn_url: g.altinn_url.clone(),
-        })
-    }
-
-    /// Load (or create) the profile and apply flag overrides. A different environment kind
-    /// switches the profile (its client, system and requests belong to the old one); other
-    /// URL overrides apply to this run only, except for `custom`, which needs them stored.
-    pub fn profile_and_env(&self) -> Result<(Profile, EnvSetting), CliError> {
-        crate::validate::profile_name(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        let requested = self.requested_env();
-        let existing = self
-            .store
-            .load(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        let mut profile = existing.unwrap_or_else(|| {
-            Profile::new(
-                &self.global.profile,
-                requested
-                    .clone()
-                    .map(|r| EnvSetting::new(r.kind))
-                    .unwrap_or_default(),
-            )
-        });
-        let effective = match requested {
-            None => profile.environment.clone(),
-            Some(req) => {
-                if req.kind != profile.environment.kind {
-                    let mut flow = Flow::resume(profile.clone());
-                    flow.update(Msg::SelectEnvironment(EnvSetting::new(req.kind)));
-                    profile = flow.profile;
-                    self.out.info(format!(
-                        "profile `{}` now uses the {} environment",
-                        profile.name, req.kind
-                    ));
-                }
-                if req.kind == EnvKind::Custom {
-                    profile.environment = req.clone();
-                }
-                req
-            }
-        };
-        effective
-            .resolve()
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        Ok((profile, effective))
-    }
-
-    /// Hold the profile for the whole command (waits, saying so, while another copy has it).
-    pub fn lock_profile(&self) -> Result<crate::profile::ProfileLock, CliError> {
-        crate::validate::profile_name(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        self.store
-            .lock(&self.global.profile)
-            .map_err(|e| CliError::usage(e.to_string()))
-    }
-
-    pub async fn session(&self, env: &EnvSetting) -> Result<Session, CliError> {
-        let s = Session::open(env, self.store.clone(), &self.global.profile)
-            .await
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        if let Some(o) = &s.sandbox_origin {
-            self.out.info(o);
-        }
-        Ok(s)
-    }
-
-    fn save(&self, profile: &mut Profile) -> Result<(), CliError> {
-        self.store
-            .save(profile)
-            .map_err(|e| CliError::usage(e.to_string()))
-    }
-}
-
-/// Feed a message to the flow and run the resulting effects to completion (polling and the
-/// browser are left to the caller). Returns the flow's error, if any, as a CLI error.
-pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), CliError> {
+/// Feed a message to the flow and run every effect it leads to (polling and the browser
+/// excepted); what came of it is in the flow's state.
+async fn run_all(flow: &mut Flow, session: &Session, msg: Msg) {
     let mut queue: VecDeque<Effect> = flow.update(msg).into();
     while let Some(effect) = queue.pop_front() {
         if matches!(
@@ -201,71 +34,32 @@ pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), C
             queue.extend(flow.update(reply));
         }
     }
+}
+
+/// Feed a message to the flow and run the resulting effects to completion (polling and the
+/// browser are left to the caller). Returns the flow's error, if any, as a CLI error.
+pub async fn drive(flow: &mut Flow, session: &Session, msg: Msg) -> Result<(), AppError> {
+    run_all(flow, session, msg).await;
     match &flow.error {
-        Some(e) => Err(CliError {
-            code: code_for(e.kind),
-            message: e.message.clone(),
-        }),
+        Some(e) => Err(AppError::from(e)),
         None => Ok(()),
     }
 }
 
-/// Logging: the CLI logs to stderr (warnings by default, more with -v); the wizard logs to a
-/// file (set up by the wizard itself) so nothing ever lands on its screen.
-pub fn init_logging(global: &GlobalArgs) {
-    let level = match global.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
-}
-
-/// Run the CLI; returns the process exit code.
-pub async fn run(cli: Cli) -> i32 {
-    let out = Out {
-        json: cli.global.json,
-        quiet: cli.global.quiet,
-    };
-    let store = match ProfileStore::from_env() {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let ctx = Ctx {
-        out,
-        store,
-        global: cli.global,
-    };
-    let result = match cli.command {
-        None | Some(Command::Wizard) => crate::tui::run_wizard(&ctx).await,
-        Some(cmd) => dispatch(&ctx, cmd).await,
-    };
-    match result {
+/// Run one command (the wizard is not one: `main` starts it); returns the process exit code.
+pub async fn run(ctx: &Ctx, cmd: Command) -> i32 {
+    match dispatch(ctx, cmd).await {
         Ok(code) => code,
         Err(e) => {
-            if ctx.out.json {
-                let v = json!({ "error": e.message, "exit_code": e.code });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-            }
-            eprintln!("error: {}", e.message);
-            e.code
+            ctx.out.error(&e);
+            e.exit_code
         }
     }
 }
 
-async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, CliError> {
+async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
     match cmd {
-        Command::Wizard => unreachable!("handled by run"),
+        Command::Wizard => Err(AppError::usage("the wizard is not a command")),
         Command::Keys(k) => keys(ctx, k).await,
         Command::Client(ClientCommand::Set {
             vendor_org,
@@ -295,13 +89,14 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, CliError> {
             clap_complete::generate(shell, &mut cmd, "altinn-onboard", &mut std::io::stdout());
             Ok(exit::OK)
         }
+        Command::Man { out } => man(ctx, out),
     }
 }
 
-async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, CliError>
+async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, AppError>
 where
     F: FnOnce(Flow, Session) -> Fut,
-    Fut: std::future::Future<Output = (Result<i32, CliError>, Session)>,
+    Fut: std::future::Future<Output = (Result<i32, AppError>, Session)>,
 {
     // Lock first, then load: a copy that waited for the lock must see the other's changes.
     let _lock = ctx.lock_profile()?;
@@ -313,37 +108,37 @@ where
     result
 }
 
-async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
+async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
     // Lock first, then load: a copy that waited for the lock must see the other's changes.
     let _lock = ctx.lock_profile()?;
     let (mut profile, _env) = ctx.profile_and_env()?;
-    // Key work needs no remote: a runner on any environment will do, so no sandbox is started.
-    let runner = crate::runner::Runner::new(
-        crate::env::Environment::tt02(),
-        ctx.store.clone(),
-        Arc::new(crate::maskinporten::TokenCache::in_memory()),
-    );
+    // Key work is local: no environment, no session, no sandbox.
+    let runner = crate::runner::LocalRunner::new(ctx.store.clone());
     match cmd {
         KeysCommand::Show { jwks } => {
             let key = runner.key_for(&profile)?;
             let jwk = serde_json::to_value(key.public_jwk()).unwrap_or_default();
             let path = profile.key_path.clone().unwrap_or_default();
-            let v = if jwks {
-                json!({ "keys": [jwk] })
-            } else {
-                json!({ "kid": key.kid(), "private_key_path": path, "bits": key.bits(), "public_jwk": jwk })
+            if jwks {
+                // The same JWK set either way: it is what the portal takes.
+                let v = JwksOutput { keys: vec![jwk] };
+                ctx.out
+                    .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(exit::OK);
+            }
+            let v = KeyShowOutput {
+                kid: key.kid().to_string(),
+                private_key_path: path.clone(),
+                bits: key.bits(),
+                public_jwk: jwk.clone(),
             };
             ctx.out.result(&v, || {
-                if jwks {
-                    serde_json::to_string_pretty(&v).unwrap_or_default()
-                } else {
-                    format!(
-                        "kid:  {}\npath: {}\npublic JWK:\n{}",
-                        key.kid(),
-                        path.display(),
-                        serde_json::to_string_pretty(&jwk).unwrap_or_default()
-                    )
-                }
+                format!(
+                    "kid:  {}\npath: {}\npublic JWK:\n{}",
+                    key.kid(),
+                    path.display(),
+                    serde_json::to_string_pretty(&jwk).unwrap_or_default()
+                )
             });
             Ok(exit::OK)
         }
@@ -358,7 +153,7 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
             let source = if source == "-" {
                 let mut s = String::new();
                 std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                    .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
+                    .map_err(|e| AppError::usage(format!("reading stdin: {e}")))?;
                 s
             } else {
                 source
@@ -377,10 +172,10 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
 
 async fn key_effects(
     ctx: &Ctx,
-    runner: &crate::runner::Runner,
+    runner: &crate::runner::LocalRunner,
     flow: &mut Flow,
     first: Vec<Effect>,
-) -> Result<(), CliError> {
+) -> Result<(), AppError> {
     let mut queue: VecDeque<Effect> = first.into();
     while let Some(e) = queue.pop_front() {
         let snap = flow.profile.clone();
@@ -389,10 +184,7 @@ async fn key_effects(
         }
     }
     if let Some(e) = &flow.error {
-        return Err(CliError {
-            code: code_for(e.kind),
-            message: e.message.clone(),
-        });
+        return Err(AppError::from(e));
     }
     if let Some(w) = flow.key.as_ref().and_then(|k| k.warning.clone()) {
         ctx.out.info(format!("warning: {w}"));
@@ -400,12 +192,16 @@ async fn key_effects(
     Ok(())
 }
 
-fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, CliError> {
+fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError> {
     let key = flow
         .key
         .as_ref()
-        .ok_or_else(|| CliError::usage("no key was produced"))?;
-    let v = json!({ "kid": key.kid, "private_key_path": key.path, "public_jwk": key.public_jwk });
+        .ok_or_else(|| AppError::usage("no key was produced"))?;
+    let v = KeyOutput {
+        kid: key.kid.clone(),
+        private_key_path: key.path.clone(),
+        public_jwk: key.public_jwk.clone(),
+    };
     ctx.out.result(&v, || {
         format!(
             "kid:  {}\npath: {} (private key, mode 0600)\npublic JWK (upload this in Maskinporten's self-service portal):\n{}",
@@ -428,7 +224,7 @@ async fn client_set(
     client_id: Option<String>,
     scope: String,
     confirm: bool,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
@@ -436,10 +232,10 @@ async fn client_set(
                 drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
             }
             let p = &flow.profile;
-            let v = json!({
-                "client_id": p.client_id, "vendor_org": p.vendor_org, "scopes": p.scopes, "kid": p.kid,
-                "registered": p.client_registered, "environment": session.env.kind,
-            });
+            let v = ClientOutput {
+                client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
+                registered: p.client_registered, environment: session.env.kind,
+            };
             ctx.out.result(&v, || {
                 format!(
                     "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
@@ -461,11 +257,11 @@ async fn client_set(
 fn system_form_from_file(
     path: &std::path::Path,
     vendor_org: Option<&str>,
-) -> Result<SystemForm, CliError> {
+) -> Result<SystemForm, AppError> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| AppError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
-        CliError::usage(format!(
+        AppError::usage(format!(
             "{} is not a system definition: {e}\n  hint: expected the register's JSON: {{\"id\": \"<org>_<name>\", \"vendor\": {{\"ID\": \"0192:<org>\"}}, \"name\": {{\"nb\": ...}}, \"description\": {{...}}, \"rights\": [...]}}",
             path.display()
         ))
@@ -473,7 +269,7 @@ fn system_form_from_file(
     let name = match (vendor_org, reg.id.split_once('_')) {
         (Some(org), Some((prefix, rest))) if prefix == org => rest.to_string(),
         (Some(org), _) => {
-            return Err(CliError::usage(format!(
+            return Err(AppError::usage(format!(
                 "the system id `{}` in {} must start with the vendor org `{org}_`",
                 reg.id,
                 path.display()
@@ -509,7 +305,7 @@ fn system_form_from_file(
     })
 }
 
-async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
+async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let mut form = match (&a.file, flow.profile.system.as_ref()) {
@@ -539,15 +335,22 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
                 form.is_visible = false;
             }
             if form.name.trim().is_empty() {
-                return Err(CliError::usage("give the system a name: --name <name> (the id becomes <vendorOrg>_<name>), or --file system.json"));
+                return Err(AppError::usage("give the system a name: --name <name> (the id becomes <vendorOrg>_<name>), or --file system.json"));
             }
             if flow.profile.client_id.is_none() {
-                return Err(CliError::usage("set up the Maskinporten client first: `client set --vendor-org <org>`"));
+                return Err(AppError::usage("set up the Maskinporten client first: `client set --vendor-org <org>`"));
             }
             drive(&mut flow, &session, Msg::SubmitSystem(form)).await?;
-            let reg = flow.registration.clone().ok_or_else(|| CliError::usage("the registration produced no result"))?;
-            let mut v = json!({ "id": reg.system_id, "outcome": reg.outcome, "changes": reg.changes, "client_id": reg.client_id });
-            v[reg.outcome.as_str()] = json!(true);
+            let reg = flow.registration.clone().ok_or_else(|| AppError::usage("the registration produced no result"))?;
+            let v = SystemRegisterOutput {
+                id: reg.system_id.clone(),
+                outcome: reg.outcome.clone(),
+                created: reg.outcome == "created",
+                updated: reg.outcome == "updated",
+                unchanged: reg.outcome == "unchanged",
+                changes: reg.changes.clone(),
+                client_id: reg.client_id.clone(),
+            };
             ctx.out.result(&v, || {
                 let mut s = format!("system {}: {}", reg.system_id, reg.outcome);
                 for c in &reg.changes {
@@ -563,11 +366,11 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, CliError> {
     .await
 }
 
-async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
+async fn system_show(ctx: &Ctx) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let id = flow.profile.system_id().ok_or_else(|| {
-                CliError::usage("no system in this profile yet: `system register --name <name>`")
+                AppError::usage("no system in this profile yet: `system register --name <name>`")
             })?;
             let token = session
                 .runner
@@ -579,9 +382,11 @@ async fn system_show(ctx: &Ctx) -> Result<i32, CliError> {
                 .get_system(&token.token, &id)
                 .await
                 .map_err(Failure::from)?;
-            let sys = sys.ok_or_else(|| CliError {
-                code: exit::REJECTED,
-                message: format!("system {id} is not in the register (run `system register`)"),
+            let sys = sys.ok_or_else(|| {
+                AppError::new(
+                    exit::REJECTED,
+                    format!("system {id} is not in the register (run `system register`)"),
+                )
             })?;
             let v = serde_json::to_value(&sys).unwrap_or_default();
             ctx.out
@@ -610,15 +415,15 @@ async fn request_create(
     customer_org: Option<String>,
     external_ref: Option<String>,
     open: bool,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let customer = customer_org
                 .or_else(|| flow.profile.customer_org.clone())
-                .ok_or_else(|| CliError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
+                .ok_or_else(|| AppError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
             drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await?;
-            let req = flow.profile.current_request().cloned().ok_or_else(|| CliError::usage("no request was created"))?;
-            let v = json!({ "id": req.id, "status": req.status, "confirmUrl": req.confirm_url, "customerOrg": req.customer_org, "externalRef": req.external_ref, "kind": req.kind });
+            let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request was created"))?;
+            let v = RequestCreateOutput { id: req.id.clone(), status: req.status.clone(), confirm_url: req.confirm_url.clone(), customer_org: req.customer_org.clone(), external_ref: req.external_ref.clone(), kind: req.kind };
             ctx.out.result(&v, || {
                 let url = req.confirm_url.clone().unwrap_or_default();
                 format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
@@ -653,57 +458,118 @@ async fn request_status(
     id: Option<String>,
     wait: bool,
     timeout: u64,
-) -> Result<i32, CliError> {
+) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
-            let rec = match &id {
-                Some(id) => flow.profile.requests.iter().find(|r| &r.id == id).cloned(),
-                None => flow.profile.current_request().cloned(),
-            };
-            let (req_id, agent) = match (&id, rec) {
-                (_, Some(r)) => (r.id.clone(), r.kind == crate::profile::RequestKind::Agent),
-                (Some(id), None) => (crate::validate::uuid(id).map_err(|e| CliError::usage(e.to_string()))?, false),
-                (None, None) => return Err(CliError::usage("no request in this profile yet: `request create --customer-org <org>`")),
-            };
-            let started = Instant::now();
-            let deadline = Duration::from_secs(timeout);
-            let mut interval = flow.poll_config.first;
-            let update = loop {
-                let u = match session.runner.poll_status(&flow.profile, &req_id, agent).await {
-                    Ok(u) => u,
-                    Err(f) if wait && f.kind == ErrorKind::Network && started.elapsed() < deadline => {
-                        ctx.out.info(format!("(retrying) {}", f.message));
-                        let left = deadline.saturating_sub(started.elapsed());
-                        tokio::time::sleep(interval.min(left)).await;
-                        interval = flow.poll_config.next_interval(interval);
-                        continue;
+            let req_id = match &id {
+                Some(id) => match flow.profile.requests.iter().find(|r| &r.id == id) {
+                    Some(r) => r.id.clone(),
+                    None => {
+                        crate::validate::uuid(id).map_err(|e| AppError::usage(e.to_string()))?
                     }
-                    Err(f) => return Err(f.into()),
-                };
-                if !wait || !u.status.is_pending() || started.elapsed() >= deadline {
-                    break u;
-                }
-                ctx.out.info(format!("{}: {} ({}s)", req_id, u.status, started.elapsed().as_secs()));
-                let left = deadline.saturating_sub(started.elapsed());
-                tokio::time::sleep(interval.min(left)).await;
-                interval = flow.poll_config.next_interval(interval);
+                },
+                None => match flow.profile.current_request() {
+                    Some(r) => r.id.clone(),
+                    None => {
+                        return Err(AppError::usage(
+                            "no request in this profile yet: `request create --customer-org <org>`",
+                        ));
+                    }
+                },
             };
-            if let Some(r) = flow.profile.requests.iter_mut().find(|r| r.id == update.request_id) {
-                r.status = update.status.clone();
-                r.checked_at = Some(update.at);
-                if update.confirm_url.is_some() {
-                    r.confirm_url = update.confirm_url.clone();
-                }
+            let outcome = poll(
+                ctx,
+                &mut flow,
+                &session,
+                req_id,
+                wait,
+                Duration::from_secs(timeout),
+            )
+            .await;
+            let update = outcome.map_err(AppError::from)?;
+            // The flow saves final answers; a pending one is recorded too (its checked_at).
+            if flow
+                .profile
+                .requests
+                .iter()
+                .any(|r| r.id == update.request_id)
+            {
                 ctx.save(&mut flow.profile)?;
             }
-            let v = json!({ "id": update.request_id, "status": update.status, "confirmUrl": update.confirm_url });
-            ctx.out.result(&v, || format!("request {}: {}", update.request_id, update.status));
+            let v = RequestStatusOutput {
+                id: update.request_id.clone(),
+                status: update.status.clone(),
+                confirm_url: update.confirm_url.clone(),
+            };
+            ctx.out.result(&v, || {
+                format!("request {}: {}", update.request_id, update.status)
+            });
             Ok(status_exit(&update.status, wait))
         }
         .await;
         (r, session)
     })
     .await
+}
+
+/// Poll a request's status the way the wizard does: the flow's polling (its backoff, its
+/// handling of transient errors) run by the session's runner. Without `wait`, one answer;
+/// with it, until the status is final or `timeout` has passed (the timeout bounds the whole
+/// wait, including a poll in progress). Returns the last answer, or the last error if that
+/// came last.
+async fn poll(
+    ctx: &Ctx,
+    flow: &mut Flow,
+    session: &Session,
+    request_id: String,
+    wait: bool,
+    timeout: Duration,
+) -> Result<crate::flow::StatusUpdate, Failure> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut last: Option<Result<crate::flow::StatusUpdate, Failure>> = None;
+    let mut queue: VecDeque<Effect> = flow.update(Msg::PollRequest { request_id }).into();
+    while let Some(effect) = queue.pop_front() {
+        let is_poll = matches!(effect, Effect::PollStatus { .. });
+        // The first answer is always awaited; later polls only while waiting and in time.
+        if is_poll && last.is_some() && (!wait || tokio::time::Instant::now() >= deadline) {
+            break;
+        }
+        let snapshot = flow.profile.clone();
+        let run = session.runner.run(effect, &snapshot);
+        let reply = if is_poll && last.is_some() {
+            match tokio::time::timeout_at(deadline, run).await {
+                Ok(reply) => reply,
+                Err(_) => break,
+            }
+        } else {
+            run.await
+        };
+        if let Some(Msg::StatusPolled { result, .. }) = &reply {
+            match result {
+                Ok(u) if wait && u.status.is_pending() => ctx.out.info(format!(
+                    "{}: {} ({}s)",
+                    u.request_id,
+                    u.status,
+                    started.elapsed().as_secs()
+                )),
+                Err(f) if wait && f.kind == ErrorKind::Network => {
+                    ctx.out.info(format!("(retrying) {}", f.message))
+                }
+                _ => {}
+            }
+            last = Some(result.clone());
+        }
+        if let Some(reply) = reply {
+            queue.extend(flow.update(reply));
+        }
+    }
+    last.unwrap_or_else(|| {
+        Err(Failure::new(
+            ErrorKind::Local,
+            "the status was never asked for",
+        ))
+    })
 }
 
 /// Exit code for a request status: refused 4; pending 5 when the caller waited for an answer.
@@ -719,11 +585,11 @@ pub fn status_exit(status: &RequestStatus, waited: bool) -> i32 {
     }
 }
 
-async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
+async fn request_list(ctx: &Ctx) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let id = flow.profile.system_id().ok_or_else(|| {
-                CliError::usage("no system in this profile yet: `system register --name <name>`")
+                AppError::usage("no system in this profile yet: `system register --name <name>`")
             })?;
             let token = session
                 .runner
@@ -769,9 +635,9 @@ async fn request_list(ctx: &Ctx) -> Result<i32, CliError> {
     .await
 }
 
-fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, CliError> {
+fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, AppError> {
     match arg {
-        Some(s) => crate::validate::scopes(&s).map_err(|e| CliError::usage(e.to_string())),
+        Some(s) => crate::validate::scopes(&s).map_err(|e| AppError::usage(e.to_string())),
         None => Ok(profile
             .system_user_scope
             .as_deref()
@@ -780,13 +646,13 @@ fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, Cli
     }
 }
 
-async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, CliError> {
+async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, AppError> {
     with_flow(ctx, |flow, session| async move {
         let r = async {
             let p = &flow.profile;
             let scopes = scopes_arg(a.scope, p)?;
             let tok = if a.system_user {
-                let req = p.current_request().ok_or_else(|| CliError::usage("no request in this profile yet: the system-user token needs an approved request"))?;
+                let req = p.current_request().ok_or_else(|| AppError::usage("no request in this profile yet: the system-user token needs an approved request"))?;
                 session.runner.system_user_token(p, scopes, &req.customer_org, req.external_ref.clone(), a.fresh).await?
             } else {
                 let creds = session.runner.credentials(p)?;
@@ -794,10 +660,15 @@ async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, CliError> {
                 session.runner.maskinporten().token(&creds, &req, a.fresh).await.map_err(Failure::from)?
             };
             let claims = tok.claims().unwrap_or(Value::Null);
-            let mut v = json!({ "token_type": tok.token_type, "expires_in": tok.expires_in, "expires_at": tok.expires_at, "scope": tok.scope, "cached": tok.cached, "claims": claims });
-            if a.show {
-                v["access_token"] = json!(tok.token.expose());
-            }
+            let v = TokenOutput {
+                token_type: tok.token_type.clone(),
+                expires_in: tok.expires_in,
+                expires_at: tok.expires_at,
+                scope: tok.scope.clone(),
+                cached: tok.cached,
+                claims: claims.clone(),
+                access_token: a.show.then(|| tok.token.expose().to_string()),
+            };
             ctx.out.result(&v, || {
                 let mut s = format!(
                     "{} token, expires in {} s{}\nscope: {}\nclaims:\n{}",
@@ -818,47 +689,86 @@ async fn token(ctx: &Ctx, a: TokenArgs) -> Result<i32, CliError> {
     .await
 }
 
-async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, CliError> {
+async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
-            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes()).map_err(|_| CliError::usage(format!("unknown HTTP method `{}`", a.method)))?;
+            let method = reqwest::Method::from_bytes(a.method.to_ascii_uppercase().as_bytes())
+                .map_err(|_| AppError::usage(format!("unknown HTTP method `{}`", a.method)))?;
             let body: Option<Value> = match &a.data {
-                Some(d) => Some(serde_json::from_str(d).map_err(|e| CliError::usage(format!("--data is not JSON: {e}")))?),
+                Some(d) => Some(
+                    serde_json::from_str(d)
+                        .map_err(|e| AppError::usage(format!("--data is not JSON: {e}")))?,
+                ),
                 None => None,
             };
-            let url = match a.url {
-                Some(u) => crate::validate::https_url(&u).map_err(|e| CliError::usage(e.to_string()))?,
-                None => flow.profile.test_url.clone().unwrap_or_else(|| session.runner.default_test_url()),
+            if flow.profile.current_request().is_none() {
+                return Err(AppError::usage(
+                    "no request in this profile yet: the test call needs an approved system user",
+                ));
+            }
+            let scope = match a.scope {
+                Some(s) => {
+                    Some(crate::validate::scopes(&s).map_err(|e| AppError::usage(e.to_string()))?)
+                }
+                None => None,
             };
-            let req = flow.profile.current_request().cloned().ok_or_else(|| CliError::usage("no request in this profile yet: the test call needs an approved system user"))?;
-            let scopes = scopes_arg(a.scope, &flow.profile)?;
-            let tok = session.runner.system_user_token(&flow.profile, scopes, &req.customer_org, req.external_ref.clone(), false).await?;
-            let res = session.runner.altinn().test_call(method, &url, &tok.token, body.as_ref()).await.map_err(Failure::from)?;
-            let body_json = res.json.clone().map(crate::runner::redact_json_tokens);
-            let body_text = crate::runner::redact_tokens(&res.body);
-            let claims = tok.claims().unwrap_or(Value::Null);
-            flow.profile.last_test_call = Some(TestCallRecord {
-                url: res.url.clone(),
-                method: res.method.clone(),
-                status: res.status,
-                elapsed_ms: res.elapsed_ms,
-                at: chrono::Utc::now(),
-                system_user_id: claims["authorization_details"][0]["systemuser_id"][0].as_str().map(str::to_string),
-                body_excerpt: Some(crate::http::excerpt(&body_text, 2000)),
-            });
-            ctx.save(&mut flow.profile)?;
-            let v = json!({ "status": res.status, "elapsed_ms": res.elapsed_ms, "url": res.url, "method": res.method, "headers": res.headers.iter().map(|(k, v)| json!({k: v})).collect::<Vec<_>>(), "body": body_json.clone().unwrap_or(Value::String(body_text.clone())), "token_claims": claims });
+            // The wizard's test call, with this command's method, body, URL and scope: the
+            // flow records the result in the profile and the runner saves it.
+            run_all(
+                &mut flow,
+                &session,
+                Msg::SubmitApiCall(crate::flow::ApiCall {
+                    url: a.url,
+                    method: Some(method.to_string()),
+                    body,
+                    scope,
+                }),
+            )
+            .await;
+            let Some(summary) = flow.test.clone() else {
+                return Err(flow
+                    .error
+                    .as_ref()
+                    .map(AppError::from)
+                    .unwrap_or_else(|| AppError::usage("the call produced no result")));
+            };
+            let rec = &summary.record;
+            let body_text = rec.body_excerpt.clone().unwrap_or_default();
+            let v = CallOutput {
+                status: rec.status,
+                elapsed_ms: rec.elapsed_ms,
+                url: rec.url.clone(),
+                method: rec.method.clone(),
+                headers: summary
+                    .headers
+                    .iter()
+                    .map(|(k, v)| std::collections::BTreeMap::from([(k.clone(), v.clone())]))
+                    .collect(),
+                body: summary
+                    .response_json
+                    .clone()
+                    .unwrap_or_else(|| Value::String(body_text.clone())),
+                token_claims: summary.token_claims.clone(),
+            };
             ctx.out.result(&v, || {
                 format!(
                     "{} {} -> HTTP {} in {} ms\n{}",
-                    res.method,
-                    res.url,
-                    res.status,
-                    res.elapsed_ms,
-                    body_json.as_ref().map(|j| serde_json::to_string_pretty(j).unwrap_or_default()).unwrap_or(body_text.clone())
+                    rec.method,
+                    rec.url,
+                    rec.status,
+                    rec.elapsed_ms,
+                    summary
+                        .response_json
+                        .as_ref()
+                        .map(|j| serde_json::to_string_pretty(j).unwrap_or_default())
+                        .unwrap_or(body_text.clone())
                 )
             });
-            Ok(if (200..300).contains(&res.status) { exit::OK } else { exit::REJECTED })
+            Ok(if (200..300).contains(&rec.status) {
+                exit::OK
+            } else {
+                exit::REJECTED
+            })
         }
         .await;
         (r, session)
@@ -866,21 +776,32 @@ async fn call(ctx: &Ctx, a: CallArgs) -> Result<i32, CliError> {
     .await
 }
 
-fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
-    let err = |e: crate::profile::ProfileError| CliError::usage(e.to_string());
+fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
+    let err = |e: crate::profile::ProfileError| AppError::usage(e.to_string());
     match cmd {
         ProfileCommand::List => {
             let names = ctx.store.list().map_err(err)?;
             let mut rows = Vec::new();
             for n in &names {
                 match ctx.store.load(n) {
-                    Ok(Some(p)) => rows.push(json!({ "name": n, "environment": p.environment.kind, "step": crate::flow::resume_step(&p), "updated_at": p.updated_at })),
+                    Ok(Some(p)) => rows.push(ProfileRow {
+                        name: n.clone(),
+                        environment: Some(p.environment.kind),
+                        step: Some(crate::flow::resume_step(&p)),
+                        updated_at: Some(p.updated_at),
+                        error: None,
+                    }),
                     Ok(None) => {}
-                    Err(e) => rows.push(json!({ "name": n, "error": e.to_string() })),
+                    Err(e) => rows.push(ProfileRow {
+                        name: n.clone(),
+                        environment: None,
+                        step: None,
+                        updated_at: None,
+                        error: Some(e.to_string()),
+                    }),
                 }
             }
-            let v = Value::Array(rows.clone());
-            ctx.out.result(&v, || {
+            ctx.out.result(&rows, || {
                 if rows.is_empty() {
                     return "no profiles yet".into();
                 }
@@ -888,9 +809,14 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
                     .map(|r| {
                         format!(
                             "{:<16} {:<8} {}",
-                            r["name"].as_str().unwrap_or(""),
-                            r["environment"].as_str().unwrap_or("?"),
-                            r["step"].as_str().or(r["error"].as_str()).unwrap_or("")
+                            r.name,
+                            r.environment
+                                .map(|e| e.to_string())
+                                .unwrap_or_else(|| "?".into()),
+                            r.step
+                                .map(step_name)
+                                .or(r.error.clone())
+                                .unwrap_or_default()
                         )
                     })
                     .collect::<Vec<_>>()
@@ -904,30 +830,35 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, CliError> {
                 .load(&ctx.global.profile)
                 .map_err(err)?
                 .ok_or_else(|| {
-                    CliError::usage(format!("no profile named `{}`", ctx.global.profile))
+                    AppError::usage(format!("no profile named `{}`", ctx.global.profile))
                 })?;
-            let mut v = serde_json::to_value(&p).unwrap_or_default();
-            v["path"] = json!(ctx.store.profile_path(&p.name));
-            v["next_step"] = json!(crate::flow::resume_step(&p));
+            let v = ProfileShowOutput {
+                profile: &p,
+                path: ctx.store.profile_path(&p.name),
+                next_step: crate::flow::resume_step(&p),
+            };
             ctx.out
                 .result(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
             Ok(exit::OK)
         }
         ProfileCommand::Rm { name } => {
-            crate::validate::profile_name(&name).map_err(|e| CliError::usage(e.to_string()))?;
+            crate::validate::profile_name(&name).map_err(|e| AppError::usage(e.to_string()))?;
             let removed = ctx.store.remove(&name).map_err(err)?;
             if !removed {
-                return Err(CliError::usage(format!("no profile named `{name}`")));
+                return Err(AppError::usage(format!("no profile named `{name}`")));
             }
-            ctx.out.result(&json!({ "removed": name }), || {
-                format!("removed profile {name} (its key file, if any, was kept)")
-            });
+            ctx.out.result(
+                &ProfileRemovedOutput {
+                    removed: name.clone(),
+                },
+                || format!("removed profile {name} (its key file, if any, was kept)"),
+            );
             Ok(exit::OK)
         }
     }
 }
 
-async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
+async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
     match cmd {
         SandboxCommand::Serve {
             port,
@@ -944,14 +875,11 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             let mut options = crate::sandbox::SandboxOptions::default();
             if let Some(path) = faults {
                 options.faults = crate::sandbox::FaultPlan::from_file(&path)
-                    .map_err(|e| CliError::usage(e.to_string()))?;
+                    .map_err(|e| AppError::usage(e.to_string()))?;
             }
             let handle = crate::sandbox::start_with(config, options)
                 .await
-                .map_err(|e| CliError {
-                    code: exit::NETWORK,
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| AppError::new(exit::NETWORK, e.to_string()))?;
             let url = handle.base_url();
             let server_file = crate::session::server_file_path(&ctx.store);
             let file = crate::session::ServerFile {
@@ -963,7 +891,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             {
                 tracing::warn!(error = %e, "could not record the running sandbox");
             }
-            let v = json!({ "base_url": url, "maskinporten_issuer": handle.issuer(), "token_endpoint": format!("{}token", handle.issuer()), "altinn_base": url, "orgs": crate::sandbox::seeded_orgs().iter().map(|o| json!({"orgNo": o.org_no, "name": o.name})).collect::<Vec<_>>() });
+            let v = SandboxServeOutput {
+                base_url: url.clone(),
+                maskinporten_issuer: handle.issuer(),
+                token_endpoint: format!("{}token", handle.issuer()),
+                altinn_base: url.clone(),
+                orgs: output::seeded_orgs(),
+            };
             // Bound to every interface (a workshop): participants use this machine's address
             // on the room's network, which the sandbox cannot know; it answers on any of them.
             let shared = bind.is_unspecified();
@@ -988,11 +922,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, CliError> {
             Ok(exit::OK)
         }
         SandboxCommand::Orgs => {
-            let orgs: Vec<Value> = crate::sandbox::seeded_orgs()
-                .iter()
-                .map(|o| json!({"orgNo": o.org_no, "name": o.name}))
-                .collect();
-            ctx.out.result(&Value::Array(orgs.clone()), || {
+            ctx.out.result(&output::seeded_orgs(), || {
                 crate::sandbox::seeded_orgs()
                     .iter()
                     .map(|o| format!("{}  {}", o.org_no, o.name))
@@ -1022,32 +952,62 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, CliError> {
+async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, AppError> {
     let (profile, env) = ctx.profile_and_env()?;
     if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
-        return Err(CliError::usage(
+        return Err(AppError::usage(
             "approving from the command line only exists in the sandbox; in TT02 the customer approves at the confirmUrl",
         ));
     }
     let _ = profile;
     let session = ctx.session(&env).await?;
     let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
-    let r = portal.decide(&id, approve).await.map_err(|e| CliError {
-        code: if e.is_network() {
-            exit::NETWORK
-        } else {
-            exit::REJECTED
-        },
-        message: e.to_string(),
-    });
+    let r = portal
+        .decide(&id, approve)
+        .await
+        .map_err(|e| AppError::from(Failure::from(e)));
     session.close().await;
     r?;
-    let v = json!({ "id": id, "decision": if approve { "approved" } else { "rejected" } });
+    let v = DecisionOutput {
+        id: id.clone(),
+        decision: if approve { "approved" } else { "rejected" },
+    };
     ctx.out.result(&v, || {
         format!(
             "request {id} {}",
             if approve { "approved" } else { "rejected" }
         )
     });
+    Ok(exit::OK)
+}
+
+/// A step as `profile list` prints it: the name `--json` uses.
+fn step_name(step: crate::flow::Step) -> String {
+    serde_json::to_value(step)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `man`: the man page from the same clap definition as `--help`, so they cannot disagree.
+fn man(ctx: &Ctx, out: Option<std::path::PathBuf>) -> Result<i32, AppError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let failed = |e: std::io::Error| AppError::usage(format!("cannot write the man page: {e}"));
+    match out {
+        None => {
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout().lock())
+                .map_err(failed)?;
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(&dir).map_err(failed)?;
+            // altinn-onboard.1, plus altinn-onboard-keys.1, altinn-onboard-keys-generate.1, ...
+            clap_mangen::generate_to(cmd, &dir).map_err(failed)?;
+            ctx.out.info(format!(
+                "wrote altinn-onboard.1 and its subcommand pages to {}",
+                dir.display()
+            ));
+        }
+    }
     Ok(exit::OK)
 }

@@ -6,9 +6,9 @@
 
 use super::app::{App, seeded_for};
 use crate::env::EnvSetting;
-use crate::flow::{Busy, Effect, ErrorKind, FlowError, KeyInfo, Msg};
+use crate::flow::{Busy, Effect, ErrorKind, Failure, KeyInfo, Msg};
 use crate::profile::{Profile, ProfileStore};
-use crate::runner::Runner;
+use crate::runner::{LocalRunner, Runner};
 use crate::session::Session;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use std::sync::Arc;
@@ -37,12 +37,15 @@ struct Reopen {
 pub struct Driver {
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
-    runner: Arc<Runner>,
+    /// Keys, saves, the browser: available from the first frame, whatever the environment.
+    local: Arc<LocalRunner>,
+    /// The environment's runner, once its session is open.
+    runner: Option<Arc<Runner>>,
     session: Option<Session>,
     reopen: Option<Reopen>,
     /// The environment setting the runner serves.
     env: EnvSetting,
-    /// Effects held back while the session for a new environment starts.
+    /// Remote effects held back while the session for a new environment starts.
     pending: Vec<Effect>,
     switching: bool,
     /// Profile saves go through one task so they land on disk in order.
@@ -52,12 +55,20 @@ pub struct Driver {
 impl Driver {
     /// A driver for a fixed runner (tests, or a session the caller keeps).
     pub fn new(runner: Arc<Runner>, env: EnvSetting) -> Self {
+        let mut d = Driver::local_only(runner.local().clone(), env);
+        d.runner = Some(runner);
+        d
+    }
+
+    /// A driver with no environment yet: local effects run, remote ones wait.
+    fn local_only(local: Arc<LocalRunner>, env: EnvSetting) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let saves = spawn_saver(runner.clone(), tx.clone());
+        let saves = spawn_saver(local.clone(), tx.clone());
         Driver {
             tx,
             rx,
-            runner,
+            local,
+            runner: None,
             session: None,
             reopen: None,
             env,
@@ -68,16 +79,10 @@ impl Driver {
     }
 
     /// A driver whose session opens in the background, so the first frame does not wait for
-    /// it (on a first run the embedded sandbox generates its RSA signing key, ~0.2 s). Effects
-    /// wait until the session is ready; saves go straight to the store meanwhile.
+    /// it (on a first run the embedded sandbox generates its RSA signing key, ~0.2 s). Remote
+    /// effects wait until the session is ready; local ones (keys, saves) need none.
     pub fn opening(store: Arc<ProfileStore>, profile: &str, env: EnvSetting) -> Self {
-        // Only its store is used (saves, loading the key preview) until the session is ready.
-        let interim = Arc::new(Runner::new(
-            crate::env::Environment::tt02(),
-            store.clone(),
-            Arc::new(crate::maskinporten::TokenCache::in_memory()),
-        ));
-        let mut d = Driver::new(interim, env.clone());
+        let mut d = Driver::local_only(Arc::new(LocalRunner::new(store.clone())), env.clone());
         d.reopen = Some(Reopen {
             store,
             profile: profile.to_string(),
@@ -90,8 +95,9 @@ impl Driver {
         self.tx.clone()
     }
 
-    pub fn runner(&self) -> &Arc<Runner> {
-        &self.runner
+    /// The environment's runner, once its session is open.
+    pub fn runner(&self) -> Option<&Arc<Runner>> {
+        self.runner.as_ref()
     }
 
     /// Load the saved key's public part in the background, so the key step can show it.
@@ -100,7 +106,7 @@ impl Driver {
         if profile.kid.is_none() || app.flow.key.is_some() {
             return;
         }
-        let runner = self.runner.clone();
+        let runner = self.local.clone();
         let tx = self.tx.clone();
         tokio::task::spawn_blocking(move || {
             let Some(path) = profile.key_path.clone() else {
@@ -126,7 +132,7 @@ impl Driver {
             if let Effect::SaveProfile(p) = effect {
                 // Saving is local and must follow the order of changes.
                 let _ = self.saves.send(*p);
-            } else if self.switching {
+            } else if effect.is_remote() && (self.switching || self.runner.is_none()) {
                 self.pending.push(effect);
             } else {
                 self.spawn(effect, app.flow.profile.clone());
@@ -135,11 +141,26 @@ impl Driver {
     }
 
     fn spawn(&self, effect: Effect, profile: Profile) {
-        let runner = self.runner.clone();
+        let remote = if effect.is_remote() {
+            match &self.runner {
+                Some(r) => Some(r.clone()),
+                None => {
+                    tracing::error!(?effect, "a remote effect without a session");
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let local = self.local.clone();
         let tx = self.tx.clone();
         tokio::spawn(async move {
             tracing::debug!(?effect, "running effect");
-            if let Some(msg) = runner.run(effect, &profile).await {
+            let msg = match remote {
+                Some(runner) => runner.run(effect, &profile).await,
+                None => local.run(effect, &profile).await,
+            };
+            if let Some(msg) = msg {
                 let _ = tx.send(Event::Msg(msg));
             }
         });
@@ -195,9 +216,8 @@ impl Driver {
             }
             Event::SessionReady(Ok(session)) => {
                 self.switching = false;
-                self.runner = session.runner.clone();
-                self.saves = spawn_saver(self.runner.clone(), self.tx.clone());
-                app.set_default_test_url(self.runner.default_test_url());
+                self.runner = Some(session.runner.clone());
+                app.set_default_test_url(session.runner.default_test_url());
                 app.opts.seeded_orgs = seeded_for(session.env.kind);
                 if let Some(old) = self.session.replace(*session) {
                     tokio::spawn(old.close());
@@ -211,17 +231,13 @@ impl Driver {
             Event::SessionReady(Err(message)) => {
                 self.switching = false;
                 self.pending.clear();
-                app.flow.busy = None;
-                // Shown where the user is: at start that can be any step of a resumed profile.
-                app.flow.error = Some(FlowError {
-                    step: app.flow.step,
-                    kind: ErrorKind::Network,
-                    field: None,
-                    message: format!(
-                        "could not open the {} environment: {message}",
-                        app.flow.profile.environment.kind
-                    ),
-                });
+                // The flow decides what a failed session means for the screen; it asks for
+                // no effects (running any would only try to open the session again).
+                let fx = app.handle_msg(Msg::SessionFailed(Failure::new(
+                    ErrorKind::Network,
+                    message,
+                )));
+                debug_assert!(fx.is_empty(), "{fx:?}");
                 true
             }
         }
@@ -237,21 +253,13 @@ impl Driver {
 
 /// One task that saves profiles in the order they were produced.
 fn spawn_saver(
-    runner: Arc<Runner>,
+    runner: Arc<LocalRunner>,
     tx: mpsc::UnboundedSender<Event>,
 ) -> mpsc::UnboundedSender<Profile> {
     let (stx, mut srx) = mpsc::unbounded_channel::<Profile>();
     tokio::spawn(async move {
         while let Some(p) = srx.recv().await {
-            if let Some(msg) = runner
-                .run(
-                    Effect::SaveProfile(Box::new(p)),
-                    &Profile::new("", EnvSetting::default()),
-                )
-                .await
-            {
-                let _ = tx.send(Event::Msg(msg));
-            }
+            let _ = tx.send(Event::Msg(Msg::ProfileSaved(runner.save(p).await)));
         }
     });
     stx
@@ -310,5 +318,55 @@ impl Headless {
     pub async fn settle(&mut self, timeout: Duration) -> bool {
         self.run_until(timeout, |a| a.flow.busy.is_none_or(|b| b == Busy::Polling))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::EnvKind;
+    use crate::flow::Flow;
+    use crate::tui::AppOptions;
+
+    /// A session that cannot open reaches the flow as a message (an error where the user is,
+    /// nothing busy), and local work such as generating a key still runs without it.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_failed_session_is_a_flow_error_and_keys_need_none() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(ProfileStore::at(dir.path()));
+        // A custom environment without URLs cannot be resolved, so its session never opens.
+        let env = EnvSetting {
+            kind: EnvKind::Custom,
+            maskinporten_url: None,
+            altinn_url: None,
+        };
+        let app = App::new(
+            Flow::new(Profile::new("broken", env.clone())),
+            AppOptions::detect(EnvKind::Custom, String::new()),
+        );
+        let mut h = Headless::new(app, Driver::opening(store, "broken", env));
+        assert!(
+            h.run_until(Duration::from_secs(10), |a| a.flow.error.is_some())
+                .await
+        );
+        let e = h.app.flow.error.clone().expect("an error");
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(
+            e.message
+                .starts_with("could not open the custom environment"),
+            "{}",
+            e.message
+        );
+        assert!(h.app.flow.busy.is_none() && h.driver.runner().is_none());
+        let fx = h.app.flow.update(Msg::GenerateKey {
+            bits: 2048,
+            kid: None,
+        });
+        h.driver.run_effects(&h.app, fx);
+        assert!(
+            h.run_until(Duration::from_secs(60), |a| a.flow.profile.kid.is_some())
+                .await,
+            "the key was generated without a session"
+        );
     }
 }

@@ -16,7 +16,7 @@ pub mod ui;
 pub use app::{App, AppOptions};
 pub use driver::{Driver, Event, Headless};
 
-use crate::cli::{CliError, Ctx};
+use crate::app::{AppError, Ctx};
 use crate::flow::Flow;
 use ratatui::crossterm::event::{self as ct, DisableBracketedPaste, EnableBracketedPaste};
 use std::io::Write;
@@ -28,16 +28,16 @@ use std::time::Duration;
 const TICK: Duration = Duration::from_millis(120);
 
 /// `altinn-onboard` with no arguments.
-pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
+pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
     // Lock before loading, so what is loaded is what nobody else is changing.
     crate::validate::profile_name(&ctx.global.profile)
-        .map_err(|e| CliError::usage(e.to_string()))?;
+        .map_err(|e| AppError::usage(e.to_string()))?;
     let _lock = ctx
         .store
         .try_lock(&ctx.global.profile)
-        .map_err(|e| CliError::usage(e.to_string()))?
+        .map_err(|e| AppError::usage(e.to_string()))?
         .ok_or_else(|| {
-            CliError::usage(format!(
+            AppError::usage(format!(
                 "profile `{}` is in use by another altinn-onboard process; close it first (or use --profile NAME)",
                 ctx.global.profile
             ))
@@ -55,7 +55,7 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
     let result = result.await;
     let Headless { app, driver } = wiz;
     driver.close().await;
-    result.map_err(|e| CliError::usage(format!("terminal error: {e}")))?;
+    result.map_err(|e| AppError::usage(format!("terminal error: {e}")))?;
     if let Some(p) = log_path {
         tracing::info!("wizard closed");
         ctx.out.info(format!(

@@ -1,0 +1,177 @@
+//! The `--json` shape of every command: one named struct each, field names in snake_case
+//! (upstream models such as `system show`'s registered system and `request list`'s requests
+//! keep Altinn's own names). `tests/cli_json.rs` snapshots each shape.
+
+use crate::altinn::model::RequestStatus;
+use crate::env::EnvKind;
+use crate::flow::Step;
+use crate::profile::{Profile, RequestKind};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `keys generate`, `keys import`.
+#[derive(Debug, Serialize)]
+pub struct KeyOutput {
+    pub kid: String,
+    pub private_key_path: PathBuf,
+    pub public_jwk: Value,
+}
+
+/// `keys show`.
+#[derive(Debug, Serialize)]
+pub struct KeyShowOutput {
+    pub kid: String,
+    pub private_key_path: PathBuf,
+    pub bits: usize,
+    pub public_jwk: Value,
+}
+
+/// `keys show --jwks`: a JWK set (RFC 7517), as Maskinporten's portal takes it.
+#[derive(Debug, Serialize)]
+pub struct JwksOutput {
+    pub keys: Vec<Value>,
+}
+
+/// `client set`.
+#[derive(Debug, Serialize)]
+pub struct ClientOutput {
+    pub client_id: Option<String>,
+    pub vendor_org: Option<String>,
+    pub scopes: Vec<String>,
+    pub kid: Option<String>,
+    pub registered: bool,
+    pub environment: EnvKind,
+}
+
+/// `system register`: `outcome` is created, updated or unchanged; the three flags say the
+/// same for `jq -e .created`.
+#[derive(Debug, Serialize)]
+pub struct SystemRegisterOutput {
+    pub id: String,
+    pub outcome: String,
+    pub created: bool,
+    pub updated: bool,
+    pub unchanged: bool,
+    pub changes: Vec<String>,
+    pub client_id: String,
+}
+
+/// `request create`.
+#[derive(Debug, Serialize)]
+pub struct RequestCreateOutput {
+    pub id: String,
+    pub status: RequestStatus,
+    pub confirm_url: Option<String>,
+    pub customer_org: String,
+    pub external_ref: Option<String>,
+    pub kind: RequestKind,
+}
+
+/// `request status`.
+#[derive(Debug, Serialize)]
+pub struct RequestStatusOutput {
+    pub id: String,
+    pub status: RequestStatus,
+    pub confirm_url: Option<String>,
+}
+
+/// `token`: never the token itself unless `--show`.
+#[derive(Debug, Serialize)]
+pub struct TokenOutput {
+    pub token_type: String,
+    pub expires_in: i64,
+    pub expires_at: i64,
+    pub scope: String,
+    pub cached: bool,
+    pub claims: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// `call`.
+#[derive(Debug, Serialize)]
+pub struct CallOutput {
+    pub status: u16,
+    pub elapsed_ms: u64,
+    pub url: String,
+    pub method: String,
+    /// One single-entry object per header, in the order received.
+    pub headers: Vec<BTreeMap<String, String>>,
+    /// The response: JSON as it came (tokens in it redacted), else its text.
+    pub body: Value,
+    pub token_claims: Value,
+}
+
+/// One row of `profile list`: a profile that cannot be read shows its error instead.
+#[derive(Debug, Serialize)]
+pub struct ProfileRow {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<EnvKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `profile show`: the profile as stored, plus where and what is next.
+#[derive(Debug, Serialize)]
+pub struct ProfileShowOutput<'a> {
+    #[serde(flatten)]
+    pub profile: &'a Profile,
+    pub path: PathBuf,
+    pub next_step: Step,
+}
+
+/// `profile rm`.
+#[derive(Debug, Serialize)]
+pub struct ProfileRemovedOutput {
+    pub removed: String,
+}
+
+/// `doctor`.
+#[derive(Debug, Serialize)]
+pub struct DoctorOutput<'a> {
+    pub ok: bool,
+    pub checks: &'a [super::doctor::Check],
+}
+
+/// A seeded sandbox organisation (`sandbox orgs`, `sandbox serve`).
+#[derive(Debug, Serialize)]
+pub struct OrgOutput {
+    pub org_no: String,
+    pub name: String,
+}
+
+/// `sandbox serve`, printed once it listens.
+#[derive(Debug, Serialize)]
+pub struct SandboxServeOutput {
+    pub base_url: String,
+    pub maskinporten_issuer: String,
+    pub token_endpoint: String,
+    pub altinn_base: String,
+    pub orgs: Vec<OrgOutput>,
+}
+
+/// `sandbox approve`, `sandbox reject`.
+#[derive(Debug, Serialize)]
+pub struct DecisionOutput {
+    pub id: String,
+    /// "approved" or "rejected".
+    pub decision: &'static str,
+}
+
+pub fn seeded_orgs() -> Vec<OrgOutput> {
+    crate::sandbox::seeded_orgs()
+        .iter()
+        .map(|o| OrgOutput {
+            org_no: o.org_no.to_string(),
+            name: o.name.to_string(),
+        })
+        .collect()
+}
