@@ -367,7 +367,7 @@ pub enum FaultPlanError {
     /// Not JSON, or not the shape of a plan (unknown fields included); `reason` has the line
     /// and column. `origin` says where the plan came from ("in plan.json", "in the request body").
     #[error(
-        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}; the format is described in src/sandbox/faults.rs"
+        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}; the format is described in crates/sandbox/src/faults.rs"
     )]
     Parse { origin: String, reason: String },
     /// Well-formed, but a rule or limit is wrong; `reason` names the rule (0-based).
