@@ -25,8 +25,9 @@
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
-//! - One process per state file at a time: a second process writing the same file concurrently
-//!   overwrites the first one's changes (last writer wins). Successive processes are fine.
+//! - Several processes may share one state file (each CLI command runs the sandbox in-process):
+//!   every read and change holds an OS advisory lock on `<state file>.lock` and first reloads
+//!   the file if another process changed it, so concurrent changes are all kept.
 
 // Handlers return `Result<_, Response>` to bail out early with the real service's error body;
 // the error path is cold and a boxed Response would only add noise.
@@ -137,7 +138,7 @@ pub(crate) struct App {
     pub page_size: usize,
     pub local_addr: SocketAddr,
     /// The state file as we last read or wrote it (to notice other processes' writes).
-    pub file_stamp: std::sync::Mutex<Option<state::FileStamp>>,
+    pub seen: std::sync::Mutex<state::Seen>,
     /// The fault plan, its counters and the clock offset.
     pub faults: faults::Faults,
 }
@@ -158,55 +159,116 @@ impl App {
         canonical_base(self.local_addr)
     }
 
-    /// Write the state file (if any). Called with the state lock held, so writes are ordered.
+    /// Write the state file (if any) and count a new generation in the lock file. Called with
+    /// the guard from [`App::lock`] held, so writes are ordered, also between processes.
     pub async fn persist(&self, state: &State) -> Result<(), SandboxError> {
         let Some(path) = self.state_file.clone() else {
             return Ok(());
         };
         let bytes = state::serialize(state)?;
+        let generation = self.seen().generation + 1;
         let written = path.clone();
-        tokio::task::spawn_blocking(move || state::save_atomically(&written, &bytes))
-            .await
-            .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))??;
-        self.remember_stamp(state::FileStamp::of(&path));
+        let stamp = tokio::task::spawn_blocking(move || {
+            state::save_atomically(&written, &bytes)?;
+            state::write_generation(&written, generation).map_err(|source| SandboxError::Io {
+                path: state::lock_path(&written),
+                source,
+            })?;
+            Ok::<_, SandboxError>(state::FileStamp::of(&written))
+        })
+        .await
+        .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))??;
+        self.remember(state::Seen { generation, stamp });
         Ok(())
     }
 
-    fn remember_stamp(&self, stamp: Option<state::FileStamp>) {
-        if let Ok(mut s) = self.file_stamp.lock() {
-            *s = stamp;
+    fn seen(&self) -> state::Seen {
+        self.seen.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    fn remember(&self, seen: state::Seen) {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = seen;
         }
     }
 
-    /// Take the state lock. If another process (a second CLI invocation on the same state
-    /// file) has rewritten the file since we last read or wrote it, adopt its version first, so
-    /// interleaved processes do not undo each other's changes. Truly simultaneous writes are
-    /// still last-writer-wins.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, State> {
+    /// Take the state for a read or a read-modify-write. With a state file this is also the
+    /// lock between processes (several CLI commands each run the sandbox in-process on one
+    /// file): the OS advisory lock on `<state file>.lock` is held until the guard drops, and if
+    /// another process committed a change since we last read or wrote the file, its version is
+    /// loaded first. So every change is applied to the latest state and nothing is lost.
+    pub async fn lock(&self) -> StateGuard<'_> {
         let mut st = self.state.lock().await;
         let Some(path) = &self.state_file else {
-            return st;
+            return StateGuard {
+                state: st,
+                _file_lock: None,
+            };
         };
-        let current = state::FileStamp::of(path);
-        let known = self.file_stamp.lock().map(|s| *s).unwrap_or(None);
-        if current.is_none() || current == known {
-            return st;
-        }
-        match std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
-        {
-            // Only adopt a file signed by the same key; tokens must keep verifying.
-            Some(fresh) if fresh.signing_key_pem == st.signing_key_pem => {
-                tracing::debug!("state file changed on disk; reloaded it");
-                *st = fresh;
+        // Fast path without a thread hop; wait on a blocking thread only when another
+        // process holds the lock.
+        let file_lock = match state::try_open_locked(path) {
+            Ok(Some(f)) => Ok(f),
+            Ok(None) => {
+                let p = path.clone();
+                tokio::task::spawn_blocking(move || state::open_locked(&p))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
             }
-            _ => tracing::warn!(
-                "the sandbox state file changed on disk but could not be adopted; keeping this process's state"
-            ),
+            Err(e) => Err(e),
+        };
+        let file_lock = match file_lock {
+            Ok(f) => f,
+            Err(e) => {
+                // Better to serve unlocked (the old last-writer-wins) than to fail every call.
+                tracing::warn!(
+                    "could not lock {}: {e}; other processes' changes may be lost",
+                    state::lock_path(path).display()
+                );
+                return StateGuard {
+                    state: st,
+                    _file_lock: None,
+                };
+            }
+        };
+        let current = state::seen_now(path, &file_lock);
+        if current.stamp.is_some() && current != self.seen() {
+            match state::load(path) {
+                // Only adopt a file signed by the same key; tokens must keep verifying.
+                Ok(Some(fresh)) if fresh.signing_key_pem == st.signing_key_pem => {
+                    tracing::debug!("state file changed on disk; reloaded it");
+                    *st = fresh;
+                }
+                _ => tracing::warn!(
+                    "the sandbox state file changed on disk but could not be adopted; keeping this process's state"
+                ),
+            }
+            self.remember(current);
         }
-        self.remember_stamp(current);
-        st
+        StateGuard {
+            state: st,
+            _file_lock: Some(file_lock),
+        }
+    }
+}
+
+/// The sandbox's state, held: in-process by the mutex, between processes by the lock file
+/// (released when this drops).
+pub(crate) struct StateGuard<'a> {
+    state: tokio::sync::MutexGuard<'a, State>,
+    _file_lock: Option<std::fs::File>,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
     }
 }
 
@@ -315,6 +377,63 @@ impl SandboxHandle {
     }
 }
 
+impl SandboxHandle {
+    /// Serve until the process gets SIGINT (Ctrl-C) or SIGTERM, then [`shutdown`](Self::shutdown)
+    /// (in-flight requests finish, the state file is saved). For a long-running sandbox such
+    /// as `altinn-onboard sandbox serve`.
+    ///
+    /// The signal handlers are installed when this is called, not when the future is first
+    /// polled: a caller that announces its address after calling it cannot be killed by a
+    /// signal that arrives in between (the default action of both signals ends the process).
+    /// Needs a Tokio runtime.
+    pub fn serve_until_signal(self) -> impl Future<Output = Result<(), SandboxError>> + Send {
+        let signals = Signals::install();
+        async move {
+            let result = signals.recv().await;
+            self.shutdown().await;
+            result
+        }
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C only where there is no SIGTERM).
+struct Signals {
+    #[cfg(unix)]
+    handlers: std::io::Result<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                handlers: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?))),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn recv(self) -> Result<(), SandboxError> {
+        let failed = |e: std::io::Error| {
+            SandboxError::Server(format!("could not wait for a stop signal: {e}"))
+        };
+        #[cfg(unix)]
+        {
+            let (mut int, mut term) = self.handlers.map_err(failed)?;
+            tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT: stopping the sandbox"),
+                _ = term.recv() => tracing::info!("SIGTERM: stopping the sandbox"),
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.map_err(failed)
+    }
+}
+
 impl Drop for SandboxHandle {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -335,7 +454,8 @@ pub async fn start_with(
 ) -> Result<SandboxHandle, SandboxError> {
     options.faults.validate()?;
     let state_file = config.state_file.clone();
-    let state = tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
+    let (state, seen) =
+        tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
         .await
         .map_err(|e| SandboxError::Server(format!("state loader task failed: {e}")))??;
     let key = SigningKey::from_pem(&state.signing_key_pem)?;
@@ -358,9 +478,7 @@ pub async fn start_with(
         strict_resources: config.strict_resources,
         page_size: options.page_size.max(1),
         local_addr,
-        file_stamp: std::sync::Mutex::new(
-            config.state_file.as_deref().and_then(state::FileStamp::of),
-        ),
+        seen: std::sync::Mutex::new(seen),
         faults: faults::Faults::new(options.faults),
     });
     let router = routes(app.clone());
@@ -385,34 +503,6 @@ pub async fn start_with(
         shutdown_tx: Some(shutdown_tx),
         task: Some(task),
     })
-}
-
-/// Run until ctrl-c (for `altinn-onboard sandbox serve`). Prints nothing itself; the caller
-/// prints the base URL (use [`start`] + [`SandboxHandle::base_url`] if it needs it first).
-pub async fn serve_forever(config: SandboxConfig) -> Result<(), SandboxError> {
-    let handle = start(config).await?;
-    let result = tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| SandboxError::Server(format!("could not wait for ctrl-c: {e}")));
-    handle.shutdown().await;
-    result
-}
-
-/// Like [`serve_forever`], with options (e.g. a fault plan from [`FaultPlan::from_file`]).
-pub async fn serve_forever_with(
-    config: SandboxConfig,
-    options: SandboxOptions,
-) -> Result<(), SandboxError> {
-    serve_until_ctrl_c(start_with(config, options).await?).await
-}
-
-/// Serve a running handle until ctrl-c, then shut it down (lets the caller print the URL first).
-pub async fn serve_until_ctrl_c(handle: SandboxHandle) -> Result<(), SandboxError> {
-    let result = tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| SandboxError::Server(format!("could not wait for ctrl-c: {e}")));
-    handle.shutdown().await;
-    result
 }
 
 /// THE route table. Every entry names what it mirrors, so a reader can check them one by one.
