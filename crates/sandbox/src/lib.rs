@@ -9,9 +9,43 @@
 //!   `Retry-After`, dropped connections, truncated or malformed JSON, a skewed clock);
 //! - a reference API, `GET /reference/whoami`, that accepts system-user tokens.
 //!
+//! # In a vendor's tests
+//!
+//! Add the crate as a dev-dependency, start a sandbox on a free loopback port, point the system
+//! under test at [`SandboxHandle::issuer`] (Maskinporten) and [`SandboxHandle::base_url`]
+//! (Altinn), and shut it down at the end. Create a Maskinporten client with
+//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`), use one of the
+//! [`seeded_orgs`] as vendor and customer, and approve requests with
+//! `POST /sandbox/requests/{id}/approve`. [`start_with`] takes [`SandboxOptions`], e.g. a
+//! [`FaultPlan`] to test retries.
+//!
+//! ```
+//! use altinn_onboard_sandbox::{SandboxConfig, seeded_orgs, start};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), altinn_onboard_sandbox::SandboxError> {
+//! // Port 0 on 127.0.0.1, state in memory only (the default config).
+//! let sandbox = start(SandboxConfig::default()).await?;
+//! let base = sandbox.base_url(); // e.g. http://127.0.0.1:41234
+//! assert!(base.starts_with("http://127.0.0.1:"));
+//! assert_eq!(sandbox.issuer(), format!("{base}/")); // the grant's `aud`
+//! assert_eq!(sandbox.token_endpoint(), format!("{base}/token"));
+//! let vendor = seeded_orgs()[0].org_no;
+//! assert_eq!(vendor.len(), 9);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With [`SandboxConfig::state_file`] the state survives restarts and may be shared by several
+//! processes at once (see below); `altinn-onboard sandbox serve` runs one until SIGINT or
+//! SIGTERM ([`SandboxHandle::serve_until_signal`]).
+//!
+//! # Fidelity
+//!
 //! Behaviour mirrors the C# code of Altinn/altinn-authentication (controllers and models named at
 //! each handler with `// mirrors:`); where the sandbox had to invent, the code says `// guess:`.
-//! The module is independent of the crate's client code on purpose: a sandbox that merely agrees
+//! The crate is independent of altinn-onboard's client code on purpose: a sandbox that merely agrees
 //! with our own client would prove nothing.
 //!
 //! Decisions the real services do not dictate (each also marked `// guess:` where it is made):
@@ -32,6 +66,7 @@
 // Handlers return `Result<_, Response>` to bail out early with the real service's error body;
 // the error path is cold and a boxed Response would only add noise.
 #![allow(clippy::result_large_err)]
+#![warn(missing_docs)]
 
 mod altinn;
 mod auth;
@@ -104,28 +139,44 @@ impl Default for SandboxOptions {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a sandbox could not start or run.
 pub enum SandboxError {
     #[error(
         "could not listen on {addr}: {source}\n  hint: is another program using that port? Use port 0 for any free port"
     )]
+    /// The listening socket could not be opened.
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why it failed.
         source: std::io::Error,
     },
     #[error("could not read or write the sandbox state file {path}: {source}")]
+    /// The state file (or its lock file) could not be read or written.
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
     #[error(
         "the sandbox state file {path} is corrupt: {reason}\n  hint: move it away (or delete it) to start with a fresh sandbox"
     )]
-    CorruptState { path: PathBuf, reason: String },
+    /// The state file is not a sandbox state this program understands.
+    CorruptState {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("sandbox signing key problem: {0}")]
+    /// The signing key in the state could not be used.
     Key(String),
     #[error("the sandbox server failed: {0}")]
+    /// The server or a helper task failed.
     Server(String),
     #[error(transparent)]
+    /// The fault plan given at start is invalid.
     Faults(#[from] FaultPlanError),
 }
 
@@ -334,6 +385,7 @@ impl SandboxHandle {
         format!("{}/token", self.base_url())
     }
 
+    /// The socket address the sandbox listens on (with the port picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
