@@ -562,71 +562,72 @@ pub async fn start_with(
 fn routes(app: Shared) -> Router {
     const V1: &str = "/authentication/api/v1";
     let r = Router::new()
-        // ---- Maskinporten ----
+        // ---- Maskinporten (maskinporten.rs) ----
         // mirrors: Maskinporten token endpoint, JWT-bearer grant (RFC 7523) incl. authorization_details
         .route("/token", post(maskinporten::token))
         // mirrors: Maskinporten RFC 8414 metadata
         .route("/.well-known/oauth-authorization-server", get(maskinporten::metadata))
         // mirrors: Maskinporten jwks_uri (`/jwk` as in production)
         .route("/jwk", get(maskinporten::jwks))
-        // ---- Altinn authentication: token exchange and OIDC metadata ----
+        // ---- Altinn authentication: token exchange and OIDC metadata (auth.rs) ----
         // mirrors: AA AuthenticationController.ExchangeExternalSystemToken (GET exchange/{tokenProvider})
         .route(&format!("{V1}/exchange/{{provider}}"), get(auth::exchange))
         // mirrors: AA OpenIdController.GetOpenIdConfigurationAsync (issuer of exchanged tokens)
         .route(&format!("{V1}/openid/.well-known/openid-configuration"), get(auth::openid_configuration))
         // mirrors: AA OpenIdController.GetJsonWebKeySetAsync
         .route(&format!("{V1}/openid/.well-known/openid-configuration/jwks"), get(maskinporten::jwks))
-        // ---- Altinn system register (SystemRegisterController) ----
+        // ---- Altinn system register (SystemRegisterController; altinn/system_register.rs) ----
         // mirrors: AA SystemRegisterController.CreateRegisteredSystem (POST vendor) +
         //          GetListOfRegisteredSystemsForVendor (GET vendor)
         .route(&format!("{V1}/systemregister/vendor"),
-            post(altinn::create_system).get(altinn::list_systems))
+            post(altinn::system_register::create_system).get(altinn::system_register::list_systems))
         // mirrors: AA SystemRegisterController.GetRegisteredSystemInfo (GET vendor/{systemId}) +
         //          UpdateWholeRegisteredSystem (PUT) + SetDeleteOnRegisteredSystem (DELETE)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}"),
-            get(altinn::get_system).put(altinn::update_system).delete(altinn::delete_system))
+            get(altinn::system_register::get_system).put(altinn::system_register::update_system).delete(altinn::system_register::delete_system))
         // mirrors: AA SystemRegisterController.UpdateRightsOnRegisteredSystem
-        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/rights"), put(altinn::update_system_rights))
+        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/rights"), put(altinn::system_register::update_system_rights))
         // mirrors: AA SystemRegisterController.UpdateAccessPackagesOnRegisteredSystem
-        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::update_system_packages))
-        // ---- Altinn system-user requests (RequestSystemUserController) ----
+        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::system_register::update_system_packages))
+        // ---- Altinn system-user requests (RequestSystemUserController; altinn/request.rs) ----
         // mirrors: AA RequestSystemUserController.CreateRequest (POST vendor)
-        .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::create_request))
+        .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::request::create_request))
         // mirrors: AA RequestSystemUserController.CreateAgentRequest (POST vendor/agent)
-        .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::create_agent_request))
+        .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::request::create_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByGuid (GET vendor/{requestId}) +
         //          DeleteRequestByRequestId (DELETE vendor/{requestId})
         .route(&format!("{V1}/systemuser/request/vendor/{{request_id}}"),
-            get(altinn::get_request).delete(altinn::delete_request))
+            get(altinn::request::get_request).delete(altinn::request::delete_request))
         // mirrors: AA RequestSystemUserController.GetAgentSystemUserRequestByGuid (GET vendor/agent/{requestId})
-        .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::get_agent_request))
+        .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::request::get_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByExternalRef
         .route(&format!("{V1}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_request_by_external_ref))
+            get(altinn::request::get_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAgentRequestByExternalRef
         .route(&format!("{V1}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_agent_request_by_external_ref))
+            get(altinn::request::get_agent_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAllRequestsForVendor (paginated, Opaque<Guid> token)
-        .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::list_requests))
+        .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::request::list_requests))
         // mirrors: AA RequestSystemUserController.GetAllAgentRequestsForVendor
-        .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::list_agent_requests))
-        // ---- Altinn change requests (ChangeRequestSystemUserController) ----
+        .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::request::list_agent_requests))
+        // ---- Altinn change requests (ChangeRequestSystemUserController; altinn/change_request.rs) ----
         // mirrors: AA ChangeRequestSystemUserController.CreateChangeRequest (POST vendor?correlation-id&system-user-id)
-        .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::create_change_request))
+        .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::change_request::create_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByGuid + DeleteChangeRequestByRequestId
         .route(&format!("{V1}/systemuser/changerequest/vendor/{{request_id}}"),
-            get(altinn::get_change_request).delete(altinn::delete_change_request))
+            get(altinn::change_request::get_change_request).delete(altinn::change_request::delete_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByExternalRef
         .route(&format!("{V1}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_change_request_by_external_ref))
+            get(altinn::change_request::get_change_request_by_external_ref))
         // mirrors: AA ChangeRequestSystemUserController.GetAllChangeRequestsForVendor
-        .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::list_change_requests))
-        // ---- Altinn system users (SystemUserController) ----
+        .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::change_request::list_change_requests))
+        // ---- Altinn system users (SystemUserController; altinn/system_user.rs) ----
         // mirrors: AA SystemUserController.GetAllSystemUsersByVendorSystem (paginated, Opaque<long> token)
-        .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::list_system_users))
+        .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::system_user::list_system_users))
         // mirrors: AA SystemUserController.GetSingleSystemUserForVendor (GET vendor/byquery)
-        .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user_by_query))
-        // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at) ----
+        .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user::system_user_by_query))
+        // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at; ui.rs,
+        //      decisions in altinn/decision.rs) ----
         // mirrors: AM UI /accessmanagement/ui/systemuser/request?id= (RequestSystemUserController.CONFIRMURL_STANDARD_REQUEST)
         .route("/accessmanagement/ui/systemuser/request", get(ui::page_request).post(ui::decide_request))
         // mirrors: AM UI /accessmanagement/ui/systemuser/agentrequest?id= (CONFIRMURL_AGENTREQUEST)
