@@ -107,7 +107,12 @@ fn two_processes_creating_requests_at_once_lose_nothing() {
             .as_array()
             .or_else(|| list["requests"].as_array())
             .unwrap_or_else(|| panic!("request list: {list}"));
-        listed.extend(items.iter().filter_map(|r| r["id"].as_str()).map(String::from));
+        listed.extend(
+            items
+                .iter()
+                .filter_map(|r| r["id"].as_str())
+                .map(String::from),
+        );
     }
     let store = altinn_onboard::profile::ProfileStore::at(home.path());
     let state = std::fs::read_to_string(store.sandbox_state_path()).expect("state file");
@@ -169,10 +174,7 @@ fn serve_and_stop_with(signal: &str) {
     };
     assert_eq!(status.code(), Some(0), "SIG{signal}: {status:?}");
     assert!(state.exists(), "SIG{signal}: state saved at shutdown");
-    assert!(
-        !server_file.exists(),
-        "SIG{signal}: server file removed"
-    );
+    assert!(!server_file.exists(), "SIG{signal}: server file removed");
 }
 
 #[cfg(unix)]

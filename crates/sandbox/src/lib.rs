@@ -508,8 +508,8 @@ pub async fn start_with(
     let state_file = config.state_file.clone();
     let (state, seen) =
         tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
-        .await
-        .map_err(|e| SandboxError::Server(format!("state loader task failed: {e}")))??;
+            .await
+            .map_err(|e| SandboxError::Server(format!("state loader task failed: {e}")))??;
     let key = SigningKey::from_pem(&state.signing_key_pem)?;
 
     let listener = tokio::net::TcpListener::bind(config.bind)

@@ -238,17 +238,9 @@ pub async fn delete_change_request(
     Path(request_id): Path<String>,
 ) -> Response {
     respond(
-        async {
-            authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
-            let id = parse_guid("requestId", &request_id)?;
-            let mut st = app.lock().await;
-            match st.change_requests.get_mut(&id) {
-                Some(c) if !c.deleted => c.deleted = true,
-                _ => return Err(REQUEST_NOT_FOUND.into_response()),
-            }
-            save(&app, &st).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
+        soft_delete(&app, &base, &headers, &request_id, |st, id| {
+            st.change_requests.get_mut(&id).map(|c| &mut c.deleted)
+        })
         .await,
     )
 }

@@ -399,3 +399,23 @@ fn active_system_user<'a>(
             && su.system_id == system_id
     })
 }
+
+/// What the two DELETE endpoints (requests, change requests) share: soft delete, 202;
+/// `REQUEST_NOT_FOUND` when missing or already deleted. Like the real code, no ownership check.
+async fn soft_delete(
+    app: &Shared,
+    base: &Base,
+    headers: &HeaderMap,
+    request_id: &str,
+    deleted_flag: impl FnOnce(&mut World, Uuid) -> Option<&mut bool>,
+) -> HResult {
+    authorize(app, base, headers, REQUEST_WRITE_POLICY)?;
+    let id = parse_guid("requestId", request_id)?;
+    let mut st = app.lock().await;
+    match deleted_flag(&mut st, id) {
+        Some(deleted) if !*deleted => *deleted = true,
+        _ => return Err(REQUEST_NOT_FOUND.into_response()),
+    }
+    save(app, &st).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}

@@ -15,7 +15,6 @@ struct NewRequest {
     redirect_url: Option<String>,
 }
 
-
 fn find_request<'a>(
     st: &'a World,
     kind: RequestKind,
@@ -328,7 +327,6 @@ pub async fn get_agent_request_by_external_ref(
     respond(get_any_by_external_ref(app, base, headers, p, RequestKind::Agent).await)
 }
 
-
 async fn list_any_requests(
     app: Shared,
     base: Base,
@@ -416,17 +414,9 @@ pub async fn delete_request(
     Path(request_id): Path<String>,
 ) -> Response {
     respond(
-        async {
-            authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
-            let id = parse_guid("requestId", &request_id)?;
-            let mut st = app.lock().await;
-            match st.requests.get_mut(&id) {
-                Some(r) if !r.deleted => r.deleted = true,
-                _ => return Err(REQUEST_NOT_FOUND.into_response()),
-            }
-            save(&app, &st).await?;
-            Ok(StatusCode::ACCEPTED.into_response())
-        }
+        soft_delete(&app, &base, &headers, &request_id, |st, id| {
+            st.requests.get_mut(&id).map(|r| &mut r.deleted)
+        })
         .await,
     )
 }

@@ -257,24 +257,15 @@ pub async fn update_system_rights(
     body: Bytes,
 ) -> Response {
     respond(
-        async {
-            let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
-            let rights: Vec<Right> = json_body(&headers, &body, false)?;
-            let mut st = app.lock().await;
-            partial_update_guard(&st, &caller, &system_id)?;
-            let errors = validate_rights(&app, &rights);
-            if !errors.is_empty() {
-                return Err(errors.into_response());
-            }
-            if let Some(s) = st.systems.get_mut(&system_id) {
-                s.rights = rights;
-            }
-            save(&app, &st).await?;
-            Ok(json_ok(
-                StatusCode::OK,
-                &SystemRegisterUpdateResult { succeeded: true },
-            ))
-        }
+        partial_update(
+            &app,
+            &base,
+            &headers,
+            &system_id,
+            &body,
+            |app, rights: &Vec<Right>, _| validate_rights(app, rights),
+            |s, rights| s.rights = rights,
+        )
         .await,
     )
 }
@@ -288,26 +279,49 @@ pub async fn update_system_packages(
     body: Bytes,
 ) -> Response {
     respond(
-        async {
-            let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
-            let packages: Vec<AccessPackage> = json_body(&headers, &body, false)?;
-            let mut st = app.lock().await;
-            let system = partial_update_guard(&st, &caller, &system_id)?;
-            let errors = validate_packages(&packages, system.is_visible);
-            if !errors.is_empty() {
-                return Err(errors.into_response());
-            }
-            if let Some(s) = st.systems.get_mut(&system_id) {
-                s.access_packages = packages;
-            }
-            save(&app, &st).await?;
-            Ok(json_ok(
-                StatusCode::OK,
-                &SystemRegisterUpdateResult { succeeded: true },
-            ))
-        }
+        partial_update(
+            &app,
+            &base,
+            &headers,
+            &system_id,
+            &body,
+            |_, packages: &Vec<AccessPackage>, system| {
+                validate_packages(packages, system.is_visible)
+            },
+            |s, packages| s.access_packages = packages,
+        )
         .await,
     )
+}
+
+/// What the two partial updates (rights, access packages) share: scope, body, the
+/// ownership guard, validation against the stored system, then apply, save and answer
+/// `{"succeeded": true}`.
+async fn partial_update<T: serde::de::DeserializeOwned>(
+    app: &Shared,
+    base: &Base,
+    headers: &HeaderMap,
+    system_id: &str,
+    body: &Bytes,
+    validate: impl FnOnce(&Shared, &T, &System) -> ValidationProblem,
+    apply: impl FnOnce(&mut System, T),
+) -> HResult {
+    let caller = authorize(app, base, headers, SYSTEMREGISTER_POLICY)?;
+    let value: T = json_body(headers, body, false)?;
+    let mut st = app.lock().await;
+    let system = partial_update_guard(&st, &caller, system_id)?;
+    let errors = validate(app, &value, &system);
+    if !errors.is_empty() {
+        return Err(errors.into_response());
+    }
+    if let Some(s) = st.systems.get_mut(system_id) {
+        apply(s, value);
+    }
+    save(app, &st).await?;
+    Ok(json_ok(
+        StatusCode::OK,
+        &SystemRegisterUpdateResult { succeeded: true },
+    ))
 }
 
 /// mirrors: SystemRegisterController.SetDeleteOnRegisteredSystem (soft delete)
