@@ -14,8 +14,8 @@
 //! Add the crate as a dev-dependency, start a sandbox on a free loopback port, point the system
 //! under test at [`SandboxHandle::issuer`] (Maskinporten) and [`SandboxHandle::base_url`]
 //! (Altinn), and shut it down at the end. Create a Maskinporten client with
-//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`), use one of the
-//! [`seeded_orgs`] as vendor and customer, and approve requests with
+//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`),
+//! use one of the [`seeded_orgs`] as vendor and customer, and approve requests with
 //! `POST /sandbox/requests/{id}/approve`. [`start_with`] takes [`SandboxOptions`], e.g. a
 //! [`FaultPlan`] to test retries.
 //!
