@@ -18,7 +18,9 @@ pub mod maskinporten;
 pub mod portal;
 pub mod profile;
 pub mod runner;
-pub mod sandbox;
+/// The sandbox lives in its own crate (crates/sandbox); re-exported so `crate::sandbox::...`
+/// paths keep working.
+pub use altinn_onboard_sandbox as sandbox;
 pub mod secret;
 pub mod session;
 pub mod tui;

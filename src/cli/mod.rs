@@ -909,16 +909,18 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             } else {
                 url.clone()
             };
+            let issuer = handle.issuer();
+            // Signal handlers go in before the address is announced (see serve_until_signal).
+            let serving = handle.serve_until_signal();
             ctx.out.result(&v, || {
                 format!(
-                    "sandbox listening on {url}{}\n  Maskinporten issuer: {}\n  Altinn platform:     {url}\n  participants: altinn-onboard --env custom --maskinporten-url {peer}/ --altinn-url {peer}\nCtrl-C stops it.",
+                    "sandbox listening on {url}{}\n  Maskinporten issuer: {issuer}\n  Altinn platform:     {url}\n  participants: altinn-onboard --env custom --maskinporten-url {peer}/ --altinn-url {peer}\nCtrl-C stops it.",
                     if shared { " (and on every other address of this machine)" } else { "" },
-                    handle.issuer(),
                 )
             });
-            shutdown_signal().await;
-            handle.shutdown().await;
+            let stopped = serving.await;
             let _ = std::fs::remove_file(&server_file);
+            stopped.map_err(|e| AppError::new(exit::NETWORK, e.to_string()))?;
             Ok(exit::OK)
         }
         SandboxCommand::Orgs => {
@@ -934,22 +936,6 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
         SandboxCommand::Approve { id } => sandbox_decide(ctx, id, true).await,
         SandboxCommand::Reject { id } => sandbox_decide(ctx, id, false).await,
     }
-}
-
-/// Ctrl-C, or SIGTERM from a service manager or `kill`: either way the state is saved.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, AppError> {

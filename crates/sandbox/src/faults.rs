@@ -100,6 +100,7 @@ pub struct FaultPlan {
     /// Seed for `probability` rules (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+    /// The rules, tried in order for every request.
     #[serde(default)]
     pub rules: Vec<FaultRule>,
 }
@@ -130,6 +131,7 @@ pub struct FaultRule {
     /// Fire with this probability (0..=1), drawn from the plan's seeded generator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub probability: Option<f64>,
+    /// What the rule does when it fires.
     pub fault: Fault,
 }
 
@@ -138,18 +140,27 @@ pub struct FaultRule {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fault {
     /// Wait, then carry on with the next rules and the handler.
-    Latency { ms: u64 },
+    Latency {
+        /// Milliseconds to wait.
+        ms: u64,
+    },
     /// A 5xx answer (the handler does not run).
     Status {
+        /// The HTTP status (500..=599).
         status: u16,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The body to send (default: a short JSON error).
         body: Option<String>,
     },
     /// 429 with `Retry-After` (the handler does not run).
-    RateLimit { retry_after_secs: u64 },
+    RateLimit {
+        /// The `Retry-After` value in seconds.
+        retry_after_secs: u64,
+    },
     /// Close the connection without an answer; with `after_handler` the handler runs first.
     Drop {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        /// Let the handler run (and change state) before the connection is dropped.
         after_handler: bool,
     },
     /// The handler's answer with its body cut in half.
@@ -157,17 +168,21 @@ pub enum Fault {
     /// 200 with a body that is not JSON (the handler does not run).
     Malformed {
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The body to send (default: a fixed non-JSON text).
         body: Option<String>,
     },
 }
 
 impl Fault {
+    /// Wait `ms` milliseconds before handling the request.
     pub fn latency_ms(ms: u64) -> Fault {
         Fault::Latency { ms }
     }
+    /// Answer with this 5xx status.
     pub fn status(status: u16) -> Fault {
         Fault::Status { status, body: None }
     }
+    /// Answer 429 with `Retry-After: <retry_after_secs>`.
     pub fn rate_limit(retry_after_secs: u64) -> Fault {
         Fault::RateLimit { retry_after_secs }
     }
@@ -183,9 +198,11 @@ impl Fault {
             after_handler: true,
         }
     }
+    /// Cut the handler's answer in half.
     pub fn truncated() -> Fault {
         Fault::Truncate
     }
+    /// Answer 200 with a body that is not JSON.
     pub fn malformed() -> Fault {
         Fault::Malformed { body: None }
     }
@@ -225,18 +242,22 @@ impl FaultRule {
             ..FaultRule::new(fault)
         }
     }
+    /// Only for requests with this HTTP method.
     pub fn method(mut self, method: &str) -> FaultRule {
         self.method = Some(method.to_string());
         self
     }
+    /// Fire on the first `n` matching requests.
     pub fn first(mut self, n: u64) -> FaultRule {
         self.first = Some(n);
         self
     }
+    /// Fire on every `n`th matching request.
     pub fn every(mut self, n: u64) -> FaultRule {
         self.every = Some(n);
         self
     }
+    /// Fire with probability `p` (0..=1).
     pub fn probability(mut self, p: f64) -> FaultRule {
         self.probability = Some(p);
         self
@@ -358,21 +379,35 @@ impl FaultRule {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a fault plan was not accepted.
 pub enum FaultPlanError {
     #[error("could not read the fault plan {path}: {source}")]
+    /// The plan file could not be read.
     Io {
+        /// The plan file.
         path: PathBuf,
+        /// What went wrong.
         source: std::io::Error,
     },
     /// Not JSON, or not the shape of a plan (unknown fields included); `reason` has the line
     /// and column. `origin` says where the plan came from ("in plan.json", "in the request body").
     #[error(
-        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}; the format is described in src/sandbox/faults.rs"
+        "the fault plan {origin} is not a valid plan: {reason}\n  hint: a plan looks like {{\"rules\": [{{\"path\": \"/token\", \"first\": 2, \"fault\": {{\"kind\": \"status\", \"status\": 503}}}}]}}; the format is described in crates/sandbox/src/faults.rs"
     )]
-    Parse { origin: String, reason: String },
+    Parse {
+        /// Where the plan came from.
+        origin: String,
+        /// What is wrong, with line and column.
+        reason: String,
+    },
     /// Well-formed, but a rule or limit is wrong; `reason` names the rule (0-based).
     #[error("the fault plan {origin} is invalid: {reason}")]
-    Invalid { origin: String, reason: String },
+    Invalid {
+        /// Where the plan came from.
+        origin: String,
+        /// What is wrong, naming the rule.
+        reason: String,
+    },
 }
 
 impl FaultPlan {
@@ -381,21 +416,25 @@ impl FaultPlan {
         FaultPlan::default()
     }
 
+    /// Add a rule (tried after the ones already there).
     pub fn rule(mut self, rule: FaultRule) -> FaultPlan {
         self.rules.push(rule);
         self
     }
 
+    /// Move the sandbox's clock by `secs` seconds (token `iat`/`exp`, timestamps).
     pub fn clock_offset(mut self, secs: i64) -> FaultPlan {
         self.clock_offset_secs = secs;
         self
     }
 
+    /// Seed the generator behind `probability` rules.
     pub fn seed(mut self, seed: u64) -> FaultPlan {
         self.seed = Some(seed);
         self
     }
 
+    /// No rules and the real clock.
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty() && self.clock_offset_secs == 0
     }
@@ -476,6 +515,7 @@ pub struct RuleCounter {
 /// The active plan and its counters (what `GET /sandbox/faults` answers).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultReport {
+    /// The active plan.
     pub plan: FaultPlan,
     /// One per rule, in order.
     pub counters: Vec<RuleCounter>,

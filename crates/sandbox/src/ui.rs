@@ -21,9 +21,9 @@ use super::problem::{json_ok, sandbox_error};
 use super::state::{Client, RequestKind};
 use super::{Base, Shared};
 
-const STYLE: &str = include_str!("../../assets/sandbox/style.css");
-const APPROVAL_HTML: &str = include_str!("../../assets/sandbox/approval.html");
-const RESULT_HTML: &str = include_str!("../../assets/sandbox/result.html");
+const STYLE: &str = include_str!("../assets/style.css");
+const APPROVAL_HTML: &str = include_str!("../assets/approval.html");
+const RESULT_HTML: &str = include_str!("../assets/result.html");
 
 fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -219,11 +219,14 @@ impl SigningKey {
     }
 }
 
-/// Identity of the state file's current content, cheap to compare.
+/// Identity of the state file's current content, cheap to compare (a fallback to the lock
+/// file's generation counter, for a file rewritten by something that does not count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStamp {
     modified: std::time::SystemTime,
     len: u64,
+    #[cfg(unix)]
+    inode: u64,
 }
 
 impl FileStamp {
@@ -232,43 +235,144 @@ impl FileStamp {
         Some(FileStamp {
             modified: meta.modified().ok()?,
             len: meta.len(),
+            // Every save renames a new file into place, so the inode changes even when a
+            // rewrite lands within the file system's timestamp granularity with the same size.
+            #[cfg(unix)]
+            inode: std::os::unix::fs::MetadataExt::ino(&meta),
         })
     }
 }
 
-/// Load the state file, or create a fresh state (and file) when it does not exist.
-pub fn load_or_create(path: Option<&Path>) -> Result<State, SandboxError> {
-    let Some(path) = path else {
-        return State::new_with_fresh_key();
-    };
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let state: State =
-                serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
-                    path: path.to_path_buf(),
-                    reason: e.to_string(),
-                })?;
-            if state.version > STATE_FORMAT_VERSION {
-                return Err(SandboxError::CorruptState {
-                    path: path.to_path_buf(),
-                    reason: format!(
-                        "format version {} is newer than this program understands ({STATE_FORMAT_VERSION})",
-                        state.version
-                    ),
-                });
-            }
-            Ok(state)
+/// What this process last saw of the state file: the lock file's generation and the file's stamp.
+/// Either differing from what is on disk means another process committed a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Seen {
+    pub generation: u64,
+    pub stamp: Option<FileStamp>,
+}
+
+/// The lock file beside the state file: `<state file>.lock`.
+pub fn lock_path(state_file: &Path) -> PathBuf {
+    let mut name = state_file
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".lock");
+    state_file.with_file_name(name)
+}
+
+/// Open (creating, mode 0600) the lock file and take the OS advisory lock on it (`flock` on
+/// Unix; released by the kernel when the file is closed, also if the process dies). Blocks while
+/// another process holds it; callers in async code run this on a blocking thread.
+pub fn open_locked(state_file: &Path) -> std::io::Result<std::fs::File> {
+    let file = open_lock_file(state_file)?;
+    file.lock()?;
+    Ok(file)
+}
+
+/// Like [`open_locked`] but `None` instead of waiting when another process holds the lock.
+pub fn try_open_locked(state_file: &Path) -> std::io::Result<Option<std::fs::File>> {
+    let file = open_lock_file(state_file)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+fn open_lock_file(state_file: &Path) -> std::io::Result<std::fs::File> {
+    let path = lock_path(state_file);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
+/// The generation counter kept in the lock file (0 when empty or unreadable). Read with the
+/// lock held.
+pub fn read_generation(lock: &std::fs::File) -> u64 {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    let mut f = lock;
+    if f.rewind().is_err() || f.take(32).read_to_string(&mut text).is_err() {
+        return 0;
+    }
+    text.trim().parse().unwrap_or(0)
+}
+
+/// Record a new generation in the lock file, after the state file was replaced. Written with
+/// the lock held, so readers (who also hold it) never see a half-written number.
+pub fn write_generation(state_file: &Path, generation: u64) -> std::io::Result<()> {
+    std::fs::write(lock_path(state_file), format!("{generation}\n"))
+}
+
+/// What is on disk now, for comparison with [`Seen`]. With the lock held.
+pub fn seen_now(state_file: &Path, lock: &std::fs::File) -> Seen {
+    Seen {
+        generation: read_generation(lock),
+        stamp: FileStamp::of(state_file),
+    }
+}
+
+/// Read and check the state file; `Ok(None)` when it does not exist.
+pub fn load(path: &Path) -> Result<Option<State>, SandboxError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(SandboxError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            });
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    };
+    let state: State = serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if state.version > STATE_FORMAT_VERSION {
+        return Err(SandboxError::CorruptState {
+            path: path.to_path_buf(),
+            reason: format!(
+                "format version {} is newer than this program understands ({STATE_FORMAT_VERSION})",
+                state.version
+            ),
+        });
+    }
+    Ok(Some(state))
+}
+
+/// Load the state file, or create a fresh state (and file) when it does not exist. With a
+/// file, this happens under the lock, so two processes starting at once on a missing file agree
+/// on one signing key; returns what was seen on disk.
+pub fn load_or_create(path: Option<&Path>) -> Result<(State, Seen), SandboxError> {
+    let Some(path) = path else {
+        return Ok((State::new_with_fresh_key()?, Seen::default()));
+    };
+    let lock = open_locked(path).map_err(|source| SandboxError::Io {
+        path: lock_path(path),
+        source,
+    })?;
+    let state = match load(path)? {
+        Some(state) => state,
+        None => {
             let state = State::new_with_fresh_key()?;
             save_atomically(path, &serialize(&state)?)?;
-            Ok(state)
+            let generation = read_generation(&lock) + 1;
+            write_generation(path, generation).map_err(|source| SandboxError::Io {
+                path: lock_path(path),
+                source,
+            })?;
+            state
         }
-        Err(e) => Err(SandboxError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }),
-    }
+    };
+    let seen = seen_now(path, &lock);
+    drop(lock);
+    Ok((state, seen))
 }
 
 pub fn serialize(state: &State) -> Result<Vec<u8>, SandboxError> {

@@ -9,9 +9,43 @@
 //!   `Retry-After`, dropped connections, truncated or malformed JSON, a skewed clock);
 //! - a reference API, `GET /reference/whoami`, that accepts system-user tokens.
 //!
+//! # In a vendor's tests
+//!
+//! Add the crate as a dev-dependency, start a sandbox on a free loopback port, point the system
+//! under test at [`SandboxHandle::issuer`] (Maskinporten) and [`SandboxHandle::base_url`]
+//! (Altinn), and shut it down at the end. Create a Maskinporten client with
+//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`),
+//! use one of the [`seeded_orgs`] as vendor and customer, and approve requests with
+//! `POST /sandbox/requests/{id}/approve`. [`start_with`] takes [`SandboxOptions`], e.g. a
+//! [`FaultPlan`] to test retries.
+//!
+//! ```
+//! use altinn_onboard_sandbox::{SandboxConfig, seeded_orgs, start};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), altinn_onboard_sandbox::SandboxError> {
+//! // Port 0 on 127.0.0.1, state in memory only (the default config).
+//! let sandbox = start(SandboxConfig::default()).await?;
+//! let base = sandbox.base_url(); // e.g. http://127.0.0.1:41234
+//! assert!(base.starts_with("http://127.0.0.1:"));
+//! assert_eq!(sandbox.issuer(), format!("{base}/")); // the grant's `aud`
+//! assert_eq!(sandbox.token_endpoint(), format!("{base}/token"));
+//! let vendor = seeded_orgs()[0].org_no;
+//! assert_eq!(vendor.len(), 9);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! With [`SandboxConfig::state_file`] the state survives restarts and may be shared by several
+//! processes at once (see below); `altinn-onboard sandbox serve` runs one until SIGINT or
+//! SIGTERM ([`SandboxHandle::serve_until_signal`]).
+//!
+//! # Fidelity
+//!
 //! Behaviour mirrors the C# code of Altinn/altinn-authentication (controllers and models named at
 //! each handler with `// mirrors:`); where the sandbox had to invent, the code says `// guess:`.
-//! The module is independent of the crate's client code on purpose: a sandbox that merely agrees
+//! The crate is independent of altinn-onboard's client code on purpose: a sandbox that merely agrees
 //! with our own client would prove nothing.
 //!
 //! Decisions the real services do not dictate (each also marked `// guess:` where it is made):
@@ -25,12 +59,14 @@
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
-//! - One process per state file at a time: a second process writing the same file concurrently
-//!   overwrites the first one's changes (last writer wins). Successive processes are fine.
+//! - Several processes may share one state file (each CLI command runs the sandbox in-process):
+//!   every read and change holds an OS advisory lock on `<state file>.lock` and first reloads
+//!   the file if another process changed it, so concurrent changes are all kept.
 
 // Handlers return `Result<_, Response>` to bail out early with the real service's error body;
 // the error path is cold and a boxed Response would only add noise.
 #![allow(clippy::result_large_err)]
+#![warn(missing_docs)]
 
 mod altinn;
 mod auth;
@@ -103,28 +139,44 @@ impl Default for SandboxOptions {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why a sandbox could not start or run.
 pub enum SandboxError {
     #[error(
         "could not listen on {addr}: {source}\n  hint: is another program using that port? Use port 0 for any free port"
     )]
+    /// The listening socket could not be opened.
     Bind {
+        /// The address asked for.
         addr: SocketAddr,
+        /// Why it failed.
         source: std::io::Error,
     },
     #[error("could not read or write the sandbox state file {path}: {source}")]
+    /// The state file (or its lock file) could not be read or written.
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it failed.
         source: std::io::Error,
     },
     #[error(
         "the sandbox state file {path} is corrupt: {reason}\n  hint: move it away (or delete it) to start with a fresh sandbox"
     )]
-    CorruptState { path: PathBuf, reason: String },
+    /// The state file is not a sandbox state this program understands.
+    CorruptState {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
     #[error("sandbox signing key problem: {0}")]
+    /// The signing key in the state could not be used.
     Key(String),
     #[error("the sandbox server failed: {0}")]
+    /// The server or a helper task failed.
     Server(String),
     #[error(transparent)]
+    /// The fault plan given at start is invalid.
     Faults(#[from] FaultPlanError),
 }
 
@@ -137,7 +189,7 @@ pub(crate) struct App {
     pub page_size: usize,
     pub local_addr: SocketAddr,
     /// The state file as we last read or wrote it (to notice other processes' writes).
-    pub file_stamp: std::sync::Mutex<Option<state::FileStamp>>,
+    pub seen: std::sync::Mutex<state::Seen>,
     /// The fault plan, its counters and the clock offset.
     pub faults: faults::Faults,
 }
@@ -158,55 +210,116 @@ impl App {
         canonical_base(self.local_addr)
     }
 
-    /// Write the state file (if any). Called with the state lock held, so writes are ordered.
+    /// Write the state file (if any) and count a new generation in the lock file. Called with
+    /// the guard from [`App::lock`] held, so writes are ordered, also between processes.
     pub async fn persist(&self, state: &State) -> Result<(), SandboxError> {
         let Some(path) = self.state_file.clone() else {
             return Ok(());
         };
         let bytes = state::serialize(state)?;
+        let generation = self.seen().generation + 1;
         let written = path.clone();
-        tokio::task::spawn_blocking(move || state::save_atomically(&written, &bytes))
-            .await
-            .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))??;
-        self.remember_stamp(state::FileStamp::of(&path));
+        let stamp = tokio::task::spawn_blocking(move || {
+            state::save_atomically(&written, &bytes)?;
+            state::write_generation(&written, generation).map_err(|source| SandboxError::Io {
+                path: state::lock_path(&written),
+                source,
+            })?;
+            Ok::<_, SandboxError>(state::FileStamp::of(&written))
+        })
+        .await
+        .map_err(|e| SandboxError::Server(format!("state writer task failed: {e}")))??;
+        self.remember(state::Seen { generation, stamp });
         Ok(())
     }
 
-    fn remember_stamp(&self, stamp: Option<state::FileStamp>) {
-        if let Ok(mut s) = self.file_stamp.lock() {
-            *s = stamp;
+    fn seen(&self) -> state::Seen {
+        self.seen.lock().map(|s| *s).unwrap_or_default()
+    }
+
+    fn remember(&self, seen: state::Seen) {
+        if let Ok(mut s) = self.seen.lock() {
+            *s = seen;
         }
     }
 
-    /// Take the state lock. If another process (a second CLI invocation on the same state
-    /// file) has rewritten the file since we last read or wrote it, adopt its version first, so
-    /// interleaved processes do not undo each other's changes. Truly simultaneous writes are
-    /// still last-writer-wins.
-    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, State> {
+    /// Take the state for a read or a read-modify-write. With a state file this is also the
+    /// lock between processes (several CLI commands each run the sandbox in-process on one
+    /// file): the OS advisory lock on `<state file>.lock` is held until the guard drops, and if
+    /// another process committed a change since we last read or wrote the file, its version is
+    /// loaded first. So every change is applied to the latest state and nothing is lost.
+    pub async fn lock(&self) -> StateGuard<'_> {
         let mut st = self.state.lock().await;
         let Some(path) = &self.state_file else {
-            return st;
+            return StateGuard {
+                state: st,
+                _file_lock: None,
+            };
         };
-        let current = state::FileStamp::of(path);
-        let known = self.file_stamp.lock().map(|s| *s).unwrap_or(None);
-        if current.is_none() || current == known {
-            return st;
-        }
-        match std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<State>(&b).ok())
-        {
-            // Only adopt a file signed by the same key; tokens must keep verifying.
-            Some(fresh) if fresh.signing_key_pem == st.signing_key_pem => {
-                tracing::debug!("state file changed on disk; reloaded it");
-                *st = fresh;
+        // Fast path without a thread hop; wait on a blocking thread only when another
+        // process holds the lock.
+        let file_lock = match state::try_open_locked(path) {
+            Ok(Some(f)) => Ok(f),
+            Ok(None) => {
+                let p = path.clone();
+                tokio::task::spawn_blocking(move || state::open_locked(&p))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
             }
-            _ => tracing::warn!(
-                "the sandbox state file changed on disk but could not be adopted; keeping this process's state"
-            ),
+            Err(e) => Err(e),
+        };
+        let file_lock = match file_lock {
+            Ok(f) => f,
+            Err(e) => {
+                // Better to serve unlocked (the old last-writer-wins) than to fail every call.
+                tracing::warn!(
+                    "could not lock {}: {e}; other processes' changes may be lost",
+                    state::lock_path(path).display()
+                );
+                return StateGuard {
+                    state: st,
+                    _file_lock: None,
+                };
+            }
+        };
+        let current = state::seen_now(path, &file_lock);
+        if current.stamp.is_some() && current != self.seen() {
+            match state::load(path) {
+                // Only adopt a file signed by the same key; tokens must keep verifying.
+                Ok(Some(fresh)) if fresh.signing_key_pem == st.signing_key_pem => {
+                    tracing::debug!("state file changed on disk; reloaded it");
+                    *st = fresh;
+                }
+                _ => tracing::warn!(
+                    "the sandbox state file changed on disk but could not be adopted; keeping this process's state"
+                ),
+            }
+            self.remember(current);
         }
-        self.remember_stamp(current);
-        st
+        StateGuard {
+            state: st,
+            _file_lock: Some(file_lock),
+        }
+    }
+}
+
+/// The sandbox's state, held: in-process by the mutex, between processes by the lock file
+/// (released when this drops).
+pub(crate) struct StateGuard<'a> {
+    state: tokio::sync::MutexGuard<'a, State>,
+    _file_lock: Option<std::fs::File>,
+}
+
+impl std::ops::Deref for StateGuard<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        &self.state
+    }
+}
+
+impl std::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut State {
+        &mut self.state
     }
 }
 
@@ -272,6 +385,7 @@ impl SandboxHandle {
         format!("{}/token", self.base_url())
     }
 
+    /// The socket address the sandbox listens on (with the port picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -315,6 +429,63 @@ impl SandboxHandle {
     }
 }
 
+impl SandboxHandle {
+    /// Serve until the process gets SIGINT (Ctrl-C) or SIGTERM, then [`shutdown`](Self::shutdown)
+    /// (in-flight requests finish, the state file is saved). For a long-running sandbox such
+    /// as `altinn-onboard sandbox serve`.
+    ///
+    /// The signal handlers are installed when this is called, not when the future is first
+    /// polled: a caller that announces its address after calling it cannot be killed by a
+    /// signal that arrives in between (the default action of both signals ends the process).
+    /// Needs a Tokio runtime.
+    pub fn serve_until_signal(self) -> impl Future<Output = Result<(), SandboxError>> + Send {
+        let signals = Signals::install();
+        async move {
+            let result = signals.recv().await;
+            self.shutdown().await;
+            result
+        }
+    }
+}
+
+/// SIGINT and SIGTERM (Ctrl-C only where there is no SIGTERM).
+struct Signals {
+    #[cfg(unix)]
+    handlers: std::io::Result<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                handlers: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?))),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn recv(self) -> Result<(), SandboxError> {
+        let failed = |e: std::io::Error| {
+            SandboxError::Server(format!("could not wait for a stop signal: {e}"))
+        };
+        #[cfg(unix)]
+        {
+            let (mut int, mut term) = self.handlers.map_err(failed)?;
+            tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT: stopping the sandbox"),
+                _ = term.recv() => tracing::info!("SIGTERM: stopping the sandbox"),
+            }
+            Ok(())
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await.map_err(failed)
+    }
+}
+
 impl Drop for SandboxHandle {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -335,9 +506,10 @@ pub async fn start_with(
 ) -> Result<SandboxHandle, SandboxError> {
     options.faults.validate()?;
     let state_file = config.state_file.clone();
-    let state = tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
-        .await
-        .map_err(|e| SandboxError::Server(format!("state loader task failed: {e}")))??;
+    let (state, seen) =
+        tokio::task::spawn_blocking(move || state::load_or_create(state_file.as_deref()))
+            .await
+            .map_err(|e| SandboxError::Server(format!("state loader task failed: {e}")))??;
     let key = SigningKey::from_pem(&state.signing_key_pem)?;
 
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -358,9 +530,7 @@ pub async fn start_with(
         strict_resources: config.strict_resources,
         page_size: options.page_size.max(1),
         local_addr,
-        file_stamp: std::sync::Mutex::new(
-            config.state_file.as_deref().and_then(state::FileStamp::of),
-        ),
+        seen: std::sync::Mutex::new(seen),
         faults: faults::Faults::new(options.faults),
     });
     let router = routes(app.clone());
@@ -387,104 +557,77 @@ pub async fn start_with(
     })
 }
 
-/// Run until ctrl-c (for `altinn-onboard sandbox serve`). Prints nothing itself; the caller
-/// prints the base URL (use [`start`] + [`SandboxHandle::base_url`] if it needs it first).
-pub async fn serve_forever(config: SandboxConfig) -> Result<(), SandboxError> {
-    let handle = start(config).await?;
-    let result = tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| SandboxError::Server(format!("could not wait for ctrl-c: {e}")));
-    handle.shutdown().await;
-    result
-}
-
-/// Like [`serve_forever`], with options (e.g. a fault plan from [`FaultPlan::from_file`]).
-pub async fn serve_forever_with(
-    config: SandboxConfig,
-    options: SandboxOptions,
-) -> Result<(), SandboxError> {
-    serve_until_ctrl_c(start_with(config, options).await?).await
-}
-
-/// Serve a running handle until ctrl-c, then shut it down (lets the caller print the URL first).
-pub async fn serve_until_ctrl_c(handle: SandboxHandle) -> Result<(), SandboxError> {
-    let result = tokio::signal::ctrl_c()
-        .await
-        .map_err(|e| SandboxError::Server(format!("could not wait for ctrl-c: {e}")));
-    handle.shutdown().await;
-    result
-}
-
 /// THE route table. Every entry names what it mirrors, so a reader can check them one by one.
 /// `AA` = Altinn/altinn-authentication, controllers under src/Authentication/Controllers/.
 fn routes(app: Shared) -> Router {
     const V1: &str = "/authentication/api/v1";
     let r = Router::new()
-        // ---- Maskinporten ----
+        // ---- Maskinporten (maskinporten.rs) ----
         // mirrors: Maskinporten token endpoint, JWT-bearer grant (RFC 7523) incl. authorization_details
         .route("/token", post(maskinporten::token))
         // mirrors: Maskinporten RFC 8414 metadata
         .route("/.well-known/oauth-authorization-server", get(maskinporten::metadata))
         // mirrors: Maskinporten jwks_uri (`/jwk` as in production)
         .route("/jwk", get(maskinporten::jwks))
-        // ---- Altinn authentication: token exchange and OIDC metadata ----
+        // ---- Altinn authentication: token exchange and OIDC metadata (auth.rs) ----
         // mirrors: AA AuthenticationController.ExchangeExternalSystemToken (GET exchange/{tokenProvider})
         .route(&format!("{V1}/exchange/{{provider}}"), get(auth::exchange))
         // mirrors: AA OpenIdController.GetOpenIdConfigurationAsync (issuer of exchanged tokens)
         .route(&format!("{V1}/openid/.well-known/openid-configuration"), get(auth::openid_configuration))
         // mirrors: AA OpenIdController.GetJsonWebKeySetAsync
         .route(&format!("{V1}/openid/.well-known/openid-configuration/jwks"), get(maskinporten::jwks))
-        // ---- Altinn system register (SystemRegisterController) ----
+        // ---- Altinn system register (SystemRegisterController; altinn/system_register.rs) ----
         // mirrors: AA SystemRegisterController.CreateRegisteredSystem (POST vendor) +
         //          GetListOfRegisteredSystemsForVendor (GET vendor)
         .route(&format!("{V1}/systemregister/vendor"),
-            post(altinn::create_system).get(altinn::list_systems))
+            post(altinn::system_register::create_system).get(altinn::system_register::list_systems))
         // mirrors: AA SystemRegisterController.GetRegisteredSystemInfo (GET vendor/{systemId}) +
         //          UpdateWholeRegisteredSystem (PUT) + SetDeleteOnRegisteredSystem (DELETE)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}"),
-            get(altinn::get_system).put(altinn::update_system).delete(altinn::delete_system))
+            get(altinn::system_register::get_system).put(altinn::system_register::update_system).delete(altinn::system_register::delete_system))
         // mirrors: AA SystemRegisterController.UpdateRightsOnRegisteredSystem
-        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/rights"), put(altinn::update_system_rights))
+        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/rights"), put(altinn::system_register::update_system_rights))
         // mirrors: AA SystemRegisterController.UpdateAccessPackagesOnRegisteredSystem
-        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::update_system_packages))
-        // ---- Altinn system-user requests (RequestSystemUserController) ----
+        .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::system_register::update_system_packages))
+        // ---- Altinn system-user requests (RequestSystemUserController; altinn/request.rs) ----
         // mirrors: AA RequestSystemUserController.CreateRequest (POST vendor)
-        .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::create_request))
+        .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::request::create_request))
         // mirrors: AA RequestSystemUserController.CreateAgentRequest (POST vendor/agent)
-        .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::create_agent_request))
+        .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::request::create_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByGuid (GET vendor/{requestId}) +
         //          DeleteRequestByRequestId (DELETE vendor/{requestId})
         .route(&format!("{V1}/systemuser/request/vendor/{{request_id}}"),
-            get(altinn::get_request).delete(altinn::delete_request))
+            get(altinn::request::get_request).delete(altinn::request::delete_request))
         // mirrors: AA RequestSystemUserController.GetAgentSystemUserRequestByGuid (GET vendor/agent/{requestId})
-        .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::get_agent_request))
+        .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::request::get_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByExternalRef
         .route(&format!("{V1}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_request_by_external_ref))
+            get(altinn::request::get_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAgentRequestByExternalRef
         .route(&format!("{V1}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_agent_request_by_external_ref))
+            get(altinn::request::get_agent_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAllRequestsForVendor (paginated, Opaque<Guid> token)
-        .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::list_requests))
+        .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::request::list_requests))
         // mirrors: AA RequestSystemUserController.GetAllAgentRequestsForVendor
-        .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::list_agent_requests))
-        // ---- Altinn change requests (ChangeRequestSystemUserController) ----
+        .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::request::list_agent_requests))
+        // ---- Altinn change requests (ChangeRequestSystemUserController; altinn/change_request.rs) ----
         // mirrors: AA ChangeRequestSystemUserController.CreateChangeRequest (POST vendor?correlation-id&system-user-id)
-        .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::create_change_request))
+        .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::change_request::create_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByGuid + DeleteChangeRequestByRequestId
         .route(&format!("{V1}/systemuser/changerequest/vendor/{{request_id}}"),
-            get(altinn::get_change_request).delete(altinn::delete_change_request))
+            get(altinn::change_request::get_change_request).delete(altinn::change_request::delete_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByExternalRef
         .route(&format!("{V1}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
-            get(altinn::get_change_request_by_external_ref))
+            get(altinn::change_request::get_change_request_by_external_ref))
         // mirrors: AA ChangeRequestSystemUserController.GetAllChangeRequestsForVendor
-        .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::list_change_requests))
-        // ---- Altinn system users (SystemUserController) ----
+        .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::change_request::list_change_requests))
+        // ---- Altinn system users (SystemUserController; altinn/system_user.rs) ----
         // mirrors: AA SystemUserController.GetAllSystemUsersByVendorSystem (paginated, Opaque<long> token)
-        .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::list_system_users))
+        .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::system_user::list_system_users))
         // mirrors: AA SystemUserController.GetSingleSystemUserForVendor (GET vendor/byquery)
-        .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user_by_query))
-        // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at) ----
+        .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user::system_user_by_query))
+        // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at; ui.rs,
+        //      decisions in altinn/decision.rs) ----
         // mirrors: AM UI /accessmanagement/ui/systemuser/request?id= (RequestSystemUserController.CONFIRMURL_STANDARD_REQUEST)
         .route("/accessmanagement/ui/systemuser/request", get(ui::page_request).post(ui::decide_request))
         // mirrors: AM UI /accessmanagement/ui/systemuser/agentrequest?id= (CONFIRMURL_AGENTREQUEST)

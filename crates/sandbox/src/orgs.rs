@@ -7,7 +7,9 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SeedOrg {
     #[serde(rename = "orgNo")]
+    /// Organisation number (9 digits, valid check digit).
     pub org_no: &'static str,
+    /// Display name.
     pub name: &'static str,
 }
 
@@ -83,6 +85,7 @@ static SEEDED_RESOURCES: &[&str] = &[
     "app_ttd_sandbox-demo",
 ];
 
+/// Resource ids that exist when [`SandboxConfig::strict_resources`](crate::SandboxConfig) is set.
 pub fn seeded_resources() -> &'static [&'static str] {
     SEEDED_RESOURCES
 }

@@ -1,0 +1,95 @@
+//! System users as the vendor sees them: mirrors Altinn/altinn-authentication
+//! SystemUserController (`/systemuser/vendor/...`).
+
+use super::*;
+
+/// mirrors: SystemUserController.GetAllSystemUsersByVendorSystem (scope systemregister.write!)
+pub async fn list_system_users(
+    State(app): State<Shared>,
+    base: Base,
+    headers: HeaderMap,
+    Path(system_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    respond(
+        async {
+            let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
+            let after: Option<i64> = match query.get("token") {
+                None => None,
+                Some(t) => Some(opaque_decode::<i64>(t).ok_or_else(|| {
+                    problem::model_binding_problem(
+                        "token",
+                        &format!("The value '{t}' is not valid."),
+                    )
+                })?),
+            };
+            let vendor = vendor_of(&caller)?;
+            let st = app.lock().await;
+            owned_system(&st, &system_id, &vendor)?;
+            let mut items: Vec<&SystemUser> = st
+                .system_users
+                .values()
+                .filter(|su| !su.is_deleted && su.system_id == system_id)
+                .filter(|su| after.is_none_or(|a| su.seq > a))
+                .collect();
+            items.sort_by_key(|su| su.seq);
+            let more = items.len() > app.page_size;
+            items.truncate(app.page_size);
+            let path = format!("/systemuser/vendor/bysystem/{system_id}");
+            let next = more
+                .then(|| {
+                    items.last().map(|su| {
+                        next_link(&base, &path, opaque_encode(&serde_json::json!(su.seq)))
+                    })
+                })
+                .flatten();
+            Ok(json_ok(
+                StatusCode::OK,
+                &Paginated {
+                    links: PaginatedLinks { next },
+                    data: items.iter().map(|su| system_user_dto(su)).collect(),
+                },
+            ))
+        }
+        .await,
+    )
+}
+
+/// mirrors: SystemUserController.GetSingleSystemUserForVendor (scope systemuser.request.write, sic)
+pub async fn system_user_by_query(
+    State(app): State<Shared>,
+    base: Base,
+    headers: HeaderMap,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    respond(
+        async {
+            let caller = authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
+            let Some(system_id) = query.get("system-id").filter(|s| !s.is_empty()) else {
+                return Err(problem::model_binding_problem(
+                    "system-id",
+                    "The systemId field is required.",
+                ));
+            };
+            let Some(orgno) = query.get("orgno").filter(|s| !s.is_empty()) else {
+                return Err(problem::model_binding_problem(
+                    "orgno",
+                    "The orgno field is required.",
+                ));
+            };
+            let external_ref = query
+                .get("external-ref")
+                .cloned()
+                .unwrap_or_else(|| orgno.clone());
+            let vendor = vendor_of(&caller)?;
+            let st = app.lock().await;
+            match active_system_user(&st, orgno, &external_ref, system_id) {
+                Some(su) if su.supplier_org_no == vendor => {
+                    Ok(json_ok(StatusCode::OK, &system_user_dto(su)))
+                }
+                _ => Err(problem::not_found_empty()),
+            }
+        }
+        .await,
+    )
+}
