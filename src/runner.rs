@@ -75,16 +75,20 @@ impl From<portal::PortalError> for Failure {
 }
 
 impl Runner {
-    pub fn new(env: Environment, store: Arc<ProfileStore>, cache: Arc<TokenCache>) -> Self {
-        let http = crate::http::client();
-        Runner {
+    pub fn new(
+        env: Environment,
+        store: Arc<ProfileStore>,
+        cache: Arc<TokenCache>,
+    ) -> Result<Self, crate::http::ClientError> {
+        let http = crate::http::client()?;
+        Ok(Runner {
             mp: MaskinportenClient::new(&env, http.clone(), cache),
             altinn: AltinnClient::new(&env, http.clone()),
             env,
             http,
             store,
             keys: Mutex::new(HashMap::new()),
-        }
+        })
     }
 
     pub fn environment(&self) -> &Environment {

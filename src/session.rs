@@ -21,6 +21,8 @@ pub enum SessionError {
         "could not start the embedded sandbox: {0}\n  hint: if its state file is damaged, move {1} away"
     )]
     Sandbox(String, String),
+    #[error(transparent)]
+    Http(#[from] crate::http::ClientError),
 }
 
 /// Written by `sandbox serve` so that other commands on this machine find it.
@@ -84,7 +86,7 @@ impl Session {
             },
         };
         let cache = Arc::new(TokenCache::with_file(store.token_cache_path(profile)));
-        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache));
+        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache)?);
         Ok(Session {
             env,
             runner,

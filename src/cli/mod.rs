@@ -322,7 +322,8 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
         crate::env::Environment::tt02(),
         ctx.store.clone(),
         Arc::new(crate::maskinporten::TokenCache::in_memory()),
-    );
+    )
+    .map_err(|e| CliError::usage(e.to_string()))?;
     match cmd {
         KeysCommand::Show { jwks } => {
             let key = runner.key_for(&profile)?;
@@ -1031,7 +1032,8 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, Cli
     }
     let _ = profile;
     let session = ctx.session(&env).await?;
-    let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
+    let http = crate::http::client().map_err(|e| CliError::usage(e.to_string()))?;
+    let portal = crate::portal::SandboxPortal::new(&session.env, http);
     let r = portal.decide(&id, approve).await.map_err(|e| CliError {
         code: if e.is_network() {
             exit::NETWORK

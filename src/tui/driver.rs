@@ -70,20 +70,24 @@ impl Driver {
     /// A driver whose session opens in the background, so the first frame does not wait for
     /// it (on a first run the embedded sandbox generates its RSA signing key, ~0.2 s). Effects
     /// wait until the session is ready; saves go straight to the store meanwhile.
-    pub fn opening(store: Arc<ProfileStore>, profile: &str, env: EnvSetting) -> Self {
+    pub fn opening(
+        store: Arc<ProfileStore>,
+        profile: &str,
+        env: EnvSetting,
+    ) -> Result<Self, crate::http::ClientError> {
         // Only its store is used (saves, loading the key preview) until the session is ready.
         let interim = Arc::new(Runner::new(
             crate::env::Environment::tt02(),
             store.clone(),
             Arc::new(crate::maskinporten::TokenCache::in_memory()),
-        ));
+        )?);
         let mut d = Driver::new(interim, env.clone());
         d.reopen = Some(Reopen {
             store,
             profile: profile.to_string(),
         });
         d.switch_environment(env);
-        d
+        Ok(d)
     }
 
     pub fn sender(&self) -> mpsc::UnboundedSender<Event> {

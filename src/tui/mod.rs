@@ -47,7 +47,8 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, CliError> {
     let opts = AppOptions::detect(env.kind, String::new());
     let name = profile.name.clone();
     let app = App::new(Flow::new(profile), opts);
-    let driver = Driver::opening(ctx.store.clone(), &name, env);
+    let driver = Driver::opening(ctx.store.clone(), &name, env)
+        .map_err(|e| CliError::usage(e.to_string()))?;
     let mut wiz = Headless::new(app, driver);
     let result = run_terminal(&mut wiz);
     let result = result.await;

@@ -1,0 +1,63 @@
+//! Small defects from issues 9 and 16, each reproduced from outside through the binary: the
+//! HTTP client that cannot be built, a malformed token answer, unbounded file reads, directory
+//! modes and colour on a non-terminal stderr.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("altinn-onboard")
+}
+
+/// The binary with its own home and none of the caller's tool or TLS settings.
+fn cmd(home: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.env("ALTINN_ONBOARD_HOME", home)
+        .env_remove("ALTINN_ONBOARD_PROFILE")
+        .env_remove("ALTINN_ONBOARD_ENV")
+        .env_remove("ALTINN_ONBOARD_MASKINPORTEN_URL")
+        .env_remove("ALTINN_ONBOARD_ALTINN_URL")
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .env_remove("NO_COLOR")
+        .stdin(Stdio::null());
+    c
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().expect("run altinn-onboard")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+// A. A client that cannot be built (here: SSL_CERT_FILE names a file with no valid
+// certificate, which replaces the system store) is a clear error, not a panic and not a
+// silent client without timeouts.
+#[test]
+fn an_unusable_ca_file_is_a_clear_error() {
+    let home = tempfile::tempdir().unwrap();
+    let bad = home.path().join("bad-ca.pem");
+    // Well-formed PEM around bytes that are no certificate.
+    let junk = "MIIBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n".repeat(4);
+    std::fs::write(
+        &bad,
+        format!("-----BEGIN CERTIFICATE-----\n{junk}-----END CERTIFICATE-----\n"),
+    )
+    .unwrap();
+    let o = run(cmd(home.path())
+        .args(["--env", "tt02", "doctor"])
+        .env("SSL_CERT_FILE", &bad));
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(101), "panicked: {out}");
+    assert!(!out.contains("panicked"), "{out}");
+    assert!(
+        out.contains("cannot set up the HTTP client") && out.contains("SSL_CERT_FILE"),
+        "{out}"
+    );
+}
