@@ -181,7 +181,9 @@ impl State {
     }
 
     pub fn prune_jtis(&mut self, now: i64) {
-        self.used_jtis.retain(|_, exp| *exp + 600 > now);
+        // saturating: a stored expiry near i64::MAX must stay, not wrap and be dropped.
+        self.used_jtis
+            .retain(|_, exp| exp.saturating_add(600) > now);
     }
 }
 
