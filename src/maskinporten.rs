@@ -226,12 +226,15 @@ impl MaskinportenError {
     pub fn is_rejection(&self) -> bool {
         matches!(self, MaskinportenError::Rejected { .. })
     }
+    /// Network trouble or a server failure (5xx, throttling, or a 200 that is not a token
+    /// response): CLI exit code 3. A malformed answer is the server's fault, not a usage error.
     pub fn is_network(&self) -> bool {
         matches!(
             self,
             MaskinportenError::Network { .. }
                 | MaskinportenError::Server { .. }
                 | MaskinportenError::Throttled { .. }
+                | MaskinportenError::BadResponse { .. }
         )
     }
 

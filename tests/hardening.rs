@@ -61,3 +61,63 @@ fn an_unusable_ca_file_is_a_clear_error() {
         "{out}"
     );
 }
+
+/// A stand-in server on 127.0.0.1: registers any client (the sandbox's admin route), and its
+/// token endpoint answers 200 with a body that is no token response.
+async fn garbage_token_server() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::routing::post;
+    let app = axum::Router::new()
+        .route(
+            "/sandbox/clients",
+            post(|| async {
+                (
+                    axum::http::StatusCode::CREATED,
+                    [("content-type", "application/json")],
+                    r#"{"client_id":"garbage-client"}"#,
+                )
+            }),
+        )
+        .route(
+            "/token",
+            post(|| async { "<html>this is not a token response</html>" }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+// F (issue 16 item 6). A malformed 200 from the token endpoint is a server failure: exit 3,
+// not 1 (which is reserved for usage errors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_token_answer_exits_3() {
+    let (url, server) = garbage_token_server().await;
+    let home = tempfile::tempdir().unwrap();
+    let env = [
+        "--env".to_string(),
+        "custom".into(),
+        "--maskinporten-url".into(),
+        format!("{url}/"),
+        "--altinn-url".into(),
+        url.clone(),
+    ];
+    let home_path = home.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        for step in [
+            &["keys", "generate"][..],
+            &["client", "set", "--vendor-org", "310904473"][..],
+        ] {
+            let o = run(cmd(&home_path).args(&env).args(step));
+            assert!(o.status.success(), "{step:?}: {}", text(&o));
+        }
+        run(cmd(&home_path).args(&env).arg("token"))
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(t.contains("not a token response"), "{t}");
+}
