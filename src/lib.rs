@@ -10,6 +10,8 @@ pub mod altinn;
 pub mod cli;
 pub mod env;
 pub mod flow;
+/// Bounded file reads (defined in the sandbox, which every other module may depend on).
+pub use sandbox::fsread;
 pub mod http;
 pub mod keys;
 pub mod maskinporten;

@@ -311,7 +311,14 @@ impl Runner {
         // echoed: it may be a private key.
         let path = Path::new(trimmed);
         let text = if trimmed.len() < 4096 && !trimmed.contains('\n') && path.is_file() {
-            tokio::fs::read_to_string(path).await.map_err(|e| {
+            let owned = path.to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                crate::fsread::read_to_string_capped(&owned, crate::fsread::MAX_SMALL_FILE)
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|e| {
                 Failure::new(
                     ErrorKind::Local,
                     format!("cannot read key file {}: {e}", path.display()),

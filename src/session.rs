@@ -111,7 +111,11 @@ impl Session {
 
 /// A `sandbox serve` on this machine that still answers.
 async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
-    let text = std::fs::read_to_string(server_file_path(store)).ok()?;
+    let text = crate::fsread::read_to_string_capped(
+        &server_file_path(store),
+        crate::fsread::MAX_SMALL_FILE,
+    )
+    .ok()?;
     let file: ServerFile = serde_json::from_str(&text).ok()?;
     let probe = reqwest::Client::builder()
         .timeout(Duration::from_millis(800))

@@ -24,8 +24,31 @@ fn cmd(home: &Path) -> Command {
     c
 }
 
+/// Run to completion, killed after 90 s (an unbounded read of /dev/zero never ends by itself).
 fn run(c: &mut Command) -> Output {
-    c.output().expect("run altinn-onboard")
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run altinn-onboard");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(90)) {
+        Ok(out) => {
+            let _ = waiter.join();
+            out.expect("wait for altinn-onboard")
+        }
+        Err(_) => {
+            // Only this child, by its own pid.
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("altinn-onboard (pid {pid}) did not finish within 90 s");
+        }
+    }
 }
 
 fn text(o: &Output) -> String {
@@ -120,4 +143,48 @@ async fn a_malformed_token_answer_exits_3() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(3), "{t}");
     assert!(t.contains("not a token response"), "{t}");
+}
+
+// G (issue 16 item 8). Every file the tool reads is capped: an endless device and an
+// oversized file are refused at once, naming the file and the limit.
+#[test]
+fn endless_and_oversized_input_files_are_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let big = home.path().join("big.json");
+    std::fs::write(&big, vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let big = big.to_str().unwrap();
+    // Each runs in a couple of seconds at most; unbounded, /dev/zero never ends.
+    let cases: [&[&str]; 5] = [
+        &["system", "register", "--name", "x", "--file", "/dev/zero"],
+        &["system", "register", "--name", "x", "--file", big],
+        &["keys", "import", big],
+        &["sandbox", "serve", "--port", "0", "--faults", "/dev/zero"],
+        &["sandbox", "serve", "--port", "0", "--faults", big],
+    ];
+    for args in cases {
+        let file = args.last().unwrap();
+        let started = std::time::Instant::now();
+        let o = run(cmd(home.path()).args(args));
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {t}");
+        assert!(
+            t.contains(file) && t.contains("larger than 1 MiB"),
+            "{args:?}: {t}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{args:?}"
+        );
+    }
+    // A damaged profile of absurd size is refused the same way, not read whole.
+    let profiles = home.path().join("config/profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("huge.json"), vec![b' '; 2 * 1024 * 1024]).unwrap();
+    let o = run(cmd(home.path()).args(["--profile", "huge", "profile", "show"]));
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(
+        t.contains("huge.json") && t.contains("larger than 1 MiB"),
+        "{t}"
+    );
 }

@@ -357,10 +357,14 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
         }
         KeysCommand::Import { source, kid } => {
             let source = if source == "-" {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                    .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
-                s
+                let bytes = crate::fsread::read_capped_from(
+                    std::io::stdin(),
+                    crate::fsread::MAX_SMALL_FILE,
+                    "the key on stdin",
+                )
+                .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
+                String::from_utf8(bytes)
+                    .map_err(|_| CliError::usage("reading stdin: the key is not UTF-8 text"))?
             } else {
                 source
             };
@@ -463,7 +467,7 @@ fn system_form_from_file(
     path: &std::path::Path,
     vendor_org: Option<&str>,
 ) -> Result<SystemForm, CliError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::fsread::read_to_string_capped(path, crate::fsread::MAX_SMALL_FILE)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
         CliError::usage(format!(

@@ -243,7 +243,7 @@ pub fn load_or_create(path: Option<&Path>) -> Result<State, SandboxError> {
     let Some(path) = path else {
         return State::new_with_fresh_key();
     };
-    match std::fs::read(path) {
+    match super::fsread::read_capped(path, super::fsread::MAX_STATE_FILE) {
         Ok(bytes) => {
             let state: State =
                 serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
