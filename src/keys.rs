@@ -355,7 +355,7 @@ impl KeyPair {
     pub fn load(path: &Path, kid: &str) -> Result<KeyPair, KeyError> {
         check_private_key_permissions(path)?;
         let bytes = Zeroizing::new(
-            crate::fsread::read_capped(path, crate::fsread::MAX_SMALL_FILE).map_err(|source| {
+            crate::files::read_capped(path, crate::files::MAX_SMALL_FILE).map_err(|source| {
                 KeyError::Read {
                     path: path.to_path_buf(),
                     source,

@@ -400,7 +400,7 @@ impl TokenCache {
         let Some(path) = &self.path else {
             return HashMap::new();
         };
-        match crate::fsread::read_capped(path, crate::fsread::MAX_SMALL_FILE) {
+        match crate::files::read_capped(path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 // Only a cache: a damaged one is dropped, never fatal.
                 tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable token cache");

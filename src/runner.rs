@@ -313,7 +313,7 @@ impl Runner {
         let text = if trimmed.len() < 4096 && !trimmed.contains('\n') && path.is_file() {
             let owned = path.to_path_buf();
             tokio::task::spawn_blocking(move || {
-                crate::fsread::read_to_string_capped(&owned, crate::fsread::MAX_SMALL_FILE)
+                crate::files::read_to_string_capped(&owned, crate::files::MAX_SMALL_FILE)
             })
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))

@@ -188,3 +188,40 @@ fn endless_and_oversized_input_files_are_refused() {
         "{t}"
     );
 }
+
+// H (issue 16 item 10). Every directory the tool creates is 0700: profiles, keys, the token
+// cache, and the embedded sandbox's data directory (once 0755).
+#[cfg(unix)]
+#[test]
+fn every_directory_the_tool_creates_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    for step in [
+        &["keys", "generate"][..],
+        &["client", "set", "--vendor-org", "310904473"][..],
+        &["token"][..],
+    ] {
+        let o = run(cmd(home.path()).args(step));
+        assert!(o.status.success(), "{step:?}: {}", text(&o));
+    }
+    let mut dirs = Vec::new();
+    let mut todo = vec![home.path().to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+                dirs.push(e.path());
+            }
+        }
+    }
+    let data = home.path().join("data");
+    assert!(
+        dirs.contains(&data) && dirs.contains(&home.path().join("config/keys")),
+        "{dirs:?}"
+    );
+    for d in &dirs {
+        let mode = std::fs::metadata(d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{} is {mode:o}", d.display());
+    }
+}

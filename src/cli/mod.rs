@@ -357,9 +357,9 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, CliError> {
         }
         KeysCommand::Import { source, kid } => {
             let source = if source == "-" {
-                let bytes = crate::fsread::read_capped_from(
+                let bytes = crate::files::read_capped_from(
                     std::io::stdin(),
-                    crate::fsread::MAX_SMALL_FILE,
+                    crate::files::MAX_SMALL_FILE,
                     "the key on stdin",
                 )
                 .map_err(|e| CliError::usage(format!("reading stdin: {e}")))?;
@@ -467,7 +467,7 @@ fn system_form_from_file(
     path: &std::path::Path,
     vendor_org: Option<&str>,
 ) -> Result<SystemForm, CliError> {
-    let text = crate::fsread::read_to_string_capped(path, crate::fsread::MAX_SMALL_FILE)
+    let text = crate::files::read_to_string_capped(path, crate::files::MAX_SMALL_FILE)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
         CliError::usage(format!(

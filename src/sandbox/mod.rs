@@ -35,7 +35,7 @@
 mod altinn;
 mod auth;
 pub mod faults;
-pub mod fsread;
+pub mod files;
 mod maskinporten;
 mod models;
 mod orgs;
@@ -193,7 +193,7 @@ impl App {
         if current.is_none() || current == known {
             return st;
         }
-        match fsread::read_capped(path, fsread::MAX_STATE_FILE)
+        match files::read_capped(path, files::MAX_STATE_FILE)
             .ok()
             .and_then(|b| serde_json::from_slice::<State>(&b).ok())
         {

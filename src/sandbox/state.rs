@@ -243,7 +243,7 @@ pub fn load_or_create(path: Option<&Path>) -> Result<State, SandboxError> {
     let Some(path) = path else {
         return State::new_with_fresh_key();
     };
-    match super::fsread::read_capped(path, super::fsread::MAX_STATE_FILE) {
+    match super::files::read_capped(path, super::files::MAX_STATE_FILE) {
         Ok(bytes) => {
             let state: State =
                 serde_json::from_slice(&bytes).map_err(|e| SandboxError::CorruptState {
@@ -287,7 +287,7 @@ pub fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(io_err)?;
+    super::files::create_private_dir(&dir).map_err(io_err)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err)?;
     #[cfg(unix)]
     {

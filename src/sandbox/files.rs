@@ -1,9 +1,12 @@
-//! Bounded file reads: every file the tool (and the sandbox) reads goes through
-//! [`read_capped`], so a wrong path such as `/dev/zero`, a FIFO or a runaway file is a clear
-//! error naming the file and the limit instead of unbounded memory use.
+//! File-system helpers every part of the tool uses:
+//! - bounded reads: every file the tool (and the sandbox) reads goes through [`read_capped`],
+//!   so a wrong path such as `/dev/zero`, a FIFO or a runaway file is a clear error naming the
+//!   file and the limit instead of unbounded memory use;
+//! - private directories: every directory the tool creates is made by [`create_private_dir`],
+//!   mode 0700 (they hold keys, tokens, the sandbox's signing key and logs).
 //!
 //! It lives in the sandbox because that is the crate every other part depends on; the main
-//! crate re-exports it as `altinn_onboard::fsread`.
+//! crate re-exports it as `altinn_onboard::files`.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -56,6 +59,19 @@ fn read_bounded(reader: impl Read, limit: u64, name: &str, capacity: usize) -> i
         return Err(too_large(name, limit));
     }
     Ok(buf)
+}
+
+/// `mkdir -p` with mode 0700 for every directory it creates (existing ones are left as
+/// they are: the user may have chosen their modes).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir)
 }
 
 fn too_large(name: &str, limit: u64) -> io::Error {
