@@ -225,3 +225,28 @@ fn every_directory_the_tool_creates_is_private() {
         assert_eq!(mode, 0o700, "{} is {mode:o}", d.display());
     }
 }
+
+// I (issue 16 item 12). Logs and messages on a stderr that is not a terminal carry no colour
+// escape codes (here: trace logging of a command that starts the embedded sandbox and fails).
+#[test]
+fn stderr_that_is_not_a_terminal_has_no_escape_codes() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing.json");
+    let o = run(cmd(home.path()).args([
+        "-vvv",
+        "system",
+        "register",
+        "--name",
+        "x",
+        "--file",
+        missing.to_str().unwrap(),
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("sandbox listening") && err.contains("missing.json"),
+        "the logs and the error must be there to check: {err}"
+    );
+    assert!(!o.stderr.contains(&0x1b), "escape codes on stderr: {err:?}");
+    assert!(!o.stdout.contains(&0x1b), "escape codes on stdout");
+}
