@@ -26,7 +26,7 @@ fn cmd(home: &Path) -> Command {
 
 /// Run to completion, killed after 90 s (an unbounded read of /dev/zero never ends by itself).
 fn run(c: &mut Command) -> Output {
-    let mut child = c
+    let child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
