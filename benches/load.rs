@@ -122,7 +122,8 @@ async fn set_up(
     pem: Arc<String>,
     with_request: bool,
 ) -> Participant {
-    let runner = Arc::new(Runner::new(env, store, Arc::new(TokenCache::in_memory())));
+    let runner =
+        Arc::new(Runner::new(env, store, Arc::new(TokenCache::in_memory())).expect("http client"));
     let mut flow = common::new_flow(&format!("load{i}"));
     drive(
         &mut flow,
@@ -172,8 +173,8 @@ async fn set_up(
 async fn poller(p: Participant, env: Environment, start: Instant, deadline: Instant) -> Outcome {
     let mut out = Outcome::default();
     let id = p.request_id.clone().expect("request id");
-    let altinn =
-        AltinnClient::new(&env, altinn_onboard::http::client()).with_retry(RetryPolicy::none());
+    let altinn = AltinnClient::new(&env, altinn_onboard::http::client().expect("http client"))
+        .with_retry(RetryPolicy::none());
     // Warm the connection and the token cache before the window opens.
     let token = p
         .runner
@@ -234,7 +235,7 @@ async fn token_client(
     let creds = p.runner.credentials(&p.profile).expect("credentials");
     let mp = MaskinportenClient::new(
         &env,
-        altinn_onboard::http::client(),
+        altinn_onboard::http::client().expect("http client"),
         Arc::new(TokenCache::in_memory()),
     );
     let req = TokenRequest {

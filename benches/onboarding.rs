@@ -112,7 +112,8 @@ async fn in_process(pem: &str, iters: usize) {
         let mut marks = Vec::with_capacity(9);
         let start = Instant::now();
         let store = Arc::new(ProfileStore::at(dir.path()));
-        let runner = Runner::new(env.clone(), store, Arc::new(TokenCache::in_memory()));
+        let runner = Runner::new(env.clone(), store, Arc::new(TokenCache::in_memory()))
+            .expect("http client");
         let mut flow = common::new_flow("bench");
         drive(
             &mut flow,

@@ -111,7 +111,7 @@ fn main() {
         );
         let env =
             Environment::from_parts(EnvKind::Sandbox, &sb.issuer(), &sb.base_url()).expect("env");
-        let http = altinn_onboard::http::client();
+        let http = altinn_onboard::http::client().expect("http client");
         let client_id = SandboxPortal::new(&env, http.clone())
             .register_client(None, VENDOR, &req.scopes, &key.public_jwk())
             .await
@@ -124,7 +124,7 @@ fn main() {
         let s = token_samples(&mp, &creds, &req, warmup, iters).await;
         // The HTTP round trip alone: the metadata document, same client and connection pool.
         let meta = format!("{}.well-known/oauth-authorization-server", sb.issuer());
-        let http = altinn_onboard::http::client();
+        let http = altinn_onboard::http::client().expect("http client");
         let mut rt_only = Samples::default();
         for i in 0..warmup + iters {
             let t = Instant::now();
@@ -164,7 +164,7 @@ fn main() {
         .to_string();
     let (served, ssign, sratio) = rt.block_on(async {
         let env = Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url).expect("env");
-        let http = altinn_onboard::http::client();
+        let http = altinn_onboard::http::client().expect("http client");
         let client_id = SandboxPortal::new(&env, http.clone())
             .register_client(None, VENDOR, &req.scopes, &key.public_jwk())
             .await

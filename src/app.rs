@@ -330,5 +330,13 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(stderr_colours())
         .try_init();
+}
+
+/// Colour on stderr only for a person at a terminal: never into a pipe, file or CI log, and
+/// never when `NO_COLOR` (https://no-color.org) is set to anything non-empty.
+pub fn stderr_colours() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }

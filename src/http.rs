@@ -5,8 +5,20 @@ use std::time::{Duration, SystemTime};
 
 pub const USER_AGENT: &str = concat!("altinn-onboard/", env!("CARGO_PKG_VERSION"));
 
+/// The HTTP client could not be set up (in practice: the TLS roots could not be loaded, e.g.
+/// `SSL_CERT_FILE` names a file with no valid certificate).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot set up the HTTP client: {detail}\n  hint: check SSL_CERT_FILE / SSL_CERT_DIR (they replace the system's CA store) and the proxy variables"
+)]
+pub struct ClientError {
+    detail: String,
+}
+
 /// Every request has a deadline: a hung server must become an error the user can act on.
-pub fn client() -> reqwest::Client {
+/// A builder failure is an error, never a silent fallback to a client without timeouts and
+/// redirect policy.
+pub fn client() -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(10))
@@ -15,7 +27,12 @@ pub fn client() -> reqwest::Client {
         // likely be a login page or a misconfigured proxy, which we want to report, not follow.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .map_err(|e| ClientError {
+            // reqwest's Display says only "builder error"; the cause says what went wrong.
+            detail: std::error::Error::source(&e)
+                .map(|s| s.to_string().trim().to_string())
+                .unwrap_or_else(|| e.to_string()),
+        })
 }
 
 /// Seconds the server's clock is ahead of ours (negative: behind), from its `Date` header.

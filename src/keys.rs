@@ -354,10 +354,14 @@ impl KeyPair {
     /// refusing files that group or others can read.
     pub fn load(path: &Path, kid: &str) -> Result<KeyPair, KeyError> {
         check_private_key_permissions(path)?;
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?);
+        let bytes = Zeroizing::new(
+            crate::files::read_capped(path, crate::files::MAX_SMALL_FILE).map_err(|source| {
+                KeyError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })?,
+        );
         let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::Invalid {
             path: Some(path.to_path_buf()),
             reason: "the file is not text (a binary DER file? convert it with `openssl pkey -inform DER -in key.der -out key.pem`)".into(),

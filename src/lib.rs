@@ -12,6 +12,8 @@ pub mod app;
 pub mod cli;
 pub mod env;
 pub mod flow;
+/// Bounded file reads (defined in the sandbox, which every other module may depend on).
+pub use sandbox::files;
 pub mod http;
 pub mod keys;
 pub mod maskinporten;

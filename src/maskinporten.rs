@@ -226,12 +226,15 @@ impl MaskinportenError {
     pub fn is_rejection(&self) -> bool {
         matches!(self, MaskinportenError::Rejected { .. })
     }
+    /// Network trouble or a server failure (5xx, throttling, or a 200 that is not a token
+    /// response): CLI exit code 3. A malformed answer is the server's fault, not a usage error.
     pub fn is_network(&self) -> bool {
         matches!(
             self,
             MaskinportenError::Network { .. }
                 | MaskinportenError::Server { .. }
                 | MaskinportenError::Throttled { .. }
+                | MaskinportenError::BadResponse { .. }
         )
     }
 
@@ -397,7 +400,7 @@ impl TokenCache {
         let Some(path) = &self.path else {
             return HashMap::new();
         };
-        match std::fs::read(path) {
+        match crate::files::read_capped(path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 // Only a cache: a damaged one is dropped, never fatal.
                 tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable token cache");

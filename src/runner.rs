@@ -215,7 +215,14 @@ impl LocalRunner {
         // echoed: it may be a private key.
         let path = Path::new(trimmed);
         let text = if trimmed.len() < 4096 && !trimmed.contains('\n') && path.is_file() {
-            tokio::fs::read_to_string(path).await.map_err(|e| {
+            let owned = path.to_path_buf();
+            tokio::task::spawn_blocking(move || {
+                crate::files::read_to_string_capped(&owned, crate::files::MAX_SMALL_FILE)
+            })
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|e| {
                 Failure::new(
                     ErrorKind::Local,
                     format!("cannot read key file {}: {e}", path.display()),
@@ -239,15 +246,19 @@ impl LocalRunner {
 }
 
 impl Runner {
-    pub fn new(env: Environment, store: Arc<ProfileStore>, cache: Arc<TokenCache>) -> Self {
-        let http = crate::http::client();
-        Runner {
+    pub fn new(
+        env: Environment,
+        store: Arc<ProfileStore>,
+        cache: Arc<TokenCache>,
+    ) -> Result<Self, crate::http::ClientError> {
+        let http = crate::http::client()?;
+        Ok(Runner {
             mp: MaskinportenClient::new(&env, http.clone(), cache),
             altinn: AltinnClient::new(&env, http.clone()),
             env,
             http,
             local: Arc::new(LocalRunner::new(store)),
-        }
+        })
     }
 
     pub fn environment(&self) -> &Environment {

@@ -21,6 +21,8 @@ pub enum SessionError {
         "could not start the embedded sandbox: {0}\n  hint: if its state file is damaged, move {1} away"
     )]
     Sandbox(String, String),
+    #[error(transparent)]
+    Http(#[from] crate::http::ClientError),
 }
 
 /// Written by `sandbox serve` so that other commands on this machine find it.
@@ -84,7 +86,7 @@ impl Session {
             },
         };
         let cache = Arc::new(TokenCache::with_file(store.token_cache_path(profile)));
-        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache));
+        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache)?);
         Ok(Session {
             env,
             runner,
@@ -109,7 +111,9 @@ impl Session {
 
 /// A `sandbox serve` on this machine that still answers.
 async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
-    let text = std::fs::read_to_string(server_file_path(store)).ok()?;
+    let text =
+        crate::files::read_to_string_capped(&server_file_path(store), crate::files::MAX_SMALL_FILE)
+            .ok()?;
     let file: ServerFile = serde_json::from_str(&text).ok()?;
     let probe = reqwest::Client::builder()
         .timeout(Duration::from_millis(800))

@@ -111,7 +111,7 @@ async fn world_with(page_size: usize) -> World {
     .expect("sandbox");
     let env = Environment::from_parts(EnvKind::Sandbox, &sandbox.issuer(), &sandbox.base_url())
         .expect("env");
-    let runner = Runner::new(env, store, Arc::new(TokenCache::in_memory()));
+    let runner = Runner::new(env, store, Arc::new(TokenCache::in_memory())).expect("http client");
     let mut flow = Flow::new(Profile::new("faults", EnvSetting::new(EnvKind::Sandbox)));
     drive(
         &mut flow,

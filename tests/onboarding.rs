@@ -35,7 +35,8 @@ async fn world() -> World {
         .expect("sandbox");
     let env = Environment::from_parts(EnvKind::Sandbox, &sandbox.issuer(), &sandbox.base_url())
         .expect("env");
-    let runner = Runner::new(env, store.clone(), Arc::new(TokenCache::in_memory()));
+    let runner =
+        Runner::new(env, store.clone(), Arc::new(TokenCache::in_memory())).expect("http client");
     World {
         _dir: dir,
         store,

@@ -562,3 +562,43 @@ async fn token_exchange() {
     );
     sb.shutdown().await;
 }
+
+/// Issue 16 item 2: timestamps at the ends of i64 once wrapped `exp - iat` (iat = i64::MIN was
+/// accepted; an exp near i64::MAX wrapped the replay store's expiry, so the grant could be
+/// replayed). Every out-of-range pair is an `invalid_grant`, and nothing panics.
+#[tokio::test]
+async fn grant_timestamps_out_of_range_are_rejected() {
+    let sb = start().await;
+    let v = create_client(&sb, VENDOR_ORG, &[SCOPE_REGISTER], key_a()).await;
+    let n = now();
+    for (iat, exp, want) in [
+        (i64::MIN, n + 60, "120 seconds"),
+        (n, i64::MAX, "120 seconds"),
+        (i64::MIN, i64::MAX, "120 seconds"),
+        (i64::MIN + 1, i64::MIN + 60, "expired"),
+        (i64::MAX - 60, i64::MAX, "iat"),
+        (n - 121, n + 1, "120 seconds"),
+        (n + 5, n, "before iat"),
+    ] {
+        let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
+        c["iat"] = json!(iat);
+        c["exp"] = json!(exp);
+        let grant = sign(&c, Some(&v.kid), key_a());
+        for attempt in 0..2 {
+            let (e, d) = expect_oauth_error(post_grant(&sb, &grant).await).await;
+            assert_eq!(e, "invalid_grant", "iat {iat} exp {exp} attempt {attempt}");
+            assert!(
+                d.contains(want),
+                "iat {iat} exp {exp} attempt {attempt}: {d}"
+            );
+        }
+    }
+    // The edges that Maskinporten accepts still pass: exactly 120 s, and exp == iat.
+    for (iat, exp) in [(n - 60, n + 60), (n, n)] {
+        let mut c = grant_claims(&sb, &v, SCOPE_REGISTER);
+        c["iat"] = json!(iat);
+        c["exp"] = json!(exp);
+        let resp = post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await;
+        assert_eq!(resp.status().as_u16(), 200, "iat {iat} exp {exp}");
+    }
+}

@@ -38,11 +38,9 @@ async fn world() -> World {
 fn wizard(w: &World, profile: Profile) -> Headless {
     let env = Environment::from_parts(EnvKind::Sandbox, &w.sandbox.issuer(), &w.sandbox.base_url())
         .unwrap();
-    let runner = Arc::new(Runner::new(
-        env,
-        w.store.clone(),
-        Arc::new(TokenCache::in_memory()),
-    ));
+    let runner = Arc::new(
+        Runner::new(env, w.store.clone(), Arc::new(TokenCache::in_memory())).expect("http client"),
+    );
     let opts = AppOptions {
         default_test_url: runner.default_test_url(),
         // Tests never open a browser: Enter on the approval step starts polling.
@@ -225,7 +223,10 @@ async fn the_session_opens_in_the_background_and_effects_wait_for_it() {
         theme: Theme::plain(),
     };
     let app = App::new(Flow::new(Profile::new("bg", env.clone())), opts);
-    let mut h = Headless::new(app, Driver::opening(store.clone(), "bg", env));
+    let mut h = Headless::new(
+        app,
+        Driver::opening(store.clone(), "bg", env),
+    );
     // Drawing needs nothing from the session.
     assert!(screen(&h.app).contains("Environment"));
     through_request(&mut h).await;

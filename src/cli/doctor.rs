@@ -164,7 +164,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
     }
 
     // Reachability and clock.
-    let http = crate::http::client();
+    let http = crate::http::client().map_err(|e| AppError::usage(e.to_string()))?;
     let meta = format!(
         "{}.well-known/oauth-authorization-server",
         session.env.maskinporten_issuer
@@ -223,7 +223,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
         &profile.client_id,
         matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom),
     ) {
-        match SandboxPortal::new(&session.env, crate::http::client())
+        match SandboxPortal::new(&session.env, http.clone())
             .client(cid)
             .await
         {

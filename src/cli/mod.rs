@@ -151,10 +151,14 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
         }
         KeysCommand::Import { source, kid } => {
             let source = if source == "-" {
-                let mut s = String::new();
-                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-                    .map_err(|e| AppError::usage(format!("reading stdin: {e}")))?;
-                s
+                let bytes = crate::files::read_capped_from(
+                    std::io::stdin(),
+                    crate::files::MAX_SMALL_FILE,
+                    "the key on stdin",
+                )
+                .map_err(|e| AppError::usage(format!("reading stdin: {e}")))?;
+                String::from_utf8(bytes)
+                    .map_err(|_| AppError::usage("reading stdin: the key is not UTF-8 text"))?
             } else {
                 source
             };
@@ -258,7 +262,7 @@ fn system_form_from_file(
     path: &std::path::Path,
     vendor_org: Option<&str>,
 ) -> Result<SystemForm, AppError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::files::read_to_string_capped(path, crate::files::MAX_SMALL_FILE)
         .map_err(|e| AppError::usage(format!("cannot read {}: {e}", path.display())))?;
     let reg: SystemRegistration = serde_json::from_str(&text).map_err(|e| {
         AppError::usage(format!(
@@ -947,7 +951,8 @@ async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, App
     }
     let _ = profile;
     let session = ctx.session(&env).await?;
-    let portal = crate::portal::SandboxPortal::new(&session.env, crate::http::client());
+    let http = crate::http::client().map_err(|e| AppError::usage(e.to_string()))?;
+    let portal = crate::portal::SandboxPortal::new(&session.env, http);
     let r = portal
         .decide(&id, approve)
         .await

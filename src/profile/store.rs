@@ -317,7 +317,7 @@ impl ProfileStore {
     pub fn load(&self, name: &str) -> Result<Option<Profile>, ProfileError> {
         Self::check_name(name)?;
         let path = self.profile_path(name);
-        match std::fs::read(&path) {
+        match crate::files::read_capped(&path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => Self::parse(&path, name, &bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
@@ -340,7 +340,7 @@ impl ProfileStore {
         let state = path_state(guard.path());
         let _writing = state.writer.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.profile_path(&name);
-        match std::fs::read(&path) {
+        match crate::files::read_capped(&path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => {
                 let old_version = serde_json::from_slice::<serde_json::Value>(&bytes)
                     .ok()
@@ -450,7 +450,8 @@ impl ProfileStore {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) if wait => {
                 let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                // A pid: a few bytes. Bounded, as every read of a file is.
+                let _ = (&file).take(64).read_to_string(&mut holder);
                 let holder = holder.trim();
                 let holder = if holder.is_empty() || holder.len() > 12 {
                     "unknown".to_string()
@@ -540,16 +541,7 @@ impl OpenOptionsExt0600 for OpenOptions {
     }
 }
 
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir)
-}
+use crate::files::create_private_dir;
 
 /// fsync a directory so a rename or unlink in it survives a crash. Best effort: some file
 /// systems refuse to sync directories, and the data itself is already synced.

@@ -72,7 +72,7 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
 /// while the wizard owns it would corrupt the screen.
 fn init_logging(ctx: &Ctx) -> Option<std::path::PathBuf> {
     let dir = ctx.store.log_dir();
-    std::fs::create_dir_all(&dir).ok()?;
+    crate::files::create_private_dir(&dir).ok()?;
     let path = dir.join("wizard.log");
     let mut options = std::fs::OpenOptions::new();
     options.create(true).append(true);

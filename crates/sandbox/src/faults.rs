@@ -442,10 +442,11 @@ impl FaultPlan {
     /// Read and check a plan file (for `sandbox serve --faults plan.json`).
     pub fn from_file(path: impl AsRef<Path>) -> Result<FaultPlan, FaultPlanError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| FaultPlanError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = super::files::read_to_string_capped(path, super::files::MAX_SMALL_FILE)
+            .map_err(|source| FaultPlanError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
         FaultPlan::parse(&text, &format!("in {}", path.display()))
     }
 

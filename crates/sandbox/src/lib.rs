@@ -71,6 +71,7 @@
 mod altinn;
 mod auth;
 pub mod faults;
+pub mod files;
 mod maskinporten;
 mod models;
 mod orgs;

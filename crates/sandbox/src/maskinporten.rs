@@ -185,22 +185,35 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
             "Invalid assertion. JWT claims iat and exp are required",
         ));
     };
-    if iat > now + MAX_SKEW_SECS {
+    // Checked arithmetic throughout: the claims are the caller's numbers, and a wrapped
+    // `exp - iat` once let iat = i64::MIN through (and an exp near i64::MAX then overflowed
+    // the replay store's expiry, so the grant could be used again).
+    if iat > now.saturating_add(MAX_SKEW_SECS) {
         // guess: text
         return Err(oauth_error(
             "invalid_grant",
             "Invalid JWT claim iat. iat is in the future (MP-130)",
         ));
     }
-    if exp < now - MAX_SKEW_SECS {
+    if exp < now.saturating_sub(MAX_SKEW_SECS) {
         return Err(oauth_error("invalid_grant", "JWT is expired"));
     }
-    if exp - iat > MAX_GRANT_LIFETIME_SECS {
-        // guess: text
-        return Err(oauth_error(
-            "invalid_grant",
-            "Invalid JWT claim exp. The JWT lifetime (exp - iat) must not exceed 120 seconds",
-        ));
+    match exp.checked_sub(iat) {
+        Some(lifetime) if (0..=MAX_GRANT_LIFETIME_SECS).contains(&lifetime) => {}
+        // guess: text; Maskinporten reports lifetime problems under MP-130 as well.
+        Some(lifetime) if lifetime < 0 => {
+            return Err(oauth_error(
+                "invalid_grant",
+                "Invalid JWT claim exp. exp is before iat",
+            ));
+        }
+        _ => {
+            // guess: text
+            return Err(oauth_error(
+                "invalid_grant",
+                "Invalid JWT claim exp. The JWT lifetime (exp - iat) must not exceed 120 seconds",
+            ));
+        }
     }
 
     // Scopes: at least one; all granted to the client (MP-200).

@@ -181,7 +181,9 @@ impl State {
     }
 
     pub fn prune_jtis(&mut self, now: i64) {
-        self.used_jtis.retain(|_, exp| *exp + 600 > now);
+        // saturating: a stored expiry near i64::MAX must stay, not wrap and be dropped.
+        self.used_jtis
+            .retain(|_, exp| exp.saturating_add(600) > now);
     }
 }
 
@@ -283,7 +285,7 @@ pub fn try_open_locked(state_file: &Path) -> std::io::Result<Option<std::fs::Fil
 fn open_lock_file(state_file: &Path) -> std::io::Result<std::fs::File> {
     let path = lock_path(state_file);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        super::files::create_private_dir(dir)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
@@ -320,7 +322,7 @@ pub fn seen_now(state_file: &Path, lock: &std::fs::File) -> Seen {
 
 /// Read and check the state file; `Ok(None)` when it does not exist.
 pub fn load(path: &Path) -> Result<Option<State>, SandboxError> {
-    let bytes = match std::fs::read(path) {
+    let bytes = match super::files::read_capped(path, super::files::MAX_STATE_FILE) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -389,7 +391,7 @@ pub fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    std::fs::create_dir_all(&dir).map_err(io_err)?;
+    super::files::create_private_dir(&dir).map_err(io_err)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err)?;
     #[cfg(unix)]
     {
