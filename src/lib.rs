@@ -19,5 +19,6 @@ pub mod runner;
 pub mod sandbox;
 pub mod secret;
 pub mod session;
+pub mod tokens;
 pub mod tui;
 pub mod validate;
