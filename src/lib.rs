@@ -9,6 +9,7 @@
 pub mod altinn;
 pub mod cli;
 pub mod env;
+pub mod export;
 pub mod flow;
 pub mod http;
 pub mod keys;
