@@ -220,8 +220,16 @@ pub fn init_logging(global: &GlobalArgs) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}")));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG").unwrap_or_else(|_| {
+            // `tokens serve` logs who asked for which token at info: shown by default.
+            let access_log = if global.verbose == 0 {
+                ",altinn_onboard::tokens::server=info"
+            } else {
+                ""
+            };
+            tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}{access_log}"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -209,7 +209,9 @@ fn body_fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, 
             v.to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-    if form {
+    // curl -d and many clients label JSON as a form; a body that starts with `{` is JSON.
+    let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if form && !looks_json {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
             .map_err(|e| ServiceError::invalid_request(format!("unreadable form body: {e}")))?;
         Ok(pairs
