@@ -42,5 +42,13 @@ fi
 access_token=$(printf '%s' "$body" | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p')
 echo "got a system-user token" >&2
 
-curl -sS --fail-with-body -H "Authorization: Bearer $access_token" "$API_URL"
-echo
+answer=$(curl -sS --fail-with-body -H "Authorization: Bearer $access_token" "$API_URL") || {
+  echo "GET $API_URL failed: $answer" >&2
+  exit 1
+}
+# Altinn's token exchange answers with a token: a credential, so not printed.
+if [[ "$answer" =~ ^\"?eyJ[^.]*\.[^.]*\.[^.]*\"?$ ]]; then
+  echo "(a token, ${#answer} characters; not printed)"
+else
+  printf '%s\n' "$answer"
+fi
