@@ -327,7 +327,7 @@ fn values(c: &ExportContext) -> BTreeMap<String, String> {
                 ),
             );
             put(&mut v, "dotnet_encoded_jwk_lit", lit(&k.encoded_jwk));
-            put(&mut v, "dotnet_key_note", format!("{SECRET_NOTE}"));
+            put(&mut v, "dotnet_key_note", SECRET_NOTE);
         }
     }
     let (dotnet_env, note) = match c.env_kind {
