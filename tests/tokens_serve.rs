@@ -380,6 +380,33 @@ async fn two_hundred_concurrent_callers_zero_errors_one_upstream_call_per_key() 
     );
     // Identical concurrent requests were coalesced: one upstream call per distinct request.
     assert_eq!(w.service.upstream_maskinporten_calls(), 3);
+
+    // Concurrent requests Maskinporten refuses (MP-303): every caller gets the refusal, those
+    // that waited for the same attempt without asking again (how many did is timing, so it is
+    // only printed).
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let w = w.clone();
+        tasks.push(tokio::spawn(async move {
+            w.token(
+                &json!({"identity_provider": "maskinporten", "target": SCOPE_DEMO,
+                "customer_org": CUSTOMER_ORG, "external_ref": "not-approved"}),
+            )
+            .await
+        }));
+    }
+    for t in tasks {
+        let (status, body) = tokio::time::timeout(Duration::from_secs(120), t)
+            .await
+            .expect("bounded")
+            .expect("task");
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_altinn_customer_configuration");
+    }
+    eprintln!(
+        "50 refused callers caused {} upstream calls",
+        w.service.upstream_maskinporten_calls() - 3
+    );
     let w = Arc::into_inner(w).expect("tasks done");
     w.stop().await;
 }

@@ -135,7 +135,15 @@ pub fn renew_margin(lifetime: i64) -> i64 {
 
 /// One cache slot per key. The async mutex is held across the upstream call, so identical
 /// concurrent requests wait for the first one's answer instead of each going upstream.
-type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
+
+#[derive(Default)]
+struct SlotState {
+    entry: Option<Entry>,
+    /// The last upstream failure and when it ended: callers that were already waiting for
+    /// that attempt get its answer instead of each trying again in turn.
+    failure: Option<(std::time::Instant, ServiceError)>,
+}
 
 /// Slots are dropped once their token has expired and the map grows past this.
 const PRUNE_ABOVE: usize = 256;
@@ -200,7 +208,7 @@ impl TokenService {
             // A slot that is locked is in use; keep it. An unlocked one with an expired (or
             // no) token is worth nothing.
             slots.retain(|_, s| match s.try_lock() {
-                Ok(g) => g.as_ref().is_some_and(|e| e.expires_at > now),
+                Ok(g) => g.entry.as_ref().is_some_and(|e| e.expires_at > now),
                 Err(_) => true,
             });
         }
@@ -217,10 +225,16 @@ impl TokenService {
         }
         let key = Key::of(want);
         let slot = self.slot(&key);
+        let arrived = std::time::Instant::now();
         let mut guard = slot.lock().await;
+        if let Some((at, e)) = &guard.failure
+            && *at > arrived
+        {
+            return Err(e.clone());
+        }
         let now = (self.clock)();
         if !want.skip_cache
-            && let Some(e) = guard.as_ref().filter(|e| e.usable_at(now))
+            && let Some(e) = guard.entry.as_ref().filter(|e| e.usable_at(now))
         {
             return Ok(Issued {
                 token: e.token.clone(),
@@ -229,18 +243,26 @@ impl TokenService {
                 cached: true,
             });
         }
-        let entry = if want.altinn_exchange {
-            self.exchange(want).await?
+        let fetched = if want.altinn_exchange {
+            self.exchange(want).await
         } else {
-            self.maskinporten(want).await?
+            self.maskinporten(want).await
         };
+        let entry = match fetched {
+            Ok(e) => e,
+            Err(e) => {
+                guard.failure = Some((std::time::Instant::now(), e.clone()));
+                return Err(e);
+            }
+        };
+        guard.failure = None;
         let issued = Issued {
             token: entry.token.clone(),
             expires_in: entry.expires_at - now,
             expires_at: entry.expires_at,
             cached: false,
         };
-        *guard = Some(entry);
+        guard.entry = Some(entry);
         Ok(issued)
     }
 
