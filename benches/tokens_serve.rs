@@ -36,8 +36,9 @@ async fn call(http: &reqwest::Client, url: &str, body: &Value) -> Duration {
         .send()
         .await
         .expect("send");
-    assert_eq!(resp.status(), 200, "token request failed");
+    let status = resp.status();
     let v: Value = resp.json().await.expect("json");
+    assert_eq!(status, 200, "token request failed: {v}");
     assert!(v["access_token"].as_str().is_some_and(|t| !t.is_empty()));
     t.elapsed()
 }
@@ -112,7 +113,8 @@ fn main() {
         let url = format!("{}/api/v1/token", server.base_url());
         let body = json!({
             "identity_provider": "maskinporten",
-            "target": "altinn:systembruker.demo",
+            // The client's scopes (the bench's client has the vendor scopes only).
+            "target": flow.profile.scopes.join(" "),
             "authorization_details": [{"type": "urn:altinn:systemuser",
                 "systemuser_org": {"authority": "iso6523-actorid-upis", "ID": format!("0192:{CUSTOMER}")}}],
         });
