@@ -324,8 +324,16 @@ pub fn init_logging(global: &GlobalArgs) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}")));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG").unwrap_or_else(|_| {
+            // `tokens serve` logs who asked for which token at info: shown by default.
+            let access_log = if global.verbose == 0 {
+                ",altinn_onboard::tokens::server=info"
+            } else {
+                ""
+            };
+            tracing_subscriber::EnvFilter::new(format!("altinn_onboard={level}{access_log}"))
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -339,4 +347,20 @@ pub fn init_logging(global: &GlobalArgs) {
 pub fn stderr_colours() -> bool {
     use std::io::IsTerminal;
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or `kill`: what long-running commands wait for.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

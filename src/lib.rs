@@ -11,6 +11,7 @@ pub mod altinn;
 pub mod app;
 pub mod cli;
 pub mod env;
+pub mod export;
 pub mod flow;
 /// Bounded file reads (defined in the sandbox, which every other module may depend on).
 pub use sandbox::files;
@@ -25,5 +26,6 @@ pub mod runner;
 pub use altinn_onboard_sandbox as sandbox;
 pub mod secret;
 pub mod session;
+pub mod tokens;
 pub mod tui;
 pub mod validate;

@@ -223,10 +223,7 @@ async fn the_session_opens_in_the_background_and_effects_wait_for_it() {
         theme: Theme::plain(),
     };
     let app = App::new(Flow::new(Profile::new("bg", env.clone())), opts);
-    let mut h = Headless::new(
-        app,
-        Driver::opening(store.clone(), "bg", env),
-    );
+    let mut h = Headless::new(app, Driver::opening(store.clone(), "bg", env));
     // Drawing needs nothing from the session.
     assert!(screen(&h.app).contains("Environment"));
     through_request(&mut h).await;

@@ -55,6 +55,11 @@ pub enum Command {
     /// The embedded Maskinporten + Altinn emulator.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// A local token service for your own code (texas-compatible; it holds the key).
+    #[command(subcommand)]
+    Tokens(super::tokens::TokensCommand),
+    /// Write settings or code that gets the system-user token in your own product.
+    Export(super::tokens::ExportArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod doctor;
 pub mod output;
+pub mod tokens;
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
@@ -84,6 +85,8 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
         Command::Profile(p) => profile_cmd(ctx, p),
         Command::Doctor => doctor::run(ctx).await,
         Command::Sandbox(s) => sandbox_cmd(ctx, s).await,
+        Command::Tokens(t) => tokens::run(ctx, t).await,
+        Command::Export(a) => tokens::export(ctx, a).await,
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "altinn-onboard", &mut std::io::stdout());

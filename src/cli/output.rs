@@ -175,3 +175,31 @@ pub fn seeded_orgs() -> Vec<OrgOutput> {
         })
         .collect()
 }
+
+/// `tokens serve`: where the local token service listens and what it serves.
+#[derive(Debug, Serialize)]
+pub struct TokensServeOutput {
+    pub url: String,
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub exchange_endpoint: String,
+    pub environment: crate::env::EnvKind,
+    pub client_id: Option<String>,
+    pub scope: String,
+    /// The profile's current customer, the example a caller can copy.
+    pub profile_request: Option<TokensCustomer>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokensCustomer {
+    pub customer_org: String,
+    pub external_ref: Option<String>,
+}
+
+/// `export --out FILE`: what was written.
+#[derive(Debug, Serialize)]
+pub struct ExportOutput {
+    pub format: &'static str,
+    pub out: std::path::PathBuf,
+    pub inline_key: bool,
+}
