@@ -226,6 +226,10 @@ impl Driver {
                 for e in std::mem::take(&mut self.pending) {
                     self.spawn(e, profile.clone());
                 }
+                // A resumed request's confirmUrl may name the previous run's sandbox port:
+                // the flow asks the new session for the request again.
+                let fx = app.handle_msg(Msg::SessionOpened);
+                self.run_effects(app, fx);
                 true
             }
             Event::SessionReady(Err(message)) => {
