@@ -56,6 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::Help => draw_help(frame, app, area),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, area),
         Overlay::Qr => steps::approval::draw_qr_overlay(frame, app, area),
+        Overlay::Jwk => steps::key::draw_jwk_overlay(frame, app, area),
     }
 }
 
