@@ -827,7 +827,10 @@ fn an_opened_session_refreshes_a_pending_requests_confirm_url() {
         "down",
     ))));
     assert!(fx.is_empty() && f.error.is_none());
-    assert_eq!(f.profile.current_request().unwrap().confirm_url.as_deref(), Some(new_url));
+    assert_eq!(
+        f.profile.current_request().unwrap().confirm_url.as_deref(),
+        Some(new_url)
+    );
     // An answered request, or one being polled, needs no refresh.
     f.profile.requests = vec![request(RequestStatus::Accepted)];
     assert!(f.update(Msg::SessionOpened).is_empty());

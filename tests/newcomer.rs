@@ -79,7 +79,10 @@ fn assert_refusal(output: &str, why: &str) {
         output.contains("error: the wizard needs an interactive terminal"),
         "no refusal message:\n{output}"
     );
-    assert!(output.contains(why), "the reason `{why}` is missing:\n{output}");
+    assert!(
+        output.contains(why),
+        "the reason `{why}` is missing:\n{output}"
+    );
     assert!(
         output.contains("`altinn-onboard --help`"),
         "--help not named:\n{output}"
@@ -114,7 +117,11 @@ fn the_wizard_without_a_terminal_exits_1_with_advice_and_no_panic() {
             .output()
             .expect("run setsid");
         let (stdout, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "stdout: {stdout}\nstderr: {stderr}"
+        );
         assert!(stdout.is_empty(), "{stdout}");
         assert_refusal(&stderr, "neither stdin nor stdout is one");
     } else {
@@ -172,7 +179,8 @@ fn the_wizard_refuses_a_terminal_too_small_to_draw_in() {
 
 fn render(app: &App, w: u16, h: u16) -> String {
     let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).unwrap();
-    term.draw(|f| altinn_onboard::tui::ui::draw(f, app)).unwrap();
+    term.draw(|f| altinn_onboard::tui::ui::draw(f, app))
+        .unwrap();
     term.backend()
         .buffer()
         .content()
@@ -572,7 +580,10 @@ fn request_create_wait_exits_5_while_still_pending_at_the_timeout() {
 #[test]
 fn the_readme_id_capture_and_curl_line_work_as_written() {
     let readme = readme();
-    let block = sh_block(&readme, "Against a standalone sandbox (what scripts and workshops use):");
+    let block = sh_block(
+        &readme,
+        "Against a standalone sandbox (what scripts and workshops use):",
+    );
     assert!(
         !block.iter().any(|l| l.contains("/ID/")),
         "a literal ID placeholder: {block:?}"

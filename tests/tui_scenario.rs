@@ -266,18 +266,29 @@ async fn a_resumed_approval_shows_the_new_sessions_confirm_url_at_once() {
     let _held = std::net::TcpListener::bind(("127.0.0.1", old_port)).expect("the old port is free");
 
     let saved = saved_profile(&store, |p| p.current_request().is_some()).await;
-    assert_eq!(saved.current_request().unwrap().confirm_url.as_deref(), Some(old_url.as_str()));
+    assert_eq!(
+        saved.current_request().unwrap().confirm_url.as_deref(),
+        Some(old_url.as_str())
+    );
     let app = App::new(Flow::resume(saved), opts());
     let mut h = Headless::new(app, Driver::opening(store.clone(), "default", env));
     assert_eq!(h.app.flow.step, Step::Approval, "resumes at the approval");
     let fresh = h
         .run_until(STEP_TIMEOUT, |a| {
             !a.opts.default_test_url.is_empty()
-                && a.confirm_url()
-                    .is_some_and(|u| u != old_url && a.opts.default_test_url.starts_with(u.split("/accessmanagement").next().unwrap_or("-")))
+                && a.confirm_url().is_some_and(|u| {
+                    u != old_url
+                        && a.opts
+                            .default_test_url
+                            .starts_with(u.split("/accessmanagement").next().unwrap_or("-"))
+                })
         })
         .await;
-    assert!(fresh, "the approval screen still shows {old_url}\n{}", screen(&h.app));
+    assert!(
+        fresh,
+        "the approval screen still shows {old_url}\n{}",
+        screen(&h.app)
+    );
     assert!(
         h.app.flow.polling.is_none(),
         "refreshed without a status check"
@@ -290,7 +301,9 @@ async fn a_resumed_approval_shows_the_new_sessions_confirm_url_at_once() {
         screen(&h.app)
     );
     // The link works, and the profile remembers it.
-    let page = reqwest::get(&new_url).await.expect("the approval page answers");
+    let page = reqwest::get(&new_url)
+        .await
+        .expect("the approval page answers");
     assert_eq!(page.status().as_u16(), 200);
     saved_profile(&store, |p| {
         p.current_request().and_then(|r| r.confirm_url.as_deref()) == Some(new_url.as_str())

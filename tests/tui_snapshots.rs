@@ -284,7 +284,10 @@ fn client_step() {
     snap!("jwk_view_tt02", tt02);
     // A small terminal scrolls it: the closing brace comes into view, the title goes.
     let top = render(&tt02, 40, 12);
-    assert!(top.contains("Public JWK") && !top.contains("\"use\""), "{top}");
+    assert!(
+        top.contains("Public JWK") && !top.contains("\"use\""),
+        "{top}"
+    );
     assert!(top.contains("↑↓ scroll (0/"), "{top}");
     for _ in 0..10 {
         press(&mut tt02, KeyCode::Down);
@@ -293,7 +296,11 @@ fn client_step() {
     assert!(!bottom.contains("Public JWK"), "{bottom}");
     assert!(bottom.contains("\"use\": \"sig\""), "{bottom}");
     assert!(
-        bottom.lines().rev().nth(1).is_some_and(|l| l.starts_with("\"}")),
+        bottom
+            .lines()
+            .rev()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("\"}")),
         "{bottom}"
     );
     press(&mut tt02, KeyCode::Up);

@@ -524,8 +524,10 @@ async fn request_create(
 /// `--open`: the confirmUrl in the browser; a browser that cannot start is reported, not fatal.
 async fn open_browser(ctx: &Ctx, session: &Session, profile: &Profile, url: Option<String>) {
     if let Some(url) = url
-        && let Some(crate::flow::Msg::BrowserOpened(Err(f))) =
-            session.runner.run(Effect::OpenBrowser { url }, profile).await
+        && let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session
+            .runner
+            .run(Effect::OpenBrowser { url }, profile)
+            .await
     {
         ctx.out.info(f.message);
     }

@@ -260,18 +260,33 @@ mod tests {
         // No TERM at all is fine (Windows terminals set none).
         assert_eq!(terminal_problem_for(true, true, None, ok.clone()), None);
         let cases = [
-            (false, false, Some("xterm"), ok.clone(), "neither stdin nor stdout"),
+            (
+                false,
+                false,
+                Some("xterm"),
+                ok.clone(),
+                "neither stdin nor stdout",
+            ),
             (false, true, Some("xterm"), ok.clone(), "stdin is not one"),
             (true, false, Some("xterm"), ok.clone(), "stdout is not one"),
             (true, true, Some("dumb"), ok.clone(), "TERM=dumb"),
             (true, true, Some("xterm"), Ok((39, 24)), "this one is 39x24"),
             (true, true, Some("xterm"), Ok((80, 11)), "this one is 80x11"),
-            (true, true, Some("xterm"), Err("no tty".into()), "cannot be read (no tty)"),
+            (
+                true,
+                true,
+                Some("xterm"),
+                Err("no tty".into()),
+                "cannot be read (no tty)",
+            ),
         ];
         for (stdin, stdout, term, size, why) in cases {
             let m = terminal_problem_for(stdin, stdout, term, size).expect("a problem");
             assert!(m.contains(why), "{m}");
-            assert!(m.contains("`altinn-onboard --help`") && !m.contains('\n'), "{m}");
+            assert!(
+                m.contains("`altinn-onboard --help`") && !m.contains('\n'),
+                "{m}"
+            );
         }
         assert_eq!(
             terminal_problem_for(true, true, Some("xterm"), Ok((MIN_WIDTH, MIN_HEIGHT))),

@@ -265,7 +265,10 @@ pub fn draw_jwk_overlay(frame: &mut ratatui::Frame, app: &App, area: ratatui::la
     ));
     match &app.jwk_file {
         Some(Ok(path)) => lines.extend(wrapped(
-            &format!("Written to {} (upload this file, or paste its content)", path.display()),
+            &format!(
+                "Written to {} (upload this file, or paste its content)",
+                path.display()
+            ),
             w,
             t.ok(),
         )),
