@@ -303,7 +303,13 @@ impl Ctx {
             .await
             .map_err(|e| AppError::usage(e.to_string()))?;
         if let Some(o) = &s.sandbox_origin {
-            self.out.info(o);
+            // An embedded sandbox's address dies with the command: only worth a log line (-v).
+            // A running `sandbox serve` stays up, so where it is helps the reader.
+            if s.hosts_sandbox() {
+                tracing::info!("{o}");
+            } else {
+                self.out.info(o);
+            }
         }
         Ok(s)
     }

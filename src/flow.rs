@@ -338,6 +338,11 @@ pub enum Msg {
     /// The environment's session (and on the sandbox the emulator) could not be opened: the
     /// remote effects waiting for it were dropped.
     SessionFailed(Failure),
+    /// The environment's session is open. A saved request's confirmUrl may name a server that
+    /// is gone (the embedded sandbox listens on a new port each run): ask for it again.
+    SessionOpened,
+    /// The current request as the session's server has it now (its confirmUrl, its status).
+    RequestRefreshed(Result<StatusUpdate, Failure>),
 }
 
 /// Work for the runner.
@@ -388,6 +393,12 @@ pub enum Effect {
         scope: Vec<String>,
     },
     SaveProfile(Box<Profile>),
+    /// Fetch a request once, quietly (no busy state, no error on failure), to refresh what
+    /// the profile saved about it: its confirmUrl and status.
+    RefreshRequest {
+        request_id: String,
+        agent: bool,
+    },
 }
 
 impl Effect {
@@ -827,6 +838,42 @@ impl Flow {
                 vec![]
             }
             Msg::StatusPolled { generation, result } => self.status_polled(generation, result),
+            Msg::SessionOpened => {
+                // A poll in flight refreshes the request anyway; an answered request's page
+                // is of no more use.
+                let Some(req) = self.profile.current_request() else {
+                    return vec![];
+                };
+                if self.polling.as_ref().is_some_and(|p| p.active) || !req.status.is_pending() {
+                    return vec![];
+                }
+                vec![Effect::RefreshRequest {
+                    request_id: req.id.clone(),
+                    agent: req.kind == RequestKind::Agent,
+                }]
+            }
+            Msg::RequestRefreshed(result) => {
+                // On failure the saved URL stays; the next poll reports what is wrong.
+                let Ok(update) = result else {
+                    return vec![];
+                };
+                let Some(rec) = self
+                    .profile
+                    .requests
+                    .iter_mut()
+                    .find(|r| r.id == update.request_id)
+                else {
+                    return vec![];
+                };
+                let url = update.confirm_url.clone().or(rec.confirm_url.clone());
+                if rec.confirm_url == url && rec.status == update.status {
+                    return vec![];
+                }
+                rec.confirm_url = url;
+                rec.status = update.status;
+                rec.checked_at = Some(update.at);
+                vec![self.save()]
+            }
             Msg::SubmitTestCall { url } => self.submit_test_call(
                 ApiCall {
                     url,
@@ -1406,6 +1453,7 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::OpenBrowser { .. } => Busy::Browser,
         Effect::PollStatus { .. } => Busy::Polling,
         Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,
+        Effect::RefreshRequest { .. } => Busy::Polling,
     }
 }
 

@@ -794,3 +794,47 @@ fn a_failure_keeps_the_upstream_code_and_status() {
         (Some("AUTH-00002"), Some(400), ErrorKind::Rejected)
     );
 }
+
+#[test]
+fn an_opened_session_refreshes_a_pending_requests_confirm_url() {
+    let mut f = flow_at(Step::Approval);
+    f.profile.requests = vec![request(RequestStatus::New)];
+    let fx = f.update(Msg::SessionOpened);
+    assert_eq!(
+        fx,
+        [Effect::RefreshRequest {
+            request_id: request(RequestStatus::New).id,
+            agent: false
+        }]
+    );
+    assert_eq!(f.busy, None, "a quiet refresh: nothing blocks the screen");
+    let new_url = "http://127.0.0.1:2/accessmanagement/ui/systemuser/request?id=x";
+    let fx = f.update(Msg::RequestRefreshed(Ok(StatusUpdate {
+        confirm_url: Some(new_url.into()),
+        ..update(RequestStatus::New)
+    })));
+    assert!(fx.iter().any(is_save), "{fx:?}");
+    let rec = f.profile.current_request().unwrap();
+    assert_eq!(rec.confirm_url.as_deref(), Some(new_url));
+    // The same answer again changes nothing; a failure keeps what was saved.
+    let fx = f.update(Msg::RequestRefreshed(Ok(StatusUpdate {
+        confirm_url: Some(new_url.into()),
+        ..update(RequestStatus::New)
+    })));
+    assert!(fx.is_empty(), "{fx:?}");
+    let fx = f.update(Msg::RequestRefreshed(Err(Failure::new(
+        ErrorKind::Network,
+        "down",
+    ))));
+    assert!(fx.is_empty() && f.error.is_none());
+    assert_eq!(
+        f.profile.current_request().unwrap().confirm_url.as_deref(),
+        Some(new_url)
+    );
+    // An answered request, or one being polled, needs no refresh.
+    f.profile.requests = vec![request(RequestStatus::Accepted)];
+    assert!(f.update(Msg::SessionOpened).is_empty());
+    f.profile.requests = vec![request(RequestStatus::New)];
+    let _ = f.update(Msg::StartPolling);
+    assert!(f.update(Msg::SessionOpened).is_empty());
+}

@@ -381,6 +381,9 @@ impl Runner {
                 self.create_request(profile, body, agent, delete_first)
                     .await,
             ),
+            Effect::RefreshRequest { request_id, agent } => {
+                Msg::RequestRefreshed(self.poll_status(profile, &request_id, agent).await)
+            }
             Effect::PollStatus {
                 request_id,
                 agent,

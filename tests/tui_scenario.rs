@@ -238,3 +238,76 @@ async fn the_session_opens_in_the_background_and_effects_wait_for_it() {
     );
     h.driver.close().await;
 }
+
+/// Issue 17, trap 3: quit at the approval step and start again. The embedded sandbox listens
+/// on a new port each run, so the saved confirmUrl names a dead one; the approval screen must
+/// show the new session's URL as soon as the session is open, before any status check.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resumed_approval_shows_the_new_sessions_confirm_url_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(ProfileStore::at(dir.path()));
+    let env = EnvSetting::new(EnvKind::Sandbox);
+    let opts = || AppOptions {
+        default_test_url: String::new(),
+        headless: Some("running a test".into()),
+        seeded_orgs: seeded_for(EnvKind::Sandbox),
+        theme: Theme::plain(),
+    };
+    let app = App::new(Flow::new(Profile::new("default", env.clone())), opts());
+    let mut h = Headless::new(app, Driver::opening(store.clone(), "default", env.clone()));
+    through_request(&mut h).await;
+    let old_url = h.app.confirm_url().expect("a confirm URL").to_string();
+    h.key(KeyCode::Char('q'));
+    assert!(h.app.quit);
+    let Headless { driver, .. } = h;
+    driver.close().await;
+    // Hold the old port, so the next embedded sandbox cannot get it back by chance.
+    let old_port = url::Url::parse(&old_url).unwrap().port().unwrap();
+    let _held = std::net::TcpListener::bind(("127.0.0.1", old_port)).expect("the old port is free");
+
+    let saved = saved_profile(&store, |p| p.current_request().is_some()).await;
+    assert_eq!(
+        saved.current_request().unwrap().confirm_url.as_deref(),
+        Some(old_url.as_str())
+    );
+    let app = App::new(Flow::resume(saved), opts());
+    let mut h = Headless::new(app, Driver::opening(store.clone(), "default", env));
+    assert_eq!(h.app.flow.step, Step::Approval, "resumes at the approval");
+    let fresh = h
+        .run_until(STEP_TIMEOUT, |a| {
+            !a.opts.default_test_url.is_empty()
+                && a.confirm_url().is_some_and(|u| {
+                    u != old_url
+                        && a.opts
+                            .default_test_url
+                            .starts_with(u.split("/accessmanagement").next().unwrap_or("-"))
+                })
+        })
+        .await;
+    assert!(
+        fresh,
+        "the approval screen still shows {old_url}\n{}",
+        screen(&h.app)
+    );
+    assert!(
+        h.app.flow.polling.is_none(),
+        "refreshed without a status check"
+    );
+    let new_url = h.app.confirm_url().unwrap().to_string();
+    let new_port = url::Url::parse(&new_url).unwrap().port().unwrap();
+    assert!(
+        screen(&h.app).contains(&format!("127.0.0.1:{new_port}/")),
+        "{}",
+        screen(&h.app)
+    );
+    // The link works, and the profile remembers it.
+    let page = reqwest::get(&new_url)
+        .await
+        .expect("the approval page answers");
+    assert_eq!(page.status().as_u16(), 200);
+    saved_profile(&store, |p| {
+        p.current_request().and_then(|r| r.confirm_url.as_deref()) == Some(new_url.as_str())
+    })
+    .await;
+    h.driver.close().await;
+}

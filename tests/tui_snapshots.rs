@@ -269,6 +269,44 @@ fn client_step() {
     press(&mut tt02, KeyCode::Enter);
     assert!(tt02.awaiting_upload());
     snap!("client_tt02_upload", tt02);
+
+    // Issue 17, trap 4: the whole JWK (j), written to a file whose path is shown. The file
+    // itself is written by the driver (tests/tui_keys.rs); here it reports where.
+    press(&mut tt02, KeyCode::Char('j'));
+    assert_eq!(tt02.overlay, Overlay::Jwk);
+    let path = tt02.public_jwk_path().expect("a path for the public JWK");
+    assert_eq!(
+        path,
+        PathBuf::from("/home/dev/.config/altinn-onboard/keys/default-onboard.public.jwk.json")
+    );
+    assert_eq!(tt02.jwk_export.as_ref().map(|(p, _)| p), Some(&path));
+    tt02.jwk_file = Some(Ok(path));
+    snap!("jwk_view_tt02", tt02);
+    // A small terminal scrolls it: the closing brace comes into view, the title goes.
+    let top = render(&tt02, 40, 12);
+    assert!(
+        top.contains("Public JWK") && !top.contains("\"use\""),
+        "{top}"
+    );
+    assert!(top.contains("↑↓ scroll (0/"), "{top}");
+    for _ in 0..10 {
+        press(&mut tt02, KeyCode::Down);
+    }
+    let bottom = render(&tt02, 40, 12);
+    assert!(!bottom.contains("Public JWK"), "{bottom}");
+    assert!(bottom.contains("\"use\": \"sig\""), "{bottom}");
+    assert!(
+        bottom
+            .lines()
+            .rev()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("\"}")),
+        "{bottom}"
+    );
+    press(&mut tt02, KeyCode::Up);
+    assert!(tt02.jwk_scroll > 0 && tt02.jwk_scroll < 10);
+    press(&mut tt02, KeyCode::Esc);
+    assert_eq!(tt02.overlay, Overlay::None);
 }
 
 #[test]

@@ -17,7 +17,7 @@ pub use crate::app::{EnvArg, GlobalArgs};
         for scripts and CI (add --json for machine-readable output).\n\n\
         The default environment is the embedded sandbox, which emulates Maskinporten and the \
         Altinn authentication API locally.",
-    after_help = "Exit codes: 0 success, 1 usage or validation error, 2 rejected by the remote (4xx), \
+    after_help = "Exit codes: 0 success, 1 usage or validation error (also: a failed doctor check), 2 rejected by the remote (4xx), \
         3 network or server failure, 4 request rejected or denied by the customer, 5 still pending when --wait timed out."
 )]
 pub struct Cli {
@@ -164,9 +164,18 @@ pub enum RequestCommand {
         customer_org: Option<String>,
         #[arg(long)]
         external_ref: Option<String>,
-        /// Open the approval page in the browser.
+        /// Open the approval page in the browser (on the embedded sandbox this implies --wait:
+        /// the page only exists while the command runs).
         #[arg(long)]
         open: bool,
+        /// Keep the approval page up and wait for the customer's answer, showing the status
+        /// (exit 0 accepted, 4 rejected, 5 still pending at the timeout). On the embedded
+        /// sandbox this is what keeps the printed confirmUrl working.
+        #[arg(long)]
+        wait: bool,
+        /// Seconds to wait with --wait.
+        #[arg(long, default_value_t = 600, requires = "wait")]
+        timeout: u64,
     },
     /// Show the current request's status.
     Status {
@@ -244,9 +253,15 @@ pub enum SandboxCommand {
     /// List the seeded organisations.
     Orgs,
     /// Approve a request as the customer would (sandbox only).
-    Approve { id: String },
+    Approve {
+        /// Request id (default: the profile's newest request).
+        id: Option<String>,
+    },
     /// Reject a request as the customer would (sandbox only).
-    Reject { id: String },
+    Reject {
+        /// Request id (default: the profile's newest request).
+        id: Option<String>,
+    },
 }
 
 fn parse_bits(s: &str) -> Result<u32, String> {

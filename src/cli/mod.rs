@@ -75,7 +75,9 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             customer_org,
             external_ref,
             open,
-        }) => request_create(ctx, agent, customer_org, external_ref, open).await,
+            wait,
+            timeout,
+        }) => request_create(ctx, agent, customer_org, external_ref, open, wait, timeout).await,
         Command::Request(RequestCommand::Status { id, wait, timeout }) => {
             request_status(ctx, id, wait, timeout).await
         }
@@ -416,12 +418,30 @@ pub fn qr_text(text: &str) -> Option<String> {
     )
 }
 
+/// The command that approves `request_id` as the customer would, for this profile.
+fn approve_command(ctx: &Ctx, request_id: &str) -> String {
+    let profile = if ctx.global.profile == "default" {
+        String::new()
+    } else {
+        format!(" --profile {}", ctx.global.profile)
+    };
+    format!("altinn-onboard{profile} sandbox approve {request_id}")
+}
+
+/// `request create`. On the embedded sandbox (no `sandbox serve` running) the approval page
+/// lives only as long as this process: without `--wait` no confirmUrl or QR code is printed
+/// (they would be dead by the time anyone opened them) and the first thing shown is the
+/// command that approves; with `--wait` the process keeps the sandbox and its page up, prints
+/// the confirmUrl and QR code first and waits for the answer. Elsewhere (a running `sandbox
+/// serve`, TT02, production) the page outlives the command and the URL is printed at once.
 async fn request_create(
     ctx: &Ctx,
     agent: bool,
     customer_org: Option<String>,
     external_ref: Option<String>,
     open: bool,
+    wait: bool,
+    timeout: u64,
 ) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
@@ -430,34 +450,87 @@ async fn request_create(
                 .ok_or_else(|| AppError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
             drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await?;
             let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request was created"))?;
+            let embedded = session.hosts_sandbox();
+            // Opening a page that is gone when this command ends helps nobody: --open waits.
+            let wait = wait || (open && embedded);
+            let approve = approve_command(ctx, &req.id);
             let v = RequestCreateOutput { id: req.id.clone(), status: req.status.clone(), confirm_url: req.confirm_url.clone(), customer_org: req.customer_org.clone(), external_ref: req.external_ref.clone(), kind: req.kind };
-            ctx.out.result(&v, || {
-                let url = req.confirm_url.clone().unwrap_or_default();
-                format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
-            });
-            if !ctx.out.json && !ctx.out.quiet
-                && let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
+            let url = req.confirm_url.clone().unwrap_or_default();
+            if !req.status.is_pending() {
+                // The API hands back an existing request for the same system, customer and
+                // reference: one already answered needs no page and no wait.
+                ctx.out.result(&v, || format!("request {} is {} (answered already)", req.id, req.status));
+                return Ok(if wait { status_exit(&req.status, true) } else { exit::OK });
+            }
+            if !wait {
+                if embedded {
+                    ctx.out.result(&v, || {
+                        format!("request {} is {}\napprove it as the customer would:\n  {approve}", req.id, req.status)
+                    });
+                    ctx.out.info(
+                        "the embedded sandbox stops when this command ends, so no approval page is left to open. \
+                         For a page to open or scan, run `altinn-onboard request create --wait` (it serves the page \
+                         until the customer decides) or start `altinn-onboard sandbox serve` first.",
+                    );
+                } else {
+                    ctx.out.result(&v, || {
+                        format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
+                    });
+                    if !ctx.out.json && !ctx.out.quiet
+                        && let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
+                            eprintln!("{qr}");
+                        }
+                }
+                if open {
+                    open_browser(ctx, &session, &flow.profile, req.confirm_url.clone()).await;
+                }
+                return Ok(exit::OK);
+            }
+            // --wait: what works comes first (the URL, its QR code), then the live status; the
+            // result is printed once the wait ends, with the answer's status.
+            if ctx.out.json {
+                ctx.out.info(format!("the customer approves at: {url}"));
+            } else {
+                println!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status);
+                if !ctx.out.quiet && let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
                     eprintln!("{qr}");
                 }
-            if session.hosts_sandbox() {
-                ctx.out.info(format!(
-                    "note: the embedded sandbox stops when this command ends, so the page above is gone. Approve with \
-                     `altinn-onboard sandbox approve {}`, or run `altinn-onboard sandbox serve` in another terminal first \
-                     to get an approval page that stays up.",
-                    req.id
-                ));
             }
-            if open
-                && let Some(url) = req.confirm_url.clone()
-                    && let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session.runner.run(Effect::OpenBrowser { url }, &flow.profile).await {
-                        ctx.out.info(f.message);
-                    }
-            Ok(exit::OK)
+            if embedded {
+                ctx.out.info(format!(
+                    "this command serves the page until the customer decides (or {timeout} s pass); \
+                     the sandbox's page has an Approve button, or run `{approve}` in another terminal"
+                ));
+            } else {
+                ctx.out.info(format!("waiting up to {timeout} s for the customer's answer"));
+            }
+            if open {
+                open_browser(ctx, &session, &flow.profile, req.confirm_url.clone()).await;
+            }
+            let update = poll(ctx, &mut flow, &session, req.id.clone(), true, Duration::from_secs(timeout))
+                .await
+                .map_err(AppError::from)?;
+            ctx.save(&mut flow.profile)?;
+            let v = RequestCreateOutput { status: update.status.clone(), ..v };
+            ctx.out.result(&v, || format!("request {}: {}", update.request_id, update.status));
+            Ok(status_exit(&update.status, true))
         }
         .await;
         (r, session)
     })
     .await
+}
+
+/// `--open`: the confirmUrl in the browser; a browser that cannot start is reported, not fatal.
+async fn open_browser(ctx: &Ctx, session: &Session, profile: &Profile, url: Option<String>) {
+    if let Some(url) = url
+        && let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session
+            .runner
+            .run(Effect::OpenBrowser { url }, profile)
+            .await
+    {
+        ctx.out.info(f.message);
+    }
 }
 
 async fn request_status(
@@ -945,14 +1018,27 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
     }
 }
 
-async fn sandbox_decide(ctx: &Ctx, id: String, approve: bool) -> Result<i32, AppError> {
+async fn sandbox_decide(ctx: &Ctx, id: Option<String>, approve: bool) -> Result<i32, AppError> {
     let (profile, env) = ctx.profile_and_env()?;
     if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
         return Err(AppError::usage(
             "approving from the command line only exists in the sandbox; in TT02 the customer approves at the confirmUrl",
         ));
     }
-    let _ = profile;
+    // Without an id: the profile's newest request, the one `request create` just made, so the
+    // README's sequence needs no id copied by hand.
+    let id = match id {
+        Some(id) => id,
+        None => profile
+            .current_request()
+            .map(|r| r.id.clone())
+            .ok_or_else(|| {
+                AppError::usage(format!(
+                    "profile `{}` has no request yet: `request create --customer-org <org>` first, or give the request id",
+                    profile.name
+                ))
+            })?,
+    };
     let session = ctx.session(&env).await?;
     let http = crate::http::client().map_err(|e| AppError::usage(e.to_string()))?;
     let portal = crate::portal::SandboxPortal::new(&session.env, http);

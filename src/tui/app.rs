@@ -57,6 +57,8 @@ pub enum Overlay {
     ConfirmQuit,
     /// The approval QR code on the whole screen (for projectors and phones).
     Qr,
+    /// The whole public JWK, and the file it was written to (for the portal's upload).
+    Jwk,
 }
 
 pub struct App {
@@ -72,6 +74,14 @@ pub struct App {
     pub flash: Option<String>,
     /// Text to put on the clipboard with OSC 52; the terminal loop writes and clears it.
     pub clipboard: Option<String>,
+    /// The public JWK to write to a file (path, text); the driver writes it, clears this and
+    /// reports in [`App::jwk_file`].
+    pub jwk_export: Option<(std::path::PathBuf, String)>,
+    /// Where the public JWK was written, or why it could not be.
+    pub jwk_file: Option<Result<std::path::PathBuf, String>>,
+    /// Lines scrolled in the JWK view, and how many it could not show (set by the renderer).
+    pub jwk_scroll: usize,
+    pub jwk_overflow: std::cell::Cell<usize>,
     pub opts: AppOptions,
     /// The clock the screen renders with; set by the driver, fixed in snapshot tests.
     pub now: Instant,
@@ -99,6 +109,10 @@ impl App {
             key_preview: None,
             flash: None,
             clipboard: None,
+            jwk_export: None,
+            jwk_file: None,
+            jwk_scroll: 0,
+            jwk_overflow: std::cell::Cell::new(0),
             opts,
             now: Instant::now(),
             spinner: 0,
@@ -181,6 +195,22 @@ impl App {
             .as_ref()
             .or(self.key_preview.as_ref())
             .filter(|k| k.kid == kid)
+    }
+
+    /// Where the public JWK goes for uploading: beside the private key, named after it
+    /// (`<config>/keys/<name>.public.jwk.json`).
+    pub fn public_jwk_path(&self) -> Option<std::path::PathBuf> {
+        let path = &self.key_info()?.path;
+        let stem = path.file_stem()?.to_string_lossy();
+        Some(path.with_file_name(format!("{stem}.public.jwk.json")))
+    }
+
+    /// Ask the driver to write the public JWK file (pretty JSON, what the portal takes).
+    fn export_public_jwk(&mut self) {
+        if let (Some(path), Some(k)) = (self.public_jwk_path(), self.key_info()) {
+            let text = serde_json::to_string_pretty(&k.public_jwk).unwrap_or_default();
+            self.jwk_export = Some((path, text));
+        }
     }
 
     pub fn can_go_next(&self) -> bool {
@@ -398,12 +428,30 @@ impl App {
             Action::CopyJwk => {
                 if let Some(k) = self.key_info() {
                     self.clipboard = Some(k.public_jwk.to_string());
-                    self.flash = Some(
+                    let fallback = match self.public_jwk_path() {
+                        Some(p) => format!("the file {}", p.display()),
+                        None => "the JWK shown".to_string(),
+                    };
+                    self.flash = Some(format!(
                         "copied the public JWK to the clipboard (OSC 52; if your terminal \
-                         blocks it, select the JWK shown)"
-                            .into(),
-                    );
+                         blocks it, use {fallback})"
+                    ));
+                    self.export_public_jwk();
                 }
+                vec![]
+            }
+            Action::ShowJwk => {
+                self.overlay = Overlay::Jwk;
+                self.jwk_scroll = 0;
+                self.export_public_jwk();
+                vec![]
+            }
+            Action::ScrollDown if self.overlay == Overlay::Jwk => {
+                self.jwk_scroll = (self.jwk_scroll + 3).min(self.jwk_overflow.get());
+                vec![]
+            }
+            Action::ScrollUp if self.overlay == Overlay::Jwk => {
+                self.jwk_scroll = self.jwk_scroll.saturating_sub(3);
                 vec![]
             }
             Action::ScrollDown => {

@@ -201,6 +201,7 @@ impl Driver {
                 app.now = Instant::now();
                 let fx = app.handle_term(&e);
                 self.run_effects(app, fx);
+                write_public_jwk(app);
                 true
             }
             Event::Msg(m) => {
@@ -226,6 +227,10 @@ impl Driver {
                 for e in std::mem::take(&mut self.pending) {
                     self.spawn(e, profile.clone());
                 }
+                // A resumed request's confirmUrl may name the previous run's sandbox port:
+                // the flow asks the new session for the request again.
+                let fx = app.handle_msg(Msg::SessionOpened);
+                self.run_effects(app, fx);
                 true
             }
             Event::SessionReady(Err(message)) => {
@@ -249,6 +254,23 @@ impl Driver {
             s.close().await;
         }
     }
+}
+
+/// Write the public JWK file the screen asked for. A few hundred bytes on local disk: done
+/// here, at once, so the path on screen names a file that exists. The public key is no
+/// secret (0644), but the write is atomic like every other.
+fn write_public_jwk(app: &mut App) {
+    let Some((path, text)) = app.jwk_export.take() else {
+        return;
+    };
+    let written = crate::profile::write_atomic(&path, format!("{text}\n").as_bytes(), 0o644);
+    app.jwk_file = Some(match written {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not write the public JWK");
+            Err(format!("could not write {}: {e}", path.display()))
+        }
+    });
 }
 
 /// One task that saves profiles in the order they were produced.

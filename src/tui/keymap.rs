@@ -26,6 +26,8 @@ pub enum Action {
     Generate,
     Import,
     CopyJwk,
+    /// The whole public JWK on the screen (and written to a file).
+    ShowJwk,
     ConfirmUploaded,
     ToggleJson,
     Flip,
@@ -96,6 +98,11 @@ fn can_submit(a: &App) -> bool {
     no_overlay(a) && !a.busy_blocking() && a.submit_label().is_some()
 }
 
+/// A step that shows the key, with the key known.
+fn jwk_step(a: &App) -> bool {
+    matches!(a.flow.step, Step::Key | Step::Client) && a.key_info().is_some()
+}
+
 fn step_is(a: &App, s: Step) -> bool {
     a.flow.step == s
 }
@@ -130,7 +137,20 @@ pub static BINDINGS: &[Binding] = &[
         a.overlay == Overlay::Help
     }),
     bind(KeyCode::Char('q'), "q", Action::CancelOverlay, "", |a| {
-        matches!(a.overlay, Overlay::Help | Overlay::Qr)
+        matches!(a.overlay, Overlay::Help | Overlay::Qr | Overlay::Jwk)
+    }),
+    // The JWK view scrolls with the arrows and pages; its own hint line names them.
+    bind(KeyCode::Down, "↓", Action::ScrollDown, "", |a| {
+        a.overlay == Overlay::Jwk
+    }),
+    bind(KeyCode::Up, "↑", Action::ScrollUp, "", |a| {
+        a.overlay == Overlay::Jwk
+    }),
+    bind(KeyCode::PageDown, "", Action::ScrollDown, "", |a| {
+        a.overlay == Overlay::Jwk
+    }),
+    bind(KeyCode::PageUp, "", Action::ScrollUp, "", |a| {
+        a.overlay == Overlay::Jwk
     }),
     bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
         can_submit(a)
@@ -169,7 +189,20 @@ pub static BINDINGS: &[Binding] = &[
         idle_commands(a) && step_is(a, Step::Key)
     }),
     bind(KeyCode::Char('c'), "c", Action::CopyJwk, "copy JWK", |a| {
-        commands(a) && matches!(a.flow.step, Step::Key | Step::Client) && a.key_info().is_some()
+        (commands(a) || a.overlay == Overlay::Jwk) && jwk_step(a)
+    }),
+    // The same with a text field focused (where c is typed): on TT02 the client id field
+    // usually has the focus while the user copies the JWK into the portal.
+    Binding {
+        code: KeyCode::Char('y'),
+        mods: KeyModifiers::CONTROL,
+        key: "ctrl-y",
+        action: Action::CopyJwk,
+        label: "copy JWK",
+        when: |a| (no_overlay(a) || a.overlay == Overlay::Jwk) && jwk_step(a),
+    },
+    bind(KeyCode::Char('j'), "j", Action::ShowJwk, "whole JWK", |a| {
+        commands(a) && jwk_step(a) && a.is_real_env()
     }),
     bind(
         KeyCode::Char('u'),
@@ -281,6 +314,21 @@ pub fn key_for(action: Action) -> &'static str {
         .find(|b| b.action == action && !b.key.is_empty())
         .map(|b| b.key)
         .unwrap_or("?")
+}
+
+/// Every key bound to `action`, joined with "/" ("c/ctrl-y"), for texts that name them all.
+pub fn keys_for(action: Action) -> String {
+    let mut keys: Vec<&str> = Vec::new();
+    for b in BINDINGS {
+        if b.action == action && !b.key.is_empty() && !keys.contains(&b.key) {
+            keys.push(b.key);
+        }
+    }
+    if keys.is_empty() {
+        "?".into()
+    } else {
+        keys.join("/")
+    }
 }
 
 /// The advertised bindings for `actions` that work right now, as (key, label) in table order:

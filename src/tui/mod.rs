@@ -27,8 +27,68 @@ use std::time::Duration;
 /// How often the input thread wakes up when no key arrives: the spinner's frame rate.
 const TICK: Duration = Duration::from_millis(120);
 
+/// The smallest terminal the wizard draws in (its 40x12 snapshot is the proof that this much
+/// still shows a step, its form and the keys). Smaller, it refuses to start; shrunk below it
+/// while running, it shows how big the terminal must be until it is enlarged again.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 12;
+
+/// What a user without a usable terminal can do instead: the same steps as commands.
+pub const NO_TERMINAL_ADVICE: &str = "Instead, run the steps as commands: \
+    `altinn-onboard --help` lists them, and the README's \"The whole flow without the wizard\" \
+    runs them in order (keys generate, client set, system register, request create, sandbox \
+    approve, request status --wait, call)";
+
+/// Why the wizard cannot run on this process's terminal, if it cannot: ratatui's own
+/// initialisation panics without a terminal, so this is asked first and answered with an
+/// error a script or a person can act on.
+pub fn terminal_problem() -> Option<String> {
+    use std::io::IsTerminal;
+    let size = ratatui::crossterm::terminal::size();
+    terminal_problem_for(
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+        std::env::var("TERM").ok().as_deref(),
+        size.map_err(|e| e.to_string()),
+    )
+}
+
+/// [`terminal_problem`] over its inputs, so every case is testable without a terminal.
+pub fn terminal_problem_for(
+    stdin_tty: bool,
+    stdout_tty: bool,
+    term: Option<&str>,
+    size: Result<(u16, u16), String>,
+) -> Option<String> {
+    let why = if !stdin_tty && !stdout_tty {
+        "neither stdin nor stdout is one (cron, CI, a pipe, `ssh host cmd` without -t)".to_string()
+    } else if !stdin_tty {
+        "stdin is not one (input comes from a pipe or a file)".to_string()
+    } else if !stdout_tty {
+        "stdout is not one (output goes to a pipe or a file)".to_string()
+    } else if term.is_some_and(|t| t.trim() == "dumb") {
+        "TERM=dumb cannot draw it (set TERM to your terminal's type, e.g. xterm-256color)"
+            .to_string()
+    } else {
+        match size {
+            Err(e) => format!("the terminal's size cannot be read ({e})"),
+            Ok((w, h)) if w < MIN_WIDTH || h < MIN_HEIGHT => format!(
+                "this one is {w}x{h}, too small: the wizard needs at least {MIN_WIDTH}x{MIN_HEIGHT} \
+                 (columns x rows); enlarge the window and start it again"
+            ),
+            Ok(_) => return None,
+        }
+    };
+    Some(format!(
+        "the wizard needs an interactive terminal, and {why}. {NO_TERMINAL_ADVICE}"
+    ))
+}
+
 /// `altinn-onboard` with no arguments.
 pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
+    if let Some(problem) = terminal_problem() {
+        return Err(AppError::usage(problem));
+    }
     // Lock before loading, so what is loaded is what nobody else is changing.
     crate::validate::profile_name(&ctx.global.profile)
         .map_err(|e| AppError::usage(e.to_string()))?;
@@ -55,7 +115,11 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
     let result = result.await;
     let Headless { app, driver } = wiz;
     driver.close().await;
-    result.map_err(|e| AppError::usage(format!("terminal error: {e}")))?;
+    result.map_err(|e| {
+        AppError::usage(format!(
+            "the wizard could not use this terminal: {e}. {NO_TERMINAL_ADVICE}"
+        ))
+    })?;
     if let Some(p) = log_path {
         tracing::info!("wizard closed");
         ctx.out.info(format!(
@@ -104,8 +168,16 @@ fn osc52(text: &str) -> String {
 }
 
 async fn run_terminal(wiz: &mut Headless) -> std::io::Result<()> {
-    // ratatui::init installs the restoring panic hook before it enables raw mode.
-    let mut terminal = ratatui::init();
+    // try_init installs the restoring panic hook before it enables raw mode; unlike init it
+    // reports a terminal that cannot be set up (checked for above, but a terminal can still
+    // refuse) as an error rather than a panic. A half-done setup is undone before returning.
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e);
+        }
+    };
     let _ = ratatui::crossterm::execute!(std::io::stdout(), EnableBracketedPaste);
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input_thread(wiz.driver.sender(), stop.clone());
@@ -172,4 +244,53 @@ fn spawn_input_thread(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wizard_says_why_a_terminal_will_not_do() {
+        let ok = Ok((80, 24));
+        assert_eq!(
+            terminal_problem_for(true, true, Some("xterm"), ok.clone()),
+            None
+        );
+        // No TERM at all is fine (Windows terminals set none).
+        assert_eq!(terminal_problem_for(true, true, None, ok.clone()), None);
+        let cases = [
+            (
+                false,
+                false,
+                Some("xterm"),
+                ok.clone(),
+                "neither stdin nor stdout",
+            ),
+            (false, true, Some("xterm"), ok.clone(), "stdin is not one"),
+            (true, false, Some("xterm"), ok.clone(), "stdout is not one"),
+            (true, true, Some("dumb"), ok.clone(), "TERM=dumb"),
+            (true, true, Some("xterm"), Ok((39, 24)), "this one is 39x24"),
+            (true, true, Some("xterm"), Ok((80, 11)), "this one is 80x11"),
+            (
+                true,
+                true,
+                Some("xterm"),
+                Err("no tty".into()),
+                "cannot be read (no tty)",
+            ),
+        ];
+        for (stdin, stdout, term, size, why) in cases {
+            let m = terminal_problem_for(stdin, stdout, term, size).expect("a problem");
+            assert!(m.contains(why), "{m}");
+            assert!(
+                m.contains("`altinn-onboard --help`") && !m.contains('\n'),
+                "{m}"
+            );
+        }
+        assert_eq!(
+            terminal_problem_for(true, true, Some("xterm"), Ok((MIN_WIDTH, MIN_HEIGHT))),
+            None
+        );
+    }
 }

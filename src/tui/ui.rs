@@ -28,6 +28,10 @@ const ASIDE_TEXT_MIN: usize = 30;
 
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    if area.width < super::MIN_WIDTH || area.height < super::MIN_HEIGHT {
+        draw_too_small(frame, app, area);
+        return;
+    }
     let [header, body, footer] = area.layout(&Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
@@ -52,6 +56,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::Help => draw_help(frame, app, area),
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, area),
         Overlay::Qr => steps::approval::draw_qr_overlay(frame, app, area),
+        Overlay::Jwk => steps::key::draw_jwk_overlay(frame, app, area),
     }
 }
 
@@ -563,6 +568,24 @@ pub fn form<F: Fields>(
             )),
         }
     }
+}
+
+/// A terminal shrunk below the minimum: say how big it must be instead of a mangled screen.
+/// The keys keep working (q quits), and the next resize redraws the wizard.
+fn draw_too_small(frame: &mut Frame, app: &App, area: Rect) {
+    let t = app.theme();
+    let text = format!(
+        "Terminal too small ({}x{}): the wizard needs {}x{}. Enlarge it, or press {} to quit.",
+        area.width,
+        area.height,
+        super::MIN_WIDTH,
+        super::MIN_HEIGHT,
+        keymap::key_for(Action::Quit)
+    );
+    frame.render_widget(
+        Paragraph::new(wrapped(&text, area.width as usize, t.warning())),
+        area,
+    );
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

@@ -9,7 +9,7 @@ use crate::flow::Msg;
 use crate::profile::Profile;
 use crate::tui::app::{App, AppOptions};
 use crate::tui::form::{Field, Fields, Form, check};
-use crate::tui::keymap::{Action, key_for};
+use crate::tui::keymap::{Action, key_for, keys_for};
 use crate::tui::ui::{Content, FormLook, form, wrapped};
 use ratatui::text::Line;
 
@@ -180,7 +180,11 @@ impl StepScreen for Screen {
     fn body(&self, app: &App, c: &mut Content, w: usize) {
         let t = app.theme();
         let p = &app.flow.profile;
-        let copy = key_for(Action::CopyJwk);
+        let copy = format!(
+            "{} copies it, {} shows it whole",
+            keys_for(Action::CopyJwk),
+            key_for(Action::ShowJwk)
+        );
         form(
             app,
             c,
@@ -201,15 +205,14 @@ impl StepScreen for Screen {
             let kid = p.kid.as_deref().unwrap_or("?");
             let text = if app.awaiting_upload() {
                 format!(
-                    "In {portal}, open client {} and add the public JWK (kid {kid}; {copy} copies \
-                     it). Then press {}.",
+                    "In {portal}, open client {} and add the public JWK (kid {kid}; {copy}). Then press {}.",
                     p.client_id.as_deref().unwrap_or("?"),
                     key_for(Action::ConfirmUploaded)
                 )
             } else {
                 format!(
                     "In {portal}: create a Maskinporten client for your organisation with the \
-                     scopes above, add the public JWK (kid {kid}; {copy} copies it), then enter \
+                     scopes above, add the public JWK (kid {kid}; {copy}), then enter \
                      its client id."
                 )
             };

@@ -7,7 +7,7 @@ use crate::env::EnvKind;
 use crate::flow::{Msg, Step};
 use crate::tui::app::App;
 use crate::tui::form::{Field, Fields, Form};
-use crate::tui::keymap::{Action, key_for};
+use crate::tui::keymap::{Action, key_for, keys_for};
 use crate::tui::ui::{Content, FormLook, form, wrapped};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +176,8 @@ impl StepScreen for Screen {
     fn body(&self, app: &App, c: &mut Content, w: usize) {
         let t = app.theme();
         let p = &app.flow.profile;
-        let copy = key_for(Action::CopyJwk);
+        let copy = keys_for(Action::CopyJwk);
+        let whole = key_for(Action::ShowJwk);
         if let Some(k) = app.key_info() {
             c.kv(&t, "Key id (kid)", k.kid.clone(), w);
             c.kv(&t, "Saved to", k.path.display().to_string(), w);
@@ -215,7 +216,8 @@ impl StepScreen for Screen {
             c.extend(wrapped(
                 &format!(
                     "Next, in {portal}: open your Maskinporten client (or create one), choose \
-                     \"Keys\" → \"Add key\", and paste the public JWK ({copy} copies it)."
+                     \"Keys\" → \"Add key\", and paste the public JWK ({copy} copies it; {whole} shows it \
+                     whole)."
                 ),
                 w,
                 t.warning(),
@@ -240,4 +242,68 @@ impl StepScreen for Screen {
             );
         }
     }
+}
+
+/// `j`: the whole public JWK (TT02/production upload it in the portal), pretty-printed and
+/// scrollable, with the file it was written to. Drawn without a frame, so a mouse selection
+/// picks up only JSON; long values are cut at the screen's edge, so the file and the
+/// clipboard (ctrl-y, c) are the ways to copy it whole.
+pub fn draw_jwk_overlay(frame: &mut ratatui::Frame, app: &App, area: ratatui::layout::Rect) {
+    use ratatui::text::{Line, Span};
+    use ratatui::widgets::{Clear, Paragraph};
+    let t = app.theme();
+    frame.render_widget(Clear, area);
+    let w = area.width as usize;
+    let Some(k) = app.key_info() else {
+        return;
+    };
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    lines.extend(wrapped(
+        &format!("Public JWK, kid {} ({}-bit RSA)", k.kid, k.bits),
+        w,
+        t.title(),
+    ));
+    match &app.jwk_file {
+        Some(Ok(path)) => lines.extend(wrapped(
+            &format!(
+                "Written to {} (upload this file, or paste its content)",
+                path.display()
+            ),
+            w,
+            t.ok(),
+        )),
+        Some(Err(e)) => lines.extend(wrapped(e, w, t.warning())),
+        None => {
+            if let Some(path) = app.public_jwk_path() {
+                lines.extend(wrapped(&format!("Writing {}…", path.display()), w, t.dim()));
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    let json = serde_json::to_string_pretty(&k.public_jwk).unwrap_or_default();
+    for l in json.lines() {
+        lines.extend(wrapped(l, w, t.code()));
+    }
+    let [body, hint] = area.layout(&ratatui::layout::Layout::vertical([
+        ratatui::layout::Constraint::Min(0),
+        ratatui::layout::Constraint::Length(1),
+    ]));
+    let hidden = lines.len().saturating_sub(body.height as usize);
+    app.jwk_overflow.set(hidden);
+    let scroll = app.jwk_scroll.min(hidden);
+    frame.render_widget(
+        Paragraph::new(lines.into_iter().skip(scroll).collect::<Vec<_>>()),
+        body,
+    );
+    let mut spans = vec![
+        Span::styled(keys_for(Action::CopyJwk), t.key()),
+        Span::raw(" copy · "),
+    ];
+    if hidden > 0 {
+        spans.push(Span::styled("↑↓", t.key()));
+        spans.push(Span::raw(format!(" scroll ({}/{}) · ", scroll, hidden)));
+    }
+    spans.push(Span::styled("esc", t.key()));
+    spans.push(Span::raw(" close"));
+    frame.render_widget(Paragraph::new(Line::from(spans)), hint);
 }
