@@ -359,3 +359,38 @@ pub async fn openid_configuration(base: Base) -> Response {
     }))
     .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(claims: Value) -> Caller {
+        Caller {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn route_policies_match_whole_scope_tokens_exactly() {
+        let w = SCOPE_SYSTEMREGISTER_WRITE;
+        let ok = |scope: &str| caller(json!({ "scope": scope })).has_exact_scope(&[w]);
+        assert!(ok(w));
+        assert!(ok(&format!("x {w}")));
+        assert!(ok(&format!("{w} {SCOPE_REQUEST_READ}")));
+        // What the substring test let through and ScopeAccessHandler does not.
+        assert!(!ok(&format!("{w}.extra")));
+        assert!(!ok(&w.to_uppercase()));
+        assert!(!ok(&format!("x{w}")));
+        assert!(!ok(""));
+        // `urn:altinn:scope` wins over `scope`.
+        let both = caller(json!({ "urn:altinn:scope": "a:b", "scope": w }));
+        assert!(!both.has_exact_scope(&[w]));
+    }
+
+    #[test]
+    fn the_admin_bypass_keeps_its_substring_test() {
+        let c = caller(json!({ "scope": "ALTINN:AUTHENTICATION/SYSTEMREGISTER.ADMIN.x" }));
+        assert!(c.has_any_scope(&[SCOPE_SYSTEMREGISTER_ADMIN]));
+        assert!(!c.has_exact_scope(&[SCOPE_SYSTEMREGISTER_ADMIN]));
+    }
+}

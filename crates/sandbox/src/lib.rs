@@ -100,8 +100,8 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, oneshot};
 
-pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use catalogue::seeded_resources;
+pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use orgs::{SeedOrg, seeded_orgs};
 
 use state::{SigningKey, State};

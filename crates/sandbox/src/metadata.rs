@@ -67,9 +67,8 @@ fn query_param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str>
 /// A Guid route value; an unparsable one fails model binding: the automatic 400
 /// (`[ApiController]`, parameter `Guid id`).
 fn route_guid(name: &str, raw: &str) -> Result<Uuid, Response> {
-    Uuid::parse_str(raw).map_err(|_| {
-        model_binding_problem(name, &format!("The value '{raw}' is not valid."))
-    })
+    Uuid::parse_str(raw)
+        .map_err(|_| model_binding_problem(name, &format!("The value '{raw}' is not valid.")))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -109,7 +108,12 @@ pub async fn resource_search(Query(query): Query<Vec<(String, String)>>) -> Resp
     let contains = |hay: &str, needle: &str| hay.to_lowercase().contains(&needle.to_lowercase());
     let lang_values = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_object)
-            .map(|o| o.values().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|o| {
+                o.values()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let hits: Vec<&Value> = catalogue::resources()
@@ -260,14 +264,40 @@ struct Rule {
 }
 
 const RULES: [Rule; 5] = [
-    Rule { field: "name.prefix", prefix: true, points: 100.0 },
-    Rule { field: "name", prefix: false, points: 50.0 },
-    Rule { field: "description", prefix: false, points: 10.0 },
-    Rule { field: "area.name.prefix", prefix: true, points: 25.0 },
-    Rule { field: "area.description", prefix: false, points: 5.0 },
+    Rule {
+        field: "name.prefix",
+        prefix: true,
+        points: 100.0,
+    },
+    Rule {
+        field: "name",
+        prefix: false,
+        points: 50.0,
+    },
+    Rule {
+        field: "description",
+        prefix: false,
+        points: 10.0,
+    },
+    Rule {
+        field: "area.name.prefix",
+        prefix: true,
+        points: 25.0,
+    },
+    Rule {
+        field: "area.description",
+        prefix: false,
+        points: 5.0,
+    },
 ];
 
-fn rule_value<'a>(rule: &Rule, name: &'a str, desc: &'a str, area_name: &'a str, area_desc: &'a str) -> &'a str {
+fn rule_value<'a>(
+    rule: &Rule,
+    name: &'a str,
+    desc: &'a str,
+    area_name: &'a str,
+    area_desc: &'a str,
+) -> &'a str {
     match rule.field {
         "name.prefix" | "name" => name,
         "description" => desc,
@@ -311,7 +341,8 @@ pub async fn package_search(
                     "detail": format!("Type '{t}' not found. Try organization, organisasjon or person"),
                     "traceId": trace_id(),
                 });
-                let mut resp = (StatusCode::INTERNAL_SERVER_ERROR, body.to_string()).into_response();
+                let mut resp =
+                    (StatusCode::INTERNAL_SERVER_ERROR, body.to_string()).into_response();
                 resp.headers_mut().insert(
                     header::CONTENT_TYPE,
                     header::HeaderValue::from_static("application/problem+json; charset=utf-8"),
@@ -361,10 +392,17 @@ pub async fn package_search(
         let name = p.name.get(lang).to_string();
         let desc = p.description.get(lang).to_string();
         let area = p.area();
-        let (area_name, area_desc) = (area.name.get(lang).to_string(), area.description.get(lang).to_string());
+        let (area_name, area_desc) = (
+            area.name.get(lang).to_string(),
+            area.description.get(lang).to_string(),
+        );
         let matches = |rule: &Rule, value: &str, t: &str| {
             let v = value.to_lowercase();
-            if rule.prefix { v.starts_with(t) } else { v.contains(t) }
+            if rule.prefix {
+                v.starts_with(t)
+            } else {
+                v.contains(t)
+            }
         };
         let mut fields: Vec<(String, String, f64)> = Vec::new();
         if tokens.len() > 1 {
@@ -372,7 +410,11 @@ pub async fn package_search(
             for rule in &RULES {
                 let value = rule_value(rule, &name, &desc, &area_name, &area_desc);
                 if matches(rule, value, &phrase) {
-                    fields.push((format!("{}.phrase", rule.field), value.to_string(), rule.points * 2.0));
+                    fields.push((
+                        format!("{}.phrase", rule.field),
+                        value.to_string(),
+                        rule.points * 2.0,
+                    ));
                 }
             }
         }
@@ -400,9 +442,11 @@ pub async fn package_search(
         }
         if strict
             && tokens.len() > 1
-            && !tokens
-                .iter()
-                .all(|t| fields.iter().any(|f| f.1.to_lowercase().contains(t.as_str())))
+            && !tokens.iter().all(|t| {
+                fields
+                    .iter()
+                    .any(|f| f.1.to_lowercase().contains(t.as_str()))
+            })
         {
             continue;
         }
@@ -461,7 +505,11 @@ pub async fn package_resources(headers: HeaderMap, Path(id): Path<String>) -> Re
         return not_found();
     };
     let lang = lang_of(&headers);
-    let mut list: Vec<Value> = p.resources().iter().map(|r| resource_dto(r, lang)).collect();
+    let mut list: Vec<Value> = p
+        .resources()
+        .iter()
+        .map(|r| resource_dto(r, lang))
+        .collect();
     if list.is_empty() {
         return no_content();
     }

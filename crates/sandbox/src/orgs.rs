@@ -116,10 +116,22 @@ const DIGDIR_ORG: &str = "991825827";
 /// scope from Digdir's SmartCloud sample). Any other scope does not exist here: Maskinporten
 /// answers `invalid_scope` for it.
 pub static KNOWN_SCOPES: &[(&str, ScopeGrant)] = &[
-    ("altinn:authentication/systemregister.write", ScopeGrant::SystemVendors),
-    ("altinn:authentication/systemuser.request.write", ScopeGrant::SystemVendors),
-    ("altinn:authentication/systemuser.request.read", ScopeGrant::SystemVendors),
-    ("altinn:authentication/systemregister.admin", ScopeGrant::AltinnOperator),
+    (
+        "altinn:authentication/systemregister.write",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemuser.request.write",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemuser.request.read",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemregister.admin",
+        ScopeGrant::AltinnOperator,
+    ),
     // guess: the demo API's scope is open to every organisation in TT02.
     ("altinn:systembruker.demo", ScopeGrant::AllOrgs),
 ];
@@ -188,14 +200,23 @@ mod tests {
     fn scopes_follow_digdirs_grants() {
         let write = "altinn:authentication/systemregister.write";
         assert_eq!(scope_refusal("310904473", write), None, "seeded vendor");
-        assert_eq!(scope_refusal("317890125", write), None, "unseeded: the user's own org");
+        assert_eq!(
+            scope_refusal("317890125", write),
+            None,
+            "unseeded: the user's own org"
+        );
         let refusal = scope_refusal("314567897", write).expect("seeded non-vendor");
-        assert!(refusal.contains("not a registered system vendor"), "{refusal}");
+        assert!(
+            refusal.contains("not a registered system vendor"),
+            "{refusal}"
+        );
         assert_eq!(scope_refusal("314567897", "altinn:systembruker.demo"), None);
         assert!(scope_refusal("310904473", "altinn:extra").is_some());
         // Exact names: no prefix, suffix or case games.
         assert!(scope_refusal("310904473", "ALTINN:authentication/systemregister.write").is_some());
-        assert!(scope_refusal("310904473", "altinn:authentication/systemregister.write.x").is_some());
+        assert!(
+            scope_refusal("310904473", "altinn:authentication/systemregister.write.x").is_some()
+        );
         let admin = "altinn:authentication/systemregister.admin";
         assert!(scope_refusal("310904473", admin).is_some());
         assert_eq!(scope_refusal("991825827", admin), None);

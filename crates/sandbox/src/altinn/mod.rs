@@ -273,7 +273,8 @@ fn validate_rights(app: &Shared, rights: &[Right]) -> ValidationProblem {
 /// `isAssignable` (the client-relation packages, and the undelegable ones): AUTH.VLD-00018.
 fn validate_packages(packages: &[AccessPackage], is_visible: bool) -> ValidationProblem {
     let mut errors = ValidationProblem::default();
-    let (mut invalid_format, mut not_found, mut not_delegable) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut invalid_format, mut not_found, mut not_delegable) =
+        (Vec::new(), Vec::new(), Vec::new());
     let mut non_assignable = false;
     for p in packages {
         let urn = p.urn.clone().unwrap_or_default();
@@ -390,11 +391,13 @@ fn check_packages(
     }
     let not_delegable: Vec<String> = requested
         .iter()
-        .filter(|p| match catalogue::package(p.urn.as_deref().unwrap_or("")) {
-            None => true,
-            Some(pkg) if agent => !pkg.is_delegable(),
-            Some(pkg) => !pkg.is_assignable(),
-        })
+        .filter(
+            |p| match catalogue::package(p.urn.as_deref().unwrap_or("")) {
+                None => true,
+                Some(pkg) if agent => !pkg.is_delegable(),
+                Some(pkg) => !pkg.is_assignable(),
+            },
+        )
         .map(urn)
         .collect();
     if !not_delegable.is_empty() {
