@@ -142,7 +142,7 @@ pub struct SystemArgs {
     /// Resource id for a right (repeatable), e.g. ske-krav-og-betalinger.
     #[arg(long = "resource")]
     pub resources: Vec<String>,
-    /// Access package URN (repeatable), e.g. urn:altinn:accesspackage:skattnaering.
+    /// Access package URN (repeatable), e.g. urn:altinn:accesspackage:skatt-naering.
     #[arg(long = "access-package")]
     pub access_packages: Vec<String>,
     /// Allowed redirect URL (repeatable).
