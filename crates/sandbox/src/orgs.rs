@@ -12,7 +12,8 @@ pub struct SeedOrg {
     pub org_no: &'static str,
     /// Display name.
     pub name: &'static str,
-    /// Digdir has granted it the `altinn:authentication/*` scopes (see [`scope_refusal`]).
+    /// Digdir has granted it the `altinn:authentication/*` scopes (on application, to system
+    /// vendors); a client of an organisation without them cannot have them.
     #[serde(rename = "systemVendor")]
     pub system_vendor: bool,
 }
