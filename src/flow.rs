@@ -1443,7 +1443,7 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
     }
     let mut urls = Vec::new();
     for u in split_list(&form.redirect_urls) {
-        urls.push(validate::https_url(u)?);
+        urls.push(validate::redirect_url(u)?);
     }
     let all = |t: &str| {
         ["nb", "nn", "en"]

@@ -368,6 +368,29 @@ pub fn https_url(input: &str) -> Result<String, ValidationError> {
     Ok(s.to_string())
 }
 
+/// An allowed redirect URL of a registered system: a valid [`https_url`], returned in the form
+/// the register will hand it back in ([`dotnet_uri_string`]), so the profile, the request body
+/// and the next run's comparison all see the same string.
+pub fn redirect_url(input: &str) -> Result<String, ValidationError> {
+    https_url(input).map(|u| dotnet_uri_string(&u))
+}
+
+/// A URL as Altinn's system register returns it. The register stores `Uri.ToString()` and reads
+/// it back with `new Uri(s)` (Altinn/altinn-authentication
+/// `SystemRegisterRepository.cs:163,222,523`), which writes .NET's canonical form: scheme and
+/// host lower-cased, the default port dropped, an empty path as `/` (`https://x.no` ->
+/// `https://x.no/`), `.`/`..` segments resolved, `\` as `/`; a non-empty path, the query and
+/// the fragment are kept. The URL standard's serialisation applies the same rules to
+/// http(s) URLs. (It also percent-encodes spaces, quotes and non-ASCII, which .NET shows
+/// unescaped; [`https_url`] refuses whitespace, and other such characters are rare enough in
+/// a redirect URL to leave.) Anything that does not parse as http(s) is returned unchanged.
+pub fn dotnet_uri_string(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.to_string(),
+        _ => raw.to_string(),
+    }
+}
+
 /// A resource id for rights: `urn:altinn:resource:<id>` or the bare id; returns the bare id.
 /// 1-255 of `[a-z0-9_-]`. (Altinn's own rule is `^[a-z0-9_-]{4,}$`, `ServiceResourceHelper` in
 /// Altinn/altinn-access-management; shorter ids are let through here for emulators and tests,

@@ -2,6 +2,7 @@
 //! when the system-user token fails walks the known causes of MP-303.
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, VENDOR_SCOPES};
+use crate::altinn::problem::CodeHelp;
 use crate::app::{AppError, Ctx, exit};
 use crate::env::EnvKind;
 use crate::portal::SandboxPortal;
@@ -49,8 +50,22 @@ impl Report {
     fn pass(&mut self, name: &str, detail: impl Into<String>) -> bool {
         self.add(name, Status::Pass, detail, None)
     }
+    /// A failed check. When the detail carries codes Altinn or Maskinporten answered with,
+    /// the fix names, per code, the step it belongs to, the cause and the fix ([`explain_text`]);
+    /// the generic fix is kept only when no code is known.
     fn fail(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) -> bool {
-        self.add(name, Status::Fail, detail, Some(fix.into()))
+        let detail = detail.into();
+        let explained = explain_text(&detail);
+        let fix = if explained.is_empty() {
+            fix.into()
+        } else {
+            explained
+                .iter()
+                .map(|(code, h)| format!("{code} ({} step): {}; fix: {}", h.step, h.cause, h.fix))
+                .collect::<Vec<_>>()
+                .join("\n       ")
+        };
+        self.add(name, Status::Fail, detail, Some(fix))
     }
     fn skip(&mut self, name: &str, why: &str) {
         self.add(name, Status::Skip, why, None);
@@ -485,6 +500,46 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
     }
     session.close().await;
     finish(ctx, r)
+}
+
+/// Every code in an error text that the client's tables explain, in order of appearance, each
+/// once: Altinn's `AUTH-nnnnn` / `AUTH.VLD-nnnnn` ([`crate::altinn::problem::explain_code`]),
+/// Maskinporten's `MP-nnn` and the OAuth error names `invalid_scope`, `invalid_client`,
+/// `invalid_altinn_customer_configuration` ([`crate::maskinporten::explain_mp_code`]).
+pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    // (prefix, digits) of the numbered codes.
+    for (prefix, digits) in [("AUTH.VLD-", 5), ("AUTH-", 5), ("MP-", 3)] {
+        for (i, _) in text.match_indices(prefix) {
+            let rest = &text[i + prefix.len()..];
+            let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if n.len() == digits {
+                found.push((i, format!("{prefix}{n}")));
+            }
+        }
+    }
+    for name in [
+        "invalid_scope",
+        "invalid_client",
+        "invalid_altinn_customer_configuration",
+    ] {
+        if let Some(i) = text.find(name) {
+            found.push((i, name.to_string()));
+        }
+    }
+    found.sort();
+    let mut out: Vec<(String, CodeHelp)> = Vec::new();
+    for (_, code) in found {
+        let help = crate::altinn::problem::explain_code(&code)
+            .or_else(|| crate::maskinporten::explain_mp_code(&code));
+        if let Some(h) = help
+            // One explanation per cause: MP-303 and its OAuth name say the same.
+            && !out.iter().any(|(c, x)| *c == code || *x == h)
+        {
+            out.push((code, h));
+        }
+    }
+    out
 }
 
 fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {

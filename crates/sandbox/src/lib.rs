@@ -92,6 +92,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, oneshot};
 
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
+pub use maskinporten::SANDBOX_METADATA_MEMBER;
 pub use orgs::{SeedOrg, seeded_orgs, seeded_resources};
 
 use state::{SigningKey, State};
@@ -566,7 +567,8 @@ fn routes(app: Shared) -> Router {
         // ---- Maskinporten (maskinporten.rs) ----
         // mirrors: Maskinporten token endpoint, JWT-bearer grant (RFC 7523) incl. authorization_details
         .route("/token", post(maskinporten::token))
-        // mirrors: Maskinporten RFC 8414 metadata
+        // mirrors: Maskinporten RFC 8414 metadata, plus the sandbox's self-identification
+        //          (extension member `altinn_onboard_sandbox: {version, admin}`; sandbox-only)
         .route("/.well-known/oauth-authorization-server", get(maskinporten::metadata))
         // mirrors: Maskinporten jwks_uri (`/jwk` as in production)
         .route("/jwk", get(maskinporten::jwks))
