@@ -130,8 +130,11 @@ fn bearer_claims(headers: &HeaderMap) -> Option<Value> {
         .map(|d| d.claims)
 }
 
-fn authorized(headers: &HeaderMap) -> Result<Value, Response> {
-    bearer_claims(headers).ok_or_else(|| StatusCode::UNAUTHORIZED.into_response())
+/// 401 unless the caller has a token of this server.
+fn unauthorized(headers: &HeaderMap) -> Option<Response> {
+    bearer_claims(headers)
+        .is_none()
+        .then(|| StatusCode::UNAUTHORIZED.into_response())
 }
 
 async fn get_system(
@@ -139,7 +142,7 @@ async fn get_system(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     match lock(&w).systems.get(&id) {
@@ -153,7 +156,7 @@ async fn create_system(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let id = body["id"].as_str().unwrap_or_default().to_string();
@@ -168,7 +171,7 @@ async fn create_request(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     let id = uuid::Uuid::new_v4().to_string();
@@ -189,7 +192,7 @@ async fn get_request(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
+    if let Some(r) = unauthorized(&headers) {
         return r;
     }
     match lock(&w).requests.get(&id) {
