@@ -546,6 +546,24 @@ impl fmt::Display for Errors<'_> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn redirect_urls_take_the_form_the_register_returns() {
+        // What .NET's Uri.ToString() writes (SystemRegisterRepository.cs:163,222,523).
+        for (given, canonical) in [
+            ("https://x.no", "https://x.no/"),
+            ("HTTPS://X.NO:443", "https://x.no/"),
+            ("https://x.no?a=1", "https://x.no/?a=1"),
+            ("https://x.no/cb", "https://x.no/cb"),
+            ("https://x.no/A/./b/../C", "https://x.no/A/C"),
+            ("https://x.no:8443/cb#f", "https://x.no:8443/cb#f"),
+        ] {
+            assert_eq!(redirect_url(given).as_deref(), Ok(canonical), "{given}");
+            assert_eq!(dotnet_uri_string(given), canonical, "{given}");
+        }
+        assert!(redirect_url("ftp://x.no").is_err());
+        assert_eq!(dotnet_uri_string("not a url"), "not a url");
+    }
+
     /// `Ok(normalised)` or `Err(substring of the message)`.
     type Case = (&'static str, Result<&'static str, &'static str>);
 
