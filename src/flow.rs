@@ -326,6 +326,11 @@ pub enum Msg {
     // --- effect results ---
     KeyReady(Result<KeyInfo, Failure>),
     ClientRegistered(Result<String, Failure>),
+    /// The server is not a sandbox (it says so in its metadata): the client id given is kept,
+    /// and, as in TT02, the user uploads the public JWK in that server's portal and confirms.
+    ClientAwaitsUpload {
+        client_id: String,
+    },
     SystemRegistered(Result<RegistrationSummary, Failure>),
     RequestCreated(Result<RequestRecord, Failure>),
     BrowserOpened(Result<(), Failure>),
@@ -465,6 +470,9 @@ pub struct Flow {
     pub polling: Option<PollState>,
     pub test: Option<TestCallSummary>,
     pub poll_config: PollConfig,
+    /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
+    /// user's confirmation (on TT02/production that is implied by the environment).
+    pub client_awaits_upload: bool,
     /// The last remote effect, for Retry.
     last_effect: Option<Effect>,
     poll_generation: u64,
@@ -532,6 +540,7 @@ impl Flow {
             polling: None,
             test: None,
             poll_config,
+            client_awaits_upload: false,
             last_effect: None,
             poll_generation: 0,
             profile,
@@ -711,8 +720,23 @@ impl Flow {
                     return vec![];
                 }
                 self.profile.client_registered = true;
+                self.client_awaits_upload = false;
                 self.error = None;
                 self.step = Step::System;
+                vec![self.save()]
+            }
+            Msg::ClientAwaitsUpload { client_id } => {
+                self.busy = None;
+                if self.profile.client_id.as_deref() != Some(client_id.as_str()) {
+                    self.profile.system_registered = None;
+                }
+                self.profile.client_id = Some(client_id.clone());
+                self.profile.client_registered = false;
+                self.client_awaits_upload = true;
+                self.error = None;
+                self.notice = Some(format!(
+                    "this server is not an altinn-onboard sandbox: upload the public JWK to client {client_id} in its portal, then confirm"
+                ));
                 vec![self.save()]
             }
             Msg::ClientRegistered(res) => {
@@ -724,6 +748,7 @@ impl Flow {
                         }
                         self.profile.client_id = Some(client_id.clone());
                         self.profile.client_registered = true;
+                        self.client_awaits_upload = false;
                         self.notice =
                             Some(format!("client {client_id} is registered with this key"));
                         self.step = Step::System;
@@ -1491,7 +1516,7 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
     }
     let mut urls = Vec::new();
     for u in split_list(&form.redirect_urls) {
-        urls.push(validate::https_url(u)?);
+        urls.push(validate::redirect_url(u)?);
     }
     let all = |t: &str| {
         ["nb", "nn", "en"]

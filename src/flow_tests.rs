@@ -838,3 +838,38 @@ fn an_opened_session_refreshes_a_pending_requests_confirm_url() {
     let _ = f.update(Msg::StartPolling);
     assert!(f.update(Msg::SessionOpened).is_empty());
 }
+
+#[test]
+fn client_step_on_a_custom_server_that_is_not_a_sandbox_waits_for_the_upload() {
+    let mut p = profile_at(Step::Client);
+    p.environment = EnvSetting {
+        kind: EnvKind::Custom,
+        maskinporten_url: Some("http://127.0.0.1:1/".into()),
+        altinn_url: Some("http://127.0.0.1:1".into()),
+    };
+    let mut f = Flow::resume(p);
+    let id = "0b5a0ab1-2c3d-4e5f-8a9b-0c1d2e3f4a5b";
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: id.into(),
+        scopes: "a:b".into(),
+    });
+    // The runner asks the server what it is; the flow cannot know.
+    assert!(matches!(&fx[..], [Effect::RegisterClient { client_id: Some(c), .. }] if c == id));
+    // The server's metadata says it is no sandbox: the id is kept, the upload awaits the user.
+    let fx = f.update(Msg::ClientAwaitsUpload {
+        client_id: id.into(),
+    });
+    assert!(fx.iter().any(is_save));
+    assert_eq!(f.step, Step::Client);
+    assert_eq!(f.profile.client_id.as_deref(), Some(id));
+    assert!(!f.profile.client_registered && f.client_awaits_upload && f.busy.is_none());
+    assert!(
+        f.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("not an altinn-onboard sandbox"))
+    );
+    f.update(Msg::ConfirmClientUploaded);
+    assert_eq!(f.step, Step::System);
+    assert!(f.profile.client_registered && !f.client_awaits_upload);
+}

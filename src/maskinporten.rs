@@ -6,6 +6,7 @@
 //! `authorization_details` of type `urn:altinn:systemuser`. No `sub`: undocumented claims risk
 //! a 400 from the live service.
 
+use crate::altinn::problem::{CodeHelp, help};
 use crate::env::Environment;
 use crate::http;
 use crate::keys::{KeyError, KeyPair};
@@ -338,6 +339,165 @@ pub fn oauth_hint(err: &OAuthError, ctx: &HintContext) -> String {
         "see Digdir's Maskinporten troubleshooting guide for `{}`.{skew}",
         err.error
     )
+}
+
+/// Maskinporten's error ids (Digdir's troubleshooting guide, `maskinporten_feilsoking`;
+/// `altinn-api-details.md` §2.6) and OAuth error names, each with step, cause and fix, for
+/// `doctor`. The ids travel in `error_description` ("… (MP-303) …"); where there is none the
+/// OAuth `error` decides.
+pub const MP_CODES: &[(&str, CodeHelp)] = &[
+    (
+        "MP-011",
+        help(
+            "client",
+            "Maskinporten could not read the grant (malformed JWT)",
+            "this tool builds the grant; report it with `--verbose` output (the token is redacted)",
+        ),
+    ),
+    (
+        "MP-012",
+        help(
+            "client",
+            "the grant's id (jti) was used before",
+            "try again: every attempt signs a new grant",
+        ),
+    ),
+    (
+        "MP-100",
+        help(
+            "client",
+            "the client id does not exist in this Maskinporten environment",
+            "copy the client id from the self-service portal of the same environment (test vs production), `client set --client-id`",
+        ),
+    ),
+    (
+        "invalid_client",
+        help(
+            "client",
+            "the client id does not exist in this Maskinporten environment",
+            "copy the client id from the self-service portal of the same environment (test vs production), `client set --client-id`",
+        ),
+    ),
+    (
+        "MP-110",
+        help(
+            "client",
+            "the grant's aud is not this Maskinporten's issuer",
+            "check --env or --maskinporten-url: aud must be the issuer with its trailing slash",
+        ),
+    ),
+    (
+        "MP-120",
+        help(
+            "client",
+            "the key or certificate does not verify for this client",
+            "upload this profile's public JWK to the client (`keys show --jwks`), or import the key the portal has",
+        ),
+    ),
+    (
+        "MP-122",
+        help(
+            "client",
+            "the key or certificate does not verify for this client",
+            "upload this profile's public JWK to the client (`keys show --jwks`), or import the key the portal has",
+        ),
+    ),
+    (
+        "MP-123",
+        help(
+            "client",
+            "the key or certificate does not verify for this client",
+            "upload this profile's public JWK to the client (`keys show --jwks`), or import the key the portal has",
+        ),
+    ),
+    (
+        "MP-124",
+        help(
+            "client",
+            "the key or certificate does not verify for this client",
+            "upload this profile's public JWK to the client (`keys show --jwks`), or import the key the portal has",
+        ),
+    ),
+    (
+        "MP-121",
+        help(
+            "client",
+            "the client's key has expired (keys live one year from upload)",
+            "generate a new key and upload it to the client (`keys generate`, then `client set`)",
+        ),
+    ),
+    (
+        "MP-130",
+        help(
+            "client",
+            "the grant's timestamps are outside Maskinporten's window (clock skew or expired)",
+            "synchronise the system clock (NTP) and try again",
+        ),
+    ),
+    (
+        "MP-200",
+        help(
+            "client",
+            "the client has not been granted a scope it asked for (Altinn's system-user scopes are granted only to registered system vendors)",
+            "add the scope to the client in the self-service portal (ask Digdir to register the organisation as a system vendor), or ask for fewer scopes (--scope)",
+        ),
+    ),
+    (
+        "invalid_scope",
+        help(
+            "client",
+            "the client has not been granted a scope it asked for (Altinn's system-user scopes are granted only to registered system vendors)",
+            "add the scope to the client in the self-service portal (ask Digdir to register the organisation as a system vendor), or ask for fewer scopes (--scope)",
+        ),
+    ),
+    (
+        "MP-201",
+        help(
+            "client",
+            "a scope is not allowed for this client's integration type",
+            "use a Maskinporten client (integration type maskinporten) for these scopes",
+        ),
+    ),
+    (
+        "MP-303",
+        help(
+            "token",
+            "Altinn found no approved system user for this client, customer and externalRef",
+            "check that the request is Accepted, the client id is on the system, the externalRef matches the request, and systemuser_org is the customer (`doctor` walks these)",
+        ),
+    ),
+    (
+        "invalid_altinn_customer_configuration",
+        help(
+            "token",
+            "Altinn found no approved system user for this client, customer and externalRef",
+            "check that the request is Accepted, the client id is on the system, the externalRef matches the request, and systemuser_org is the customer (`doctor` walks these)",
+        ),
+    ),
+];
+
+/// The step, cause and fix of a Maskinporten id or OAuth error name ([`MP_CODES`]).
+pub fn explain_mp_code(code: &str) -> Option<CodeHelp> {
+    MP_CODES.iter().find(|(c, _)| *c == code).map(|(_, h)| *h)
+}
+
+/// The Maskinporten code of an OAuth error: the `MP-nnn` in its description, else the error name.
+pub fn mp_code(err: &OAuthError) -> String {
+    err.error_description
+        .as_deref()
+        .and_then(find_mp_id)
+        .unwrap_or_else(|| err.error.clone())
+}
+
+/// The first `MP-nnn` in a text.
+pub fn find_mp_id(text: &str) -> Option<String> {
+    text.match_indices("MP-").find_map(|(i, _)| {
+        let digits: String = text[i + 3..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        (digits.len() == 3).then(|| format!("MP-{digits}"))
+    })
 }
 
 /// What the hint needs to know about the attempt.

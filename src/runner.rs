@@ -8,6 +8,7 @@
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE};
 use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
+use crate::discovery::{self, ServerKind};
 use crate::env::{EnvKind, Environment};
 use crate::flow::{
     Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary,
@@ -40,6 +41,8 @@ pub struct Runner {
     mp: MaskinportenClient,
     altinn: AltinnClient,
     local: Arc<LocalRunner>,
+    /// What the Maskinporten side says it is (asked once, on first need).
+    server: tokio::sync::OnceCell<ServerKind>,
 }
 
 impl From<MaskinportenError> for Failure {
@@ -258,11 +261,39 @@ impl Runner {
             env,
             http,
             local: Arc::new(LocalRunner::new(store)),
+            server: tokio::sync::OnceCell::new(),
         })
     }
 
     pub fn environment(&self) -> &Environment {
         &self.env
+    }
+
+    /// Whether the environment's server has the sandbox's admin API. The default sandbox is
+    /// one by construction (this tool started it, or found its `sandbox serve`); TT02 and
+    /// production are not; for `custom` the server's own metadata decides
+    /// ([`crate::discovery`]).
+    pub async fn server_kind(&self) -> Result<ServerKind, Failure> {
+        match self.env.kind {
+            EnvKind::Sandbox => {
+                return Ok(ServerKind::Sandbox {
+                    version: String::new(),
+                    admin: "/sandbox".into(),
+                });
+            }
+            EnvKind::Tt02 | EnvKind::Prod => return Ok(ServerKind::Other),
+            EnvKind::Custom => {}
+        }
+        self.server
+            .get_or_try_init(|| async {
+                let kind = discovery::discover(&self.env, &self.http)
+                    .await
+                    .map_err(|e| Failure::new(ErrorKind::Network, e.to_string()))?;
+                tracing::info!(?kind, issuer = %self.env.maskinporten_issuer, "custom environment identified");
+                Ok(kind)
+            })
+            .await
+            .cloned()
     }
 
     pub fn altinn(&self) -> &AltinnClient {
@@ -366,10 +397,25 @@ impl Runner {
                 vendor_org,
                 scopes,
                 client_id,
-            } => Msg::ClientRegistered(
-                self.register_client(profile, &vendor_org, &scopes, client_id)
-                    .await,
-            ),
+            } => match self.server_kind().await {
+                Ok(ServerKind::Sandbox { .. }) => Msg::ClientRegistered(
+                    self.register_client(profile, &vendor_org, &scopes, client_id)
+                        .await,
+                ),
+                // Not a sandbox: as in TT02 the client lives in that server's own portal; the
+                // id the user typed is recorded and the upload awaits confirmation.
+                Ok(ServerKind::Other) => match client_id {
+                    Some(client_id) => Msg::ClientAwaitsUpload { client_id },
+                    None => Msg::ClientRegistered(Err(Failure::new(
+                        ErrorKind::Validation,
+                        format!(
+                            "{} is not an altinn-onboard sandbox (its Maskinporten metadata does not say so), so this tool cannot create the client there\n  hint: create the client in that server's portal, upload the public JWK (`keys show --jwks`), and enter its id (`client set --client-id <id> --confirm-uploaded`)",
+                            self.env.maskinporten_issuer
+                        ),
+                    ))),
+                },
+                Err(f) => Msg::ClientRegistered(Err(f)),
+            },
             Effect::RegisterSystem { registration } => {
                 Msg::SystemRegistered(self.register_system(profile, registration).await)
             }

@@ -368,6 +368,29 @@ pub fn https_url(input: &str) -> Result<String, ValidationError> {
     Ok(s.to_string())
 }
 
+/// An allowed redirect URL of a registered system: a valid [`https_url`], returned in the form
+/// the register will hand it back in ([`dotnet_uri_string`]), so the profile, the request body
+/// and the next run's comparison all see the same string.
+pub fn redirect_url(input: &str) -> Result<String, ValidationError> {
+    https_url(input).map(|u| dotnet_uri_string(&u))
+}
+
+/// A URL as Altinn's system register returns it. The register stores `Uri.ToString()` and reads
+/// it back with `new Uri(s)` (Altinn/altinn-authentication
+/// `SystemRegisterRepository.cs:163,222,523`), which writes .NET's canonical form: scheme and
+/// host lower-cased, the default port dropped, an empty path as `/` (`https://x.no` ->
+/// `https://x.no/`), `.`/`..` segments resolved, `\` as `/`; a non-empty path, the query and
+/// the fragment are kept. The URL standard's serialisation applies the same rules to
+/// http(s) URLs. (It also percent-encodes spaces, quotes and non-ASCII, which .NET shows
+/// unescaped; [`https_url`] refuses whitespace, and other such characters are rare enough in
+/// a redirect URL to leave.) Anything that does not parse as http(s) is returned unchanged.
+pub fn dotnet_uri_string(raw: &str) -> String {
+    match url::Url::parse(raw.trim()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.to_string(),
+        _ => raw.to_string(),
+    }
+}
+
 /// A resource id for rights: `urn:altinn:resource:<id>` or the bare id; returns the bare id.
 /// 1-255 of `[a-z0-9_-]`. (Altinn's own rule is `^[a-z0-9_-]{4,}$`, `ServiceResourceHelper` in
 /// Altinn/altinn-access-management; shorter ids are let through here for emulators and tests,
@@ -522,6 +545,24 @@ impl fmt::Display for Errors<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redirect_urls_take_the_form_the_register_returns() {
+        // What .NET's Uri.ToString() writes (SystemRegisterRepository.cs:163,222,523).
+        for (given, canonical) in [
+            ("https://x.no", "https://x.no/"),
+            ("HTTPS://X.NO:443", "https://x.no/"),
+            ("https://x.no?a=1", "https://x.no/?a=1"),
+            ("https://x.no/cb", "https://x.no/cb"),
+            ("https://x.no/A/./b/../C", "https://x.no/A/C"),
+            ("https://x.no:8443/cb#f", "https://x.no:8443/cb#f"),
+        ] {
+            assert_eq!(redirect_url(given).as_deref(), Ok(canonical), "{given}");
+            assert_eq!(dotnet_uri_string(given), canonical, "{given}");
+        }
+        assert!(redirect_url("ftp://x.no").is_err());
+        assert_eq!(dotnet_uri_string("not a url"), "not a url");
+    }
 
     /// `Ok(normalised)` or `Err(substring of the message)`.
     type Case = (&'static str, Result<&'static str, &'static str>);

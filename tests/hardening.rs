@@ -85,11 +85,20 @@ fn an_unusable_ca_file_is_a_clear_error() {
     );
 }
 
-/// A stand-in server on 127.0.0.1: registers any client (the sandbox's admin route), and its
+/// A stand-in server on 127.0.0.1: says it is a sandbox (the metadata member a custom
+/// environment is identified by), registers any client (the sandbox's admin route), and its
 /// token endpoint answers 200 with a body that is no token response.
 async fn garbage_token_server() -> (String, tokio::task::JoinHandle<()>) {
-    use axum::routing::post;
+    use axum::routing::{get, post};
     let app = axum::Router::new()
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(|| async {
+                axum::Json(serde_json::json!({
+                    "altinn_onboard_sandbox": {"version": "test", "admin": "/sandbox"}
+                }))
+            }),
+        )
         .route(
             "/sandbox/clients",
             post(|| async {

@@ -304,14 +304,20 @@ async fn system_register_create_get_update_delete() {
     // ... and cannot register a system in our name: 403 empty
     let resp = create_system(&sb, &other_token, &system_body(VENDOR_ORG, "stolen", &[])).await;
     assert_eq!(empty_status(resp).await, 403);
-    // unknown system: 404, empty body
+    // unknown system: 404 with ASP.NET's RFC 9110 ProblemDetails (SR:140 `NotFound()` inside
+    // the action; was an empty body before issue 10)
     let resp = http()
         .get(api(&sb, "/systemregister/vendor/991825827_nope"))
         .bearer_auth(&token)
         .send()
         .await
         .unwrap();
-    assert_eq!(empty_status(resp).await, 404);
+    assert_eq!(resp.status(), 404);
+    let nf: Value = resp.json().await.unwrap();
+    assert_eq!(
+        nf["type"],
+        "https://tools.ietf.org/html/rfc9110#section-15.5.5"
+    );
 
     // DELETE soft-deletes; PUT then says so in text
     let resp = http()
@@ -578,7 +584,10 @@ async fn standard_request_lifecycle() {
         .send()
         .await
         .unwrap();
-    assert_eq!(empty_status(resp).await, 404);
+    // SU:274 `NotFound()` inside the action: RFC 9110 ProblemDetails (empty before issue 10)
+    assert_eq!(resp.status(), 404);
+    let nf: Value = resp.json().await.unwrap();
+    assert_eq!(nf["title"], "Not Found");
 
     // reject another request; delete it (202), then it is gone (AUTH-00010), and can be renewed
     let resp = create_request(

@@ -288,17 +288,22 @@ impl AltinnClient {
                 if ct.contains("json")
                     && let Ok(problem) = serde_json::from_str::<ProblemDetails>(&ans.body)
                         && (problem.title.is_some() || problem.code.is_some()) {
-                            let hint = hint_for(&problem);
+                            // Without a code it is ASP.NET's own ProblemDetails for a bare
+                            // `Unauthorized()` / `NotFound()` in the controller: the status says it.
+                            let hint = if problem.codes().is_empty() && problem.errors.is_none() {
+                                framework_hint(status, scope)
+                            } else {
+                                hint_for(&problem)
+                            };
                             return AltinnError::Problem { method: m, url: u, status, problem, hint };
                         }
-                let hint = match status {
-                    404 => "not found: check the id and the environment",
-                    409 => "conflict: it already exists",
-                    401 => "the token was not accepted",
-                    403 => "forbidden: wrong organisation or missing scope",
-                    _ => "the request was not accepted; see the message",
+                // `NotFound("text")` and friends come JSON-quoted because we send
+                // `Accept: application/json`; show the text, not the JSON.
+                let body = match serde_json::from_str::<serde_json::Value>(&ans.body) {
+                    Ok(serde_json::Value::String(text)) => text,
+                    _ => ans.body.clone(),
                 };
-                AltinnError::Status { method: m, url: u, status, body: http::excerpt(&ans.body, 300), hint: hint.into() }
+                AltinnError::Status { method: m, url: u, status, body: http::excerpt(&body, 300), hint: framework_hint(status, scope) }
             }
         }
     }
@@ -738,6 +743,22 @@ impl AltinnClient {
     }
 }
 
+/// The hint for an answer that carries no Altinn code: a plain-text body, or the framework's
+/// RFC 9110 ProblemDetails of a bare `Unauthorized()` / `NotFound()` inside a controller.
+fn framework_hint(status: u16, scope: &str) -> String {
+    match status {
+        404 => "not found: check the id and the environment".into(),
+        409 => "conflict: it already exists".into(),
+        // A 401 with a body comes from inside the controller, after the token was accepted:
+        // RequestSystemUserController & co. answer `Unauthorized()` when the token names no
+        // vendor (`consumer`), and ChangeRequestSystemUserController when the system user
+        // belongs to another vendor.
+        401 => "the token was accepted but names no vendor organisation, or the system user belongs to another vendor: use a Maskinporten token of the system's vendor client".into(),
+        403 => format!("forbidden: the token's organisation is not the system's vendor, or it lacks scope `{scope}`"),
+        _ => "the request was not accepted; see the message".into(),
+    }
+}
+
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     // Our own model types always serialise.
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
@@ -792,10 +813,17 @@ pub fn diff_system(existing: &RegisteredSystem, desired: &SystemRegistration) ->
         sorted(&existing.client_id),
         sorted(&desired.client_id),
     );
+    // The register hands redirect URLs back in .NET's canonical form (`https://x.no` ->
+    // `https://x.no/`); compared raw, a re-run would PUT a phantom change every time.
+    let canonical = |urls: &[String]| -> Vec<String> {
+        urls.iter()
+            .map(|u| crate::validate::dotnet_uri_string(u))
+            .collect()
+    };
     cmp(
         "allowedRedirectUrls",
-        sorted(&existing.allowed_redirect_urls),
-        sorted(&desired.allowed_redirect_urls),
+        sorted(&canonical(&existing.allowed_redirect_urls)),
+        sorted(&canonical(&desired.allowed_redirect_urls)),
     );
     cmp(
         "isVisible",

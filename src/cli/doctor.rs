@@ -2,6 +2,7 @@
 //! when the system-user token fails walks the known causes of MP-303.
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ, VENDOR_SCOPES};
+use crate::altinn::problem::CodeHelp;
 use crate::app::{AppError, Ctx, exit};
 use crate::env::EnvKind;
 use crate::portal::SandboxPortal;
@@ -49,8 +50,22 @@ impl Report {
     fn pass(&mut self, name: &str, detail: impl Into<String>) -> bool {
         self.add(name, Status::Pass, detail, None)
     }
+    /// A failed check. When the detail carries codes Altinn or Maskinporten answered with,
+    /// the fix names, per code, the step it belongs to, the cause and the fix ([`explain_text`]);
+    /// the generic fix is kept only when no code is known.
     fn fail(&mut self, name: &str, detail: impl Into<String>, fix: impl Into<String>) -> bool {
-        self.add(name, Status::Fail, detail, Some(fix.into()))
+        let detail = detail.into();
+        let explained = explain_text(&detail);
+        let fix = if explained.is_empty() {
+            fix.into()
+        } else {
+            explained
+                .iter()
+                .map(|(code, h)| format!("{code} ({} step): {}; fix: {}", h.step, h.cause, h.fix))
+                .collect::<Vec<_>>()
+                .join("\n       ")
+        };
+        self.add(name, Status::Fail, detail, Some(fix))
     }
     fn skip(&mut self, name: &str, why: &str) {
         self.add(name, Status::Skip, why, None);
@@ -217,12 +232,13 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
         }
     }
 
-    // The client as the sandbox knows it.
-    if let (Some(k), Some(cid), true) = (
-        &key,
-        &profile.client_id,
-        matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom),
-    ) {
+    // The client as the sandbox knows it (a custom server only when it says it is a sandbox).
+    let server = runner.server_kind().await;
+    if let Err(f) = &server {
+        r.add("server kind", Status::Warn, f.message.clone(), None);
+    }
+    let is_sandbox = server.as_ref().is_ok_and(|s| s.is_sandbox());
+    if let (Some(k), Some(cid), true) = (&key, &profile.client_id, is_sandbox) {
         match SandboxPortal::new(&session.env, http.clone())
             .client(cid)
             .await
@@ -270,6 +286,11 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
         r.skip(
             "client key",
             "TT02/production: the portal holds the key; the token check below proves it",
+        );
+    } else if server.is_ok() && !is_sandbox {
+        r.skip(
+            "client key",
+            "this server is not an altinn-onboard sandbox: its portal holds the key; the token check below proves it",
         );
     }
 
@@ -487,6 +508,46 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
     finish(ctx, r)
 }
 
+/// Every code in an error text that the client's tables explain, in order of appearance, each
+/// once: Altinn's `AUTH-nnnnn` / `AUTH.VLD-nnnnn` ([`crate::altinn::problem::explain_code`]),
+/// Maskinporten's `MP-nnn` and the OAuth error names `invalid_scope`, `invalid_client`,
+/// `invalid_altinn_customer_configuration` ([`crate::maskinporten::explain_mp_code`]).
+pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
+    let mut found: Vec<(usize, String)> = Vec::new();
+    // (prefix, digits) of the numbered codes.
+    for (prefix, digits) in [("AUTH.VLD-", 5), ("AUTH-", 5), ("MP-", 3)] {
+        for (i, _) in text.match_indices(prefix) {
+            let rest = &text[i + prefix.len()..];
+            let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if n.len() == digits {
+                found.push((i, format!("{prefix}{n}")));
+            }
+        }
+    }
+    for name in [
+        "invalid_scope",
+        "invalid_client",
+        "invalid_altinn_customer_configuration",
+    ] {
+        if let Some(i) = text.find(name) {
+            found.push((i, name.to_string()));
+        }
+    }
+    found.sort();
+    let mut out: Vec<(String, CodeHelp)> = Vec::new();
+    for (_, code) in found {
+        let help = crate::altinn::problem::explain_code(&code)
+            .or_else(|| crate::maskinporten::explain_mp_code(&code));
+        if let Some(h) = help
+            // One explanation per cause: MP-303 and its OAuth name say the same.
+            && !out.iter().any(|(c, x)| *c == code || *x == h)
+        {
+            out.push((code, h));
+        }
+    }
+    out
+}
+
 fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
     let failed = r.checks.iter().any(|c| c.status == Status::Fail);
     let v = super::output::DoctorOutput {
@@ -513,4 +574,402 @@ fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
             .join("\n")
     });
     Ok(if failed { exit::USAGE } else { exit::OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::altinn::AltinnError;
+    use crate::altinn::problem::{ALTINN_CODES, ProblemDetails, hint_for};
+    use crate::maskinporten::{MP_CODES, MaskinportenError};
+
+    /// The error text the CLI prints for an Altinn answer carrying `code`, built from the
+    /// answer's body the way the client parses it.
+    fn altinn_error_text(code: &str) -> String {
+        let body = if code.starts_with("AUTH.VLD-") {
+            serde_json::json!({"type": "urn:altinn:error:STD-00000", "title": "One or more validation errors occurred.",
+                "status": 400, "code": "STD-00000", "validationErrors": [{"code": code, "title": "t", "paths": ["/registersystemrequest/x"]}]})
+        } else {
+            serde_json::json!({"type": format!("urn:altinn:error:{code}"), "title": "t", "status": 400, "code": code})
+        };
+        let problem: ProblemDetails = serde_json::from_value(body).expect("problem");
+        let hint = hint_for(&problem);
+        AltinnError::Problem {
+            method: "POST".into(),
+            url: "https://platform.tt02.altinn.no/authentication/api/v1/x".into(),
+            status: 400,
+            problem,
+            hint,
+        }
+        .to_string()
+    }
+
+    /// The error text for a Maskinporten refusal: `MP-nnn` inside the description, or only the
+    /// OAuth error name.
+    fn mp_error_text(code: &str) -> String {
+        let (error, description) = if code.starts_with("MP-") {
+            (
+                "invalid_grant".to_string(),
+                Some(format!("Something went wrong ({code})")),
+            )
+        } else {
+            (code.to_string(), None)
+        };
+        MaskinportenError::Rejected {
+            status: 400,
+            error,
+            description,
+            hint: "h".into(),
+            clock_offset: None,
+        }
+        .to_string()
+    }
+
+    /// One row per code the doctor decodes: code, expected step, a word of the cause, a word
+    /// of the fix.
+    const ROWS: &[(&str, &str, &str, &str)] = &[
+        ("AUTH.VLD-00000", "system", "0192", "0192:<your org number>"),
+        (
+            "AUTH.VLD-00001",
+            "system",
+            "org number",
+            "<vendorOrg>_<name>",
+        ),
+        ("AUTH.VLD-00002", "system", "already exists", "update it"),
+        (
+            "AUTH.VLD-00003",
+            "system",
+            "resource registry",
+            "Resource Registry",
+        ),
+        (
+            "AUTH.VLD-00004",
+            "system",
+            "already used",
+            "one client id per system",
+        ),
+        (
+            "AUTH.VLD-00005",
+            "system",
+            "absolute https",
+            "https://host/path",
+        ),
+        (
+            "AUTH.VLD-00006",
+            "system",
+            "right is listed twice",
+            "each resource once",
+        ),
+        (
+            "AUTH.VLD-00007",
+            "system",
+            "access package is listed twice",
+            "each access package once",
+        ),
+        (
+            "AUTH.VLD-00008",
+            "system",
+            "unknown, malformed",
+            "access-package catalogue",
+        ),
+        (
+            "AUTH.VLD-00009",
+            "system",
+            "urn:altinn:resource",
+            "urn:altinn:resource",
+        ),
+        (
+            "AUTH.VLD-00011",
+            "system",
+            "client id is listed twice",
+            "each client id once",
+        ),
+        (
+            "AUTH.VLD-00012",
+            "system",
+            "differs from the id in the URL",
+            "same system id",
+        ),
+        ("AUTH.VLD-00013", "system", "spaces", "without spaces"),
+        (
+            "AUTH.VLD-00017",
+            "system",
+            "MaskinportenSchema",
+            "GenericAccessResource",
+        ),
+        (
+            "AUTH.VLD-00018",
+            "system",
+            "client-only access package",
+            "--invisible",
+        ),
+        ("AUTH-00000", "request", "Entity Register", "Tenor"),
+        (
+            "AUTH-00001",
+            "request",
+            "not on the registered system",
+            "register the system with that right",
+        ),
+        (
+            "AUTH-00004",
+            "request",
+            "already exists",
+            "already approved",
+        ),
+        (
+            "AUTH-00006",
+            "request",
+            "already accepted",
+            "system user exists",
+        ),
+        ("AUTH-00007", "request", "still pending", "reuse it"),
+        ("AUTH-00008", "request", "denied", "delete it"),
+        ("AUTH-00009", "request", "rejected", "delete it"),
+        ("AUTH-00010", "request", "agent route", "--agent"),
+        ("AUTH-00011", "system", "another vendor", "owns the system"),
+        ("AUTH-00013", "approval", "no longer New", "request status"),
+        ("AUTH-00014", "approval", "unknown error", "traceId"),
+        (
+            "AUTH-00015",
+            "request",
+            "no such system user",
+            "system-user id",
+        ),
+        ("AUTH-00016", "approval", "no role", "general manager"),
+        (
+            "AUTH-00018",
+            "approval",
+            "direct delegation",
+            "delegated to the approver",
+        ),
+        ("AUTH-00019", "approval", "SRR", "service owner"),
+        ("AUTH-00020", "approval", "authentication level", "BankID"),
+        (
+            "AUTH-00021",
+            "request",
+            "allowedRedirectUrls",
+            "redirect URLs",
+        ),
+        ("AUTH-00023", "request", "consumer", "vendor's client"),
+        (
+            "AUTH-00025",
+            "request",
+            "not an agent request",
+            "without --agent",
+        ),
+        (
+            "AUTH-00026",
+            "request",
+            "no allowedRedirectUrls",
+            "add a redirect URL",
+        ),
+        (
+            "AUTH-00030",
+            "approval",
+            "not an agent request",
+            "agent request's confirmUrl",
+        ),
+        ("AUTH-00050", "approval", "could not check", "try again"),
+        (
+            "AUTH-00052",
+            "approval",
+            "not on the system",
+            "register the system with the package",
+        ),
+        (
+            "AUTH-00053",
+            "approval",
+            "not have enough access",
+            "holds the packages",
+        ),
+        (
+            "AUTH-00058",
+            "request",
+            "at least one access package",
+            "--access-package",
+        ),
+        (
+            "AUTH-00059",
+            "request",
+            "at least one right or access package",
+            "at least one right",
+        ),
+        (
+            "AUTH-00061",
+            "approval",
+            "change request is no longer New",
+            "new correlation id",
+        ),
+        (
+            "AUTH-00063",
+            "request",
+            "not on the registered system",
+            "register the system with the package",
+        ),
+        (
+            "AUTH-00064",
+            "request",
+            "standard system user",
+            "request create --agent",
+        ),
+        (
+            "AUTH-00065",
+            "request",
+            "agent system user",
+            "standard request",
+        ),
+        (
+            "AUTH-00066",
+            "approval",
+            "access-manager",
+            "access-manager role",
+        ),
+        (
+            "AUTH-00068",
+            "approval",
+            "access package",
+            "package delegated to the approver",
+        ),
+        (
+            "AUTH-00069",
+            "approval",
+            "access list",
+            "add the customer to the access list",
+        ),
+        (
+            "AUTH-00070",
+            "approval",
+            "delegable: false",
+            "delegable resource",
+        ),
+        (
+            "AUTH-00071",
+            "approval",
+            "Maskinporten schema",
+            "Digdir's portal",
+        ),
+        ("MP-011", "client", "malformed", "report it"),
+        ("MP-012", "client", "used before", "try again"),
+        ("MP-100", "client", "does not exist", "same environment"),
+        (
+            "invalid_client",
+            "client",
+            "does not exist",
+            "same environment",
+        ),
+        ("MP-110", "client", "aud", "trailing slash"),
+        ("MP-120", "client", "does not verify", "keys show --jwks"),
+        ("MP-121", "client", "expired", "keys generate"),
+        ("MP-122", "client", "does not verify", "keys show --jwks"),
+        ("MP-123", "client", "does not verify", "keys show --jwks"),
+        ("MP-124", "client", "does not verify", "keys show --jwks"),
+        ("MP-130", "client", "timestamps", "NTP"),
+        (
+            "MP-200",
+            "client",
+            "not been granted a scope",
+            "system vendor",
+        ),
+        (
+            "invalid_scope",
+            "client",
+            "not been granted a scope",
+            "system vendor",
+        ),
+        (
+            "MP-201",
+            "client",
+            "integration type",
+            "integration type maskinporten",
+        ),
+        (
+            "MP-303",
+            "token",
+            "no approved system user",
+            "request is Accepted",
+        ),
+        (
+            "invalid_altinn_customer_configuration",
+            "token",
+            "no approved system user",
+            "externalRef",
+        ),
+    ];
+
+    #[test]
+    fn every_code_is_explained_with_step_cause_and_fix() {
+        for (code, step, cause, fix) in ROWS {
+            let text = if code.starts_with("AUTH") {
+                altinn_error_text(code)
+            } else {
+                mp_error_text(code)
+            };
+            let found = explain_text(&text);
+            let (got, help) = found
+                .first()
+                .unwrap_or_else(|| panic!("{code}: nothing decoded from {text:?}"));
+            assert_eq!(got, code, "{text}");
+            assert_eq!(help.step, *step, "{code}");
+            assert!(help.cause.contains(cause), "{code}: cause {:?}", help.cause);
+            assert!(help.fix.contains(fix), "{code}: fix {:?}", help.fix);
+        }
+    }
+
+    #[test]
+    fn the_table_rows_cover_every_known_code() {
+        for (code, _) in ALTINN_CODES.iter().chain(MP_CODES) {
+            assert!(
+                ROWS.iter().any(|(c, ..)| c == code),
+                "{code} has no test row"
+            );
+        }
+        // Everything the strict sandbox can answer (issue 10) is known.
+        for code in [
+            "AUTH.VLD-00003",
+            "AUTH.VLD-00008",
+            "AUTH.VLD-00017",
+            "AUTH.VLD-00018",
+            "AUTH-00063",
+            "AUTH-00064",
+            "AUTH-00065",
+            "AUTH-00066",
+            "AUTH-00016",
+            "AUTH-00018",
+            "AUTH-00019",
+            "AUTH-00020",
+            "AUTH-00068",
+            "AUTH-00069",
+            "AUTH-00070",
+            "AUTH-00071",
+            "AUTH-00013",
+            "AUTH-00010",
+            "AUTH-00011",
+            "invalid_scope",
+            "MP-303",
+        ] {
+            assert!(
+                crate::altinn::problem::explain_code(code)
+                    .or_else(|| crate::maskinporten::explain_mp_code(code))
+                    .is_some(),
+                "{code} is not explained"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_check_carries_the_explanation_as_its_fix() {
+        let mut r = Report::default();
+        let text = mp_error_text("MP-303");
+        r.fail("system-user token", text, "generic");
+        let fix = r.checks[0].fix.clone().unwrap_or_default();
+        assert!(fix.starts_with("MP-303 (token step): "), "{fix}");
+        assert!(fix.contains("request is Accepted"), "{fix}");
+        // No code: the generic fix stays.
+        r.fail("key file", "no key in this profile", "`keys generate`");
+        assert_eq!(r.checks[1].fix.as_deref(), Some("`keys generate`"));
+        // Two codes in one answer: both, in order, each once.
+        let both = explain_text("AUTH-00066 then AUTH-00071, again AUTH-00066");
+        let codes: Vec<&str> = both.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(codes, ["AUTH-00066", "AUTH-00071"]);
+    }
 }

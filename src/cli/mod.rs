@@ -219,8 +219,10 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError>
             serde_json::to_string_pretty(&key.public_jwk).unwrap_or_default()
         )
     });
-    if profile.environment.kind == EnvKind::Sandbox || profile.environment.kind == EnvKind::Custom {
+    if profile.environment.kind == EnvKind::Sandbox {
         ctx.out.info("next: `client set --vendor-org <org>` registers the client with this key in the sandbox");
+    } else if profile.environment.kind == EnvKind::Custom {
+        ctx.out.info("next: `client set --vendor-org <org>` registers the client with this key if the server is an altinn-onboard sandbox; on any other server upload the public JWK in its portal and add `--client-id <id> --confirm-uploaded`");
     } else if let Some(portal) = profile.environment.kind.self_service_portal() {
         ctx.out.info(format!("next: in {portal}, open your Maskinporten client, add the public JWK above as a key, then run `client set --client-id <id> --vendor-org <org> --confirm-uploaded`"));
     }
@@ -1041,6 +1043,20 @@ async fn sandbox_decide(ctx: &Ctx, id: Option<String>, approve: bool) -> Result<
             })?,
     };
     let session = ctx.session(&env).await?;
+    // A custom server takes decisions only if it says it is a sandbox (its metadata).
+    match session.runner.server_kind().await {
+        Ok(kind) if kind.is_sandbox() => {}
+        Ok(_) => {
+            session.close().await;
+            return Err(AppError::usage(
+                "this server is not an altinn-onboard sandbox (its Maskinporten metadata does not say so); the customer approves at the confirmUrl",
+            ));
+        }
+        Err(f) => {
+            session.close().await;
+            return Err(AppError::from(f));
+        }
+    }
     let http = crate::http::client().map_err(|e| AppError::usage(e.to_string()))?;
     let portal = crate::portal::SandboxPortal::new(&session.env, http);
     let r = portal

@@ -3,7 +3,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::de::DeserializeOwned;
@@ -204,6 +204,19 @@ pub fn json_body<T: DeserializeOwned>(
     body: &Bytes,
     trim: bool,
 ) -> Result<T, Response> {
+    json_body_required(headers, body, trim, &[])
+}
+
+/// [`json_body`] for a model with `[Required]` properties: `required` pairs each property's
+/// JSON name (as [`normalize_input`] spells it) with its C# name. A property that is missing or
+/// null fails validation before the action runs: the automatic 400 with one `errors` key per
+/// C# name ([`problem::required_fields_problem`]).
+pub fn json_body_required<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+    trim: bool,
+    required: &[(&str, &str)],
+) -> Result<T, Response> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -229,7 +242,16 @@ pub fn json_body<T: DeserializeOwned>(
             "A non-empty request body is required.",
         ));
     }
-    serde_json::from_value(normalize_input(value, trim)).map_err(|e| {
+    let value = normalize_input(value, trim);
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|(json_name, _)| value.get(json_name).is_none_or(Value::is_null))
+        .map(|(_, cs_name)| *cs_name)
+        .collect();
+    if value.is_object() && !missing.is_empty() {
+        return Err(problem::required_fields_problem(&missing));
+    }
+    serde_json::from_value(value).map_err(|e| {
         problem::model_binding_problem(
             "$",
             &format!("The JSON value is not valid for this model: {e}"),
@@ -266,7 +288,9 @@ pub async fn exchange(
         // guess: the sandbox has no ID-porten or Altinn Studio, so those tokens can never validate.
         "id-porten" | "altinnstudio" => return problem::unauthorized(),
         _ => {
-            return problem::plain(
+            // mirrors: AuthenticationController.cs BadRequest(string), content-negotiated.
+            return problem::text_result(
+                &headers,
                 StatusCode::BAD_REQUEST,
                 format!(
                     "Invalid token provider: {provider}. Trusted token providers are 'Maskinporten', 'Id-porten' and 'AltinnStudio'."
@@ -328,23 +352,9 @@ pub async fn exchange(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    // `Ok(string)`: ASP.NET's string formatter writes text/plain unless the client asked for JSON
-    // only, in which case the JSON formatter writes a quoted string.
-    let wants_json_only = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .map(|a| a.contains("json") && !a.contains("text/plain") && !a.contains("*/*"))
-        .unwrap_or(false);
-    if wants_json_only {
-        let mut resp = (StatusCode::OK, json!(jwt).to_string()).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
-        resp
-    } else {
-        problem::plain(StatusCode::OK, jwt)
-    }
+    // `Ok(string)`: content negotiation picks the string formatter (text/plain) unless the
+    // caller asked for JSON, in which case the JSON formatter writes a quoted string.
+    problem::text_result(&headers, StatusCode::OK, jwt)
 }
 
 /// mirrors: AA OpenIdController — discovery for the issuer of exchanged tokens.

@@ -102,6 +102,7 @@ use tokio::sync::{Mutex, oneshot};
 
 pub use catalogue::seeded_resources;
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
+pub use maskinporten::SANDBOX_METADATA_MEMBER;
 pub use orgs::{SeedOrg, seeded_orgs};
 
 use state::{SigningKey, State};
@@ -578,7 +579,8 @@ fn routes(app: Shared) -> Router {
         // ---- Maskinporten (maskinporten.rs) ----
         // mirrors: Maskinporten token endpoint, JWT-bearer grant (RFC 7523) incl. authorization_details
         .route("/token", post(maskinporten::token))
-        // mirrors: Maskinporten RFC 8414 metadata
+        // mirrors: Maskinporten RFC 8414 metadata, plus the sandbox's self-identification
+        //          (extension member `altinn_onboard_sandbox: {version, admin}`; sandbox-only)
         .route("/.well-known/oauth-authorization-server", get(maskinporten::metadata))
         // mirrors: Maskinporten jwks_uri (`/jwk` as in production)
         .route("/jwk", get(maskinporten::jwks))
@@ -612,8 +614,12 @@ fn routes(app: Shared) -> Router {
         //          GetListOfRegisteredSystemsForVendor (GET vendor)
         .route(&format!("{V1}/systemregister/vendor"),
             post(altinn::system_register::create_system).get(altinn::system_register::list_systems))
-        // mirrors: AA SystemRegisterController.GetRegisteredSystemInfo (GET vendor/{systemId}) +
-        //          UpdateWholeRegisteredSystem (PUT) + SetDeleteOnRegisteredSystem (DELETE)
+        // mirrors: AA SystemRegisterController.GetRegisteredSystemInfo (GET vendor/{systemId};
+        //          unknown -> bare NotFound() SR:140 = RFC 9110 ProblemDetails) +
+        //          UpdateWholeRegisteredSystem (PUT; NotFound/BadRequest(string) SR:171,185,200 =
+        //          content-negotiated text, JSON string under Accept: application/json) +
+        //          SetDeleteOnRegisteredSystem (DELETE). allowedRedirectUrls are stored and returned
+        //          as .NET Uri.ToString() writes them (SystemRegisterRepository.cs:163,222,523)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}"),
             get(altinn::system_register::get_system).put(altinn::system_register::update_system).delete(altinn::system_register::delete_system))
         // mirrors: AA SystemRegisterController.UpdateRightsOnRegisteredSystem
@@ -621,28 +627,39 @@ fn routes(app: Shared) -> Router {
         // mirrors: AA SystemRegisterController.UpdateAccessPackagesOnRegisteredSystem
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::system_register::update_system_packages))
         // ---- Altinn system-user requests (RequestSystemUserController; altinn/request.rs) ----
-        // mirrors: AA RequestSystemUserController.CreateRequest (POST vendor)
+        // mirrors: AA RequestSystemUserController.CreateRequest (POST vendor); a soft-deleted
+        //          system is accepted (RSUS:60-64, SystemRegisterRepository.cs:245-282 has no
+        //          is_deleted filter)
         .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::request::create_request))
-        // mirrors: AA RequestSystemUserController.CreateAgentRequest (POST vendor/agent)
+        // mirrors: AA RequestSystemUserController.CreateAgentRequest (POST vendor/agent); missing
+        //          SystemId/PartyOrgNo/AccessPackages -> automatic 400 ValidationProblemDetails
+        //          ([Required], CreateAgentRequestSystemUser.cs:31-50), [] -> AUTH-00058 (RSUS:209-212)
         .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::request::create_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByGuid (GET vendor/{requestId}) +
         //          DeleteRequestByRequestId (DELETE vendor/{requestId})
         .route(&format!("{V1}/systemuser/request/vendor/{{request_id}}"),
             get(altinn::request::get_request).delete(altinn::request::delete_request))
-        // mirrors: AA RequestSystemUserController.GetAgentSystemUserRequestByGuid (GET vendor/agent/{requestId})
+        // mirrors: AA RequestSystemUserController.GetAgentSystemUserRequestByGuid (GET vendor/agent/{requestId});
+        //          not found (incl. a standard request: RequestRepository.cs:320 filters the type)
+        //          -> AUTH-00010 (RSUS:401-405)
         .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::request::get_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByExternalRef
         .route(&format!("{V1}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::request::get_request_by_external_ref))
-        // mirrors: AA RequestSystemUserController.GetAgentRequestByExternalRef
+        // mirrors: AA RequestSystemUserController.GetAgentRequestByExternalRef; not found -> AUTH-00010
+        //          (RSUS:856-861)
         .route(&format!("{V1}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::request::get_agent_request_by_external_ref))
-        // mirrors: AA RequestSystemUserController.GetAllRequestsForVendor (paginated, Opaque<Guid> token)
+        // mirrors: AA RequestSystemUserController.GetAllRequestsForVendor (paginated, Opaque<Guid> token;
+        //          items without confirmUrl, RSU:545-586)
         .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::request::list_requests))
-        // mirrors: AA RequestSystemUserController.GetAllAgentRequestsForVendor
+        // mirrors: AA RequestSystemUserController.GetAllAgentRequestsForVendor (items without confirmUrl,
+        //          RSU:595-636)
         .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::request::list_agent_requests))
         // ---- Altinn change requests (ChangeRequestSystemUserController; altinn/change_request.rs) ----
-        // mirrors: AA ChangeRequestSystemUserController.CreateChangeRequest (POST vendor?correlation-id&system-user-id)
+        // mirrors: AA ChangeRequestSystemUserController.CreateChangeRequest (POST vendor?correlation-id&system-user-id;
+        //          BadRequest(string) CR:92,115 content-negotiated; another vendor's system user ->
+        //          Unauthorized() CR:122 = 401 RFC 9110 ProblemDetails)
         .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::change_request::create_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByGuid + DeleteChangeRequestByRequestId
         .route(&format!("{V1}/systemuser/changerequest/vendor/{{request_id}}"),
@@ -650,12 +667,14 @@ fn routes(app: Shared) -> Router {
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByExternalRef
         .route(&format!("{V1}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::change_request::get_change_request_by_external_ref))
-        // mirrors: AA ChangeRequestSystemUserController.GetAllChangeRequestsForVendor
+        // mirrors: AA ChangeRequestSystemUserController.GetAllChangeRequestsForVendor (items without
+        //          confirmUrl, CR:340-381)
         .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::change_request::list_change_requests))
         // ---- Altinn system users (SystemUserController; altinn/system_user.rs) ----
         // mirrors: AA SystemUserController.GetAllSystemUsersByVendorSystem (paginated, Opaque<long> token)
         .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::system_user::list_system_users))
-        // mirrors: AA SystemUserController.GetSingleSystemUserForVendor (GET vendor/byquery)
+        // mirrors: AA SystemUserController.GetSingleSystemUserForVendor (GET vendor/byquery; not found ->
+        //          bare NotFound() SU:274 = RFC 9110 ProblemDetails)
         .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user::system_user_by_query))
         // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at; ui.rs,
         //      decisions in altinn/decision.rs) ----
@@ -691,6 +710,9 @@ fn routes(app: Shared) -> Router {
         // sandbox: fault injection over every route (after routing, so rules can name a route
         // template); a no-op while the plan is empty
         .layer(axum::middleware::from_fn_with_state(app.clone(), faults::inject));
-    // Unknown routes: axum's 404 with an empty body, as ASP.NET answers.
+    // Unknown routes: axum's 404 with an empty body, as ASP.NET answers (no endpoint, no
+    // status-code-pages middleware). Every vendor action answers a missing vendor in the token
+    // with `Unauthorized()` (RSU:226 etc.), a 401 RFC 9110 ProblemDetails; failed
+    // authentication and scope policies stay 401/403 with empty bodies.
     r.with_state(app)
 }

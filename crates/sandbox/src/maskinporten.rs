@@ -429,9 +429,21 @@ pub async fn metadata(base: Base) -> Response {
         "grant_types_supported": [JWT_BEARER],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512"],
         "authorization_details_types_supported": ["urn:altinn:systemuser"],
+        // sandbox: RFC 8414 allows extension members. This one says "I am an altinn-onboard
+        // sandbox, my admin API (the stand-in for Digdir's self-service portal) is here", so a
+        // client pointed at any server (`--env custom`) decides sandbox-or-not from what the
+        // server says about itself, never from a failing admin call. Maskinporten has no such
+        // member, and neither has any other server.
+        SANDBOX_METADATA_MEMBER: {
+            "version": env!("CARGO_PKG_VERSION"),
+            "admin": "/sandbox",
+        },
     }))
     .into_response()
 }
+
+/// The RFC 8414 extension member by which a sandbox identifies itself (see [`metadata`]).
+pub const SANDBOX_METADATA_MEMBER: &str = "altinn_onboard_sandbox";
 
 /// mirrors: Maskinporten `/jwk` — the public key(s) tokens are signed with.
 pub async fn jwks(State(app): State<Shared>) -> Response {

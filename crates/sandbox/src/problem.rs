@@ -5,11 +5,13 @@
 //!   with the codes and titles of src/Core/Problems/Problem.cs.
 //! - System-register validation errors: STD-00000 with `validationErrors`
 //!   (src/Core/Errors/ValidationErrors.cs, paths from src/Authentication/Constants/ErrorPathConstant.cs).
-//! - ASP.NET defaults where the controller uses them (`Unauthorized()`, `Forbid()`: empty body;
-//!   `NotFound("text")`: text/plain; model binding failures: RFC 9110 validation problem).
+//! - ASP.NET defaults where the controller uses them: `Forbid()` and failed policies: empty
+//!   body; bare `NotFound()` / `Unauthorized()` inside an action: RFC 9110 ProblemDetails;
+//!   `NotFound("text")` and friends: a string, JSON-quoted when the caller asks for JSON;
+//!   model binding failures: RFC 9110 validation problem.
 //! - Maskinporten: OAuth JSON `{"error","error_description"}`.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rand::RngCore;
 use serde_json::{Map, Value, json};
@@ -61,7 +63,9 @@ macro_rules! problems {
     };
 }
 
-// mirrors: src/Core/Problems/Problem.cs (titles copied verbatim, they are part of the contract)
+// mirrors: src/Core/Problems/Problem.cs (titles copied verbatim, they are part of the contract).
+// AUTH-00030 ("The Id does not refer to an AgentRequest in our system.") is not here: the real
+// service uses it only on the BFF approve path (RSUS:571, 1002); vendor lookups answer AUTH-00010.
 problems! {
     REPORTEE_ORGNO_NOT_FOUND = (0, 400, "Can't resolve the Organisation Number from the logged in Reportee PartyId.");
     RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE = (1, 400, "One or more Right not found or not delegable.");
@@ -77,7 +81,6 @@ problems! {
     REDIRECT_URI_NOT_FOUND = (21, 400, "The RedirectUri was not found or not valid.");
     VENDOR_ORGNO_NOT_FOUND = (23, 401, "Can't resolve the Organisation Number for the Vendor from the Token.");
     NO_REDIRECT_URIS_ON_SYSTEM = (26, 400, "No redirect uris are set for the system");
-    AGENT_REQUEST_NOT_FOUND = (30, 404, "The Id does not refer to an AgentRequest in our system.");
     AGENT_MISSING_ACCESS_PACKAGES = (58, 400, "No AccessPackages found, an Agent SystemUser must have at least one");
     MISSING_RIGHTS_OR_ACCESS_PACKAGES = (59, 400, "No AccessPackages or Single Rights found, a SystemUser must have at least one");
     CHANGE_REQUEST_STATUS_NOT_NEW = (61, 409, "The Status of the Request is not New. Please generate a new CorrellationId for a new Change Request");
@@ -220,6 +223,30 @@ pub fn model_binding_problem(field: &str, message: &str) -> Response {
     json_response(StatusCode::BAD_REQUEST, "application/problem+json", &body)
 }
 
+/// The automatic 400 for `[Required]` properties that are missing or null
+/// (ModelStateInvalidFilter -> ValidationProblemDetails): one key per property, named as the
+/// C# property (MVC's default model metadata, no SystemTextJsonValidationMetadataProvider), with
+/// DataAnnotations' default message "The {Name} field is required.".
+pub fn required_fields_problem(missing: &[&str]) -> Response {
+    let errors: Map<String, Value> = missing
+        .iter()
+        .map(|name| {
+            (
+                (*name).to_string(),
+                json!([format!("The {name} field is required.")]),
+            )
+        })
+        .collect();
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        "title": "One or more validation errors occurred.",
+        "status": 400,
+        "errors": errors,
+        "traceId": trace_id(),
+    });
+    json_response(StatusCode::BAD_REQUEST, "application/problem+json", &body)
+}
+
 /// ASP.NET's 415 answer for a [FromBody] with a non-JSON content type.
 pub fn unsupported_media_type() -> Response {
     let body = json!({
@@ -235,9 +262,45 @@ pub fn unsupported_media_type() -> Response {
     )
 }
 
-/// `Unauthorized()` / a failed JwtCookie authentication: 401, empty body.
+/// A failed JwtCookie authentication: 401, empty body (the authentication handler's
+/// challenge, which no client-error mapping touches).
 pub fn unauthorized() -> Response {
     StatusCode::UNAUTHORIZED.into_response()
+}
+
+/// A bare status result (`NotFound()`, `Unauthorized()`, `BadRequest()`, `Conflict()`) returned
+/// from *inside* an `[ApiController]` action: ASP.NET's client-error mapping
+/// (ApiBehaviorOptions.ClientErrorMapping, on by default; the service registers no
+/// SuppressMapClientErrors and ServiceDefaults 5.5.0 adds no ProblemDetails factory) writes an
+/// RFC 9110 ProblemDetails (`type` = the RFC section, `title` = the reason phrase, `traceId`).
+/// Policy failures and unmatched routes never reach an action, so they stay empty.
+pub fn framework_problem(status: StatusCode) -> Response {
+    // mirrors: Microsoft.AspNetCore.Mvc.ApiBehaviorOptionsSetup.ConfigureClientErrorMapping
+    let section = match status.as_u16() {
+        400 => "15.5.1",
+        401 => "15.5.2",
+        403 => "15.5.4",
+        404 => "15.5.5",
+        409 => "15.5.10",
+        _ => "15.6.1",
+    };
+    let body = json!({
+        "type": format!("https://tools.ietf.org/html/rfc9110#section-{section}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "traceId": trace_id(),
+    });
+    json_response(status, "application/problem+json", &body)
+}
+
+/// `Unauthorized()` inside an action (e.g. no vendor in the token, RSU:226): 401 ProblemDetails.
+pub fn unauthorized_in_action() -> Response {
+    framework_problem(StatusCode::UNAUTHORIZED)
+}
+
+/// `NotFound()` inside an action (e.g. SR:140, SU:274): 404 ProblemDetails.
+pub fn not_found_in_action() -> Response {
+    framework_problem(StatusCode::NOT_FOUND)
 }
 
 /// `Forbid()` / a failed scope policy: 403, empty body.
@@ -245,12 +308,78 @@ pub fn forbidden() -> Response {
     StatusCode::FORBIDDEN.into_response()
 }
 
-/// `NotFound()` with no body.
-pub fn not_found_empty() -> Response {
-    StatusCode::NOT_FOUND.into_response()
+/// Does ASP.NET's content negotiation pick the JSON formatter over the string formatter for an
+/// `ObjectResult` holding a string? mirrors: DefaultOutputFormatterSelector with the MVC
+/// defaults (RespectBrowserAcceptHeader = false, formatters in the order
+/// StringOutputFormatter, ..., SystemTextJsonOutputFormatter):
+/// - an Accept header containing `*/*` is ignored altogether, so the first formatter that can
+///   write a string wins: text/plain;
+/// - otherwise the media types are tried by quality (highest first, ties in header order) and
+///   the first one a formatter supports decides: `text/plain` (string formatter) or
+///   `application/json`, `text/json`, `application/*+json` (JSON formatter);
+/// - nothing supported (or no Accept at all): the first formatter again, text/plain.
+pub fn negotiates_json(headers: &HeaderMap) -> bool {
+    let accept: Vec<&str> = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut ranges: Vec<(f32, usize, String)> = accept
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let mut parts = r.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            if media.is_empty() {
+                return None;
+            }
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").map(str::to_string))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            Some((q, i, media))
+        })
+        .collect();
+    if ranges.iter().any(|(_, _, m)| m == "*/*") {
+        return false;
+    }
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (q, _, media) in ranges {
+        if q <= 0.0 {
+            continue;
+        }
+        match media.as_str() {
+            "text/plain" | "text/*" => return false,
+            "application/json" | "text/json" | "application/*" => return true,
+            m if m.starts_with("application/") && m.ends_with("+json") => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
-/// `BadRequest("text")`, `NotFound("text")`, `Conflict("text")`: text/plain bodies.
+/// `BadRequest("text")`, `NotFound("text")`, `Conflict("text")` inside an action: the string
+/// goes through content negotiation ([`negotiates_json`]), so a caller that asks for JSON
+/// (our client sends `Accept: application/json`) gets a JSON string
+/// (`"System with ID 'x' not found."`, `application/json; charset=utf-8`) and anyone else
+/// `text/plain; charset=utf-8`.
+pub fn text_result(headers: &HeaderMap, status: StatusCode, text: impl Into<String>) -> Response {
+    let text = text.into();
+    if negotiates_json(headers) {
+        let mut resp = (status, Value::String(text).to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        resp
+    } else {
+        plain(status, text)
+    }
+}
+
+/// A text/plain body whatever the caller accepts (sandbox-only answers; Altinn's own string
+/// results go through [`text_result`]).
 pub fn plain(status: StatusCode, text: impl Into<String>) -> Response {
     let mut resp = (status, text.into()).into_response();
     resp.headers_mut().insert(

@@ -112,7 +112,7 @@ impl Fields for ClientFields {
 impl App {
     /// TT02/prod: the client id is saved but the user has not yet confirmed the JWK upload.
     pub fn awaiting_upload(&self) -> bool {
-        self.is_real_env()
+        (self.is_real_env() || self.flow.client_awaits_upload)
             && self.flow.profile.client_id.is_some()
             && !self.flow.profile.client_registered
     }

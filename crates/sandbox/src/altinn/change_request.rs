@@ -25,7 +25,9 @@ pub async fn create_change_request(
         let system_user_id = guid_or_empty("system-user-id")?;
         let req: ChangeRequestSystemUser = json_body(&headers, &body, true)?;
         if correlation_id.is_nil() {
-            return Err(problem::plain(
+            // mirrors: CR:90-93 BadRequest(string): content-negotiated text.
+            return Err(problem::text_result(
+                &headers,
                 StatusCode::BAD_REQUEST,
                 "Missing or invalid QueryParameter: correlation-id. Generate a unique UUID (RFC 4122) for this Change Request, and add as a Query Parameter.",
             ));
@@ -36,13 +38,16 @@ pub async fn create_change_request(
             return Err(SYSTEM_USER_NOT_FOUND.into_response());
         };
         if correlation_id == su.id {
-            return Err(problem::plain(
+            // mirrors: CR:113-116 BadRequest(string): content-negotiated text.
+            return Err(problem::text_result(
+                &headers,
                 StatusCode::BAD_REQUEST,
                 "The correlation-id should not be the same as the system-user-id. Generate a unique id.",
             ));
         }
         if su.supplier_org_no != vendor {
-            return Err(problem::unauthorized());
+            // mirrors: CR:120-123 `return Unauthorized();` inside the action: 401 ProblemDetails.
+            return Err(problem::unauthorized_in_action());
         }
         if req.required_rights.is_empty()
             && req.unwanted_rights.is_empty()
@@ -222,7 +227,15 @@ pub async fn list_change_requests(
                 StatusCode::OK,
                 &Paginated {
                     links: PaginatedLinks { next },
-                    data: items.iter().map(|c| change_response(&base, c)).collect(),
+                    data: items
+                        .iter()
+                        .map(|c| ChangeRequestResponse {
+                            // mirrors: CR:340-381 sets ConfirmUrl only on single answers
+                            // (CR:152,162,223,266); WhenWritingNull drops the key on items.
+                            confirm_url: None,
+                            ..change_response(&base, c)
+                        })
+                        .collect(),
                 },
             ))
         }

@@ -28,7 +28,7 @@ use uuid::Uuid;
 
 use super::auth::{
     Caller, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE, SCOPE_SYSTEMREGISTER_ADMIN,
-    SCOPE_SYSTEMREGISTER_WRITE, authorize, json_body, parse_guid,
+    SCOPE_SYSTEMREGISTER_WRITE, authorize, json_body, json_body_required, parse_guid,
 };
 use super::catalogue;
 use super::models::*;
@@ -322,6 +322,27 @@ fn validate_packages(packages: &[AccessPackage], is_visible: bool) -> Validation
     errors
 }
 
+/// The register stores `allowedRedirectUrls` as `Uri.ToString()` and reads them back with
+/// `new Uri(s)` (SystemRegisterRepository.cs:163 insert, :222 update, :523 read), so what a
+/// vendor gets back is .NET's canonical form: scheme and host lower-cased, the default port
+/// dropped, an empty path written as `/` (`https://x.no` -> `https://x.no/`,
+/// `https://x.no?a=1` -> `https://x.no/?a=1`), `.`/`..` segments resolved, `\` read as `/`;
+/// a non-empty path, the query and the fragment are kept. The URL standard's serialisation
+/// (the `url` crate) applies exactly these rules to http(s) URLs.
+/// guess: characters the URL standard percent-encodes (spaces, quotes, non-ASCII) stay encoded
+/// here, while .NET's ToString() shows them unescaped; no sensible redirect URL has them.
+/// A string that is not an absolute URL is kept as given (it fails AUTH.VLD-00005 anyway).
+pub(crate) fn dotnet_uri_string(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => u.to_string(),
+        _ => raw.to_string(),
+    }
+}
+
+fn dotnet_uri_strings(urls: Vec<String>) -> Vec<String> {
+    urls.iter().map(|u| dotnet_uri_string(u)).collect()
+}
+
 /// mirrors: AuthenticationHelper.IsValidRedirectUrl — absolute https.
 fn valid_redirect_urls(urls: &[String]) -> bool {
     urls.iter()
@@ -411,8 +432,14 @@ fn check_packages(
     Ok(())
 }
 
+/// The vendor org from the token's `consumer`; without one the controllers answer
+/// `Unauthorized()` from inside the action (RSU:226,257,292,333,555,605; CR:103,212,247,350;
+/// SU:256,294), which ASP.NET maps to a 401 ProblemDetails (not the empty 401 of a failed
+/// authentication).
 fn vendor_of(caller: &Caller) -> Result<String, Response> {
-    caller.vendor_org().ok_or_else(problem::unauthorized)
+    caller
+        .vendor_org()
+        .ok_or_else(problem::unauthorized_in_action)
 }
 
 fn owned_system<'a>(st: &'a World, system_id: &str, vendor: &str) -> Result<&'a System, Response> {

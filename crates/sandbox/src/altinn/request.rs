@@ -76,10 +76,18 @@ async fn create_any_request(app: Shared, base: Base, caller: Caller, new: NewReq
         return Ok(render(existing));
     }
 
-    let system = match st.systems.get(&new.system_id) {
-        Some(s) if !s.is_deleted => s.clone(),
-        _ => return Err(SYSTEM_ID_NOT_FOUND.into_response()),
+    // mirrors: RequestSystemUserService.CreateRequest RSUS:60-64 -> GetRegisteredSystemInfo ->
+    // SystemRegisterRepository.GetRegisteredSystemById (SystemRegisterRepository.cs:245-282,
+    // `WHERE sr.system_id = @system_id`, no is_deleted filter): a soft-deleted system is still
+    // found, and nothing in CreateRequest (RSUS:50-163) or CreateAgentRequest (RSUS:166-249)
+    // checks IsDeleted. So the request is accepted (201); the system user it may become can
+    // never get a token (MP-303 requires `sr.is_deleted = false`, SystemUserRepository.cs:353).
+    let Some(system) = st.systems.get(&new.system_id).cloned() else {
+        return Err(SYSTEM_ID_NOT_FOUND.into_response());
     };
+    if system.is_deleted {
+        tracing::warn!(system_id = %new.system_id, "request for a deleted system accepted, as Altinn does; its system user will get MP-303");
+    }
     // mirrors: ValidateExternalRequestId (AUTH-00006..9)
     if let Some(r) = find_request(
         &st,
@@ -212,7 +220,20 @@ pub async fn create_agent_request(
     respond(
         async {
             let caller = authorize(&app, &base, &headers, REQUEST_WRITE_POLICY)?;
-            let req: CreateAgentRequestSystemUser = json_body(&headers, &body, true)?;
+            // mirrors: CreateAgentRequestSystemUser.cs:31-50 — SystemId, PartyOrgNo and
+            // AccessPackages are [Required]; missing or null fails model validation before the
+            // action (RSU:149-152) runs: ASP.NET's automatic 400, not AUTH-00058 (which is for
+            // an empty list, RSUS:209-212).
+            let req: CreateAgentRequestSystemUser = json_body_required(
+                &headers,
+                &body,
+                true,
+                &[
+                    ("systemId", "SystemId"),
+                    ("partyOrgNo", "PartyOrgNo"),
+                    ("accessPackages", "AccessPackages"),
+                ],
+            )?;
             create_any_request(
                 app,
                 base,
@@ -246,17 +267,18 @@ async fn get_any_request(
     let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
     let id = parse_guid("requestId", &raw_id)?;
     let vendor = vendor_of(&caller)?;
-    let not_found = match kind {
-        RequestKind::Standard => REQUEST_NOT_FOUND,
-        RequestKind::Agent => AGENT_REQUEST_NOT_FOUND,
-    };
     let st = app.lock().await;
+    // mirrors: RSUS.GetRequestByGuid RSUS:370-374 and GetAgentRequestByGuid RSUS:401-405: both
+    // answer Problem.RequestNotFound (AUTH-00010). The repository queries filter on
+    // `systemuser_type` (RequestRepository.cs:280/288 standard, :320/328 agent), so a request of
+    // the other kind is "not found" too. The AUTH-00025 branch (RSUS:407-410, accessPackages
+    // null) cannot fire: ConvertFromReaderToAgentRequest maps a NULL column to [] (:507).
     let Some(r) = st
         .requests
         .get(&id)
         .filter(|r| !r.deleted && r.kind == kind)
     else {
-        return Err(not_found.into_response());
+        return Err(REQUEST_NOT_FOUND.into_response());
     };
     owned_system(&st, &r.system_id, &vendor)?;
     Ok(match kind {
@@ -293,12 +315,11 @@ async fn get_any_by_external_ref(
     let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
     let vendor = vendor_of(&caller)?;
     let st = app.lock().await;
-    let not_found = match kind {
-        RequestKind::Standard => REQUEST_NOT_FOUND,
-        RequestKind::Agent => AGENT_REQUEST_NOT_FOUND,
-    };
+    // mirrors: RSUS.GetRequestByExternalRef RSUS:338-342 / GetAgentRequestByExternalRef
+    // RSUS:856-861: AUTH-00010 for both kinds (AUTH-00030 is only on the BFF approve path,
+    // RSUS:571, 1002).
     let Some(r) = find_request(&st, kind, &org_no, &external_ref, &system_id) else {
-        return Err(not_found.into_response());
+        return Err(REQUEST_NOT_FOUND.into_response());
     };
     owned_system(&st, &r.system_id, &vendor)?;
     Ok(match kind {
@@ -370,14 +391,29 @@ async fn list_any_requests(
             StatusCode::OK,
             &Paginated {
                 links: PaginatedLinks { next },
-                data: items.iter().map(|r| request_response(&base, r)).collect(),
+                data: items
+                    .iter()
+                    .map(|r| RequestSystemResponse {
+                        // mirrors: RSU:545-586 sets ConfirmUrl only on single answers; the
+                        // repository never fills it and WhenWritingNull drops the key.
+                        confirm_url: None,
+                        ..request_response(&base, r)
+                    })
+                    .collect(),
             },
         ),
         RequestKind::Agent => json_ok(
             StatusCode::OK,
             &Paginated {
                 links: PaginatedLinks { next },
-                data: items.iter().map(|r| agent_response(&base, r)).collect(),
+                data: items
+                    .iter()
+                    .map(|r| AgentRequestSystemResponse {
+                        // mirrors: RSU:595-636, as above: no confirmUrl on list items.
+                        confirm_url: None,
+                        ..agent_response(&base, r)
+                    })
+                    .collect(),
             },
         ),
     })

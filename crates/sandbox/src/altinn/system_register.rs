@@ -78,7 +78,7 @@ async fn create_system_inner(app: Shared, base: Base, headers: HeaderMap, body: 
             access_packages: packages,
             client_id: req.client_id,
             is_visible: req.is_visible,
-            allowed_redirect_urls: req.allowed_redirect_urls,
+            allowed_redirect_urls: dotnet_uri_strings(req.allowed_redirect_urls),
             is_deleted: false,
             created: Utc::now(),
         },
@@ -137,7 +137,8 @@ pub async fn get_system(
             let caller = authorize(&app, &base, &headers, SYSTEMREGISTER_POLICY)?;
             let st = app.lock().await;
             let Some(system) = st.systems.get(&system_id) else {
-                return Err(problem::not_found_empty());
+                // mirrors: SR:138-141 `return NotFound();` inside the action: 404 ProblemDetails.
+                return Err(problem::not_found_in_action());
             };
             if !has_write_access(&caller, system) {
                 return Err(problem::forbidden());
@@ -148,8 +149,11 @@ pub async fn get_system(
     )
 }
 
-fn system_not_found_text(system_id: &str) -> Response {
-    problem::plain(
+/// mirrors: SR:171,185 `NotFound($"System with ID '{systemId}' not found.")`: a string result,
+/// content-negotiated (JSON-quoted for `Accept: application/json`).
+fn system_not_found_text(headers: &HeaderMap, system_id: &str) -> Response {
+    problem::text_result(
+        headers,
         StatusCode::NOT_FOUND,
         format!("System with ID '{system_id}' not found."),
     )
@@ -169,14 +173,14 @@ pub async fn update_system(
             let req: RegisterSystemRequest = json_body(&headers, &body, true)?;
             let mut st = app.lock().await;
             let Some(current) = st.systems.get(&system_id).cloned() else {
-                return Err(system_not_found_text(&system_id));
+                return Err(system_not_found_text(&headers, &system_id));
             };
             if !has_write_access(&caller, &current) {
                 return Err(problem::forbidden());
             }
             // A different vendor in the body answers 404 on purpose (no vendor-id enumeration).
             if req.vendor.id.as_deref() != Some(current.vendor_id.as_str()) {
-                return Err(system_not_found_text(&system_id));
+                return Err(system_not_found_text(&headers, &system_id));
             }
             if req.id != system_id {
                 let mut e = ValidationProblem::default();
@@ -184,7 +188,9 @@ pub async fn update_system(
                 return Err(e.into_response());
             }
             if current.is_deleted {
-                return Err(problem::plain(
+                // mirrors: SR:198-201 BadRequest(string), content-negotiated.
+                return Err(problem::text_result(
+                    &headers,
                     StatusCode::BAD_REQUEST,
                     "Cannot update a system marked as deleted.",
                 ));
@@ -218,7 +224,7 @@ pub async fn update_system(
                 s.access_packages = packages;
                 s.client_id = req.client_id;
                 s.is_visible = req.is_visible;
-                s.allowed_redirect_urls = req.allowed_redirect_urls;
+                s.allowed_redirect_urls = dotnet_uri_strings(req.allowed_redirect_urls);
             }
             save(&app, &st).await?;
             Ok(json_ok(
@@ -231,16 +237,23 @@ pub async fn update_system(
 }
 
 /// Shared first steps of the partial updates (rights, access packages).
-fn partial_update_guard(st: &World, caller: &Caller, system_id: &str) -> Result<System, Response> {
+fn partial_update_guard(
+    st: &World,
+    caller: &Caller,
+    headers: &HeaderMap,
+    system_id: &str,
+) -> Result<System, Response> {
     // guess: the real code dereferences a null system here (500); we answer like PUT does.
     let Some(system) = st.systems.get(system_id).cloned() else {
-        return Err(system_not_found_text(system_id));
+        return Err(system_not_found_text(headers, system_id));
     };
     if !has_write_access(caller, &system) {
         return Err(problem::forbidden());
     }
     if system.is_deleted {
-        return Err(problem::plain(
+        // mirrors: SR:350-353, 388-391 BadRequest(string), content-negotiated.
+        return Err(problem::text_result(
+            headers,
             StatusCode::BAD_REQUEST,
             "Cannot update a system marked as deleted.",
         ));
@@ -309,7 +322,7 @@ async fn partial_update<T: serde::de::DeserializeOwned>(
     let caller = authorize(app, base, headers, SYSTEMREGISTER_POLICY)?;
     let value: T = json_body(headers, body, false)?;
     let mut st = app.lock().await;
-    let system = partial_update_guard(&st, &caller, system_id)?;
+    let system = partial_update_guard(&st, &caller, headers, system_id)?;
     let errors = validate(app, &value, &system);
     if !errors.is_empty() {
         return Err(errors.into_response());

@@ -87,7 +87,8 @@ pub async fn system_user_by_query(
                 Some(su) if su.supplier_org_no == vendor => {
                     Ok(json_ok(StatusCode::OK, &system_user_dto(su)))
                 }
-                _ => Err(problem::not_found_empty()),
+                // mirrors: SU:274 `return NotFound();` inside the action: 404 ProblemDetails.
+                _ => Err(problem::not_found_in_action()),
             }
         }
         .await,
