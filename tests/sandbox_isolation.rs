@@ -38,12 +38,7 @@ fn v1(sb: &SandboxHandle, path: &str) -> String {
     format!("{}{path}", sb.base_url())
 }
 
-async fn send(
-    method: &str,
-    url: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> (u16, String) {
+async fn send(method: &str, url: &str, token: &str, body: Option<&Value>) -> (u16, String) {
     let m = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
     // One client per test thread (building one reads the system's root certificates; a client
     // must not outlive the runtime its connections run on, and each test has its own).
@@ -70,23 +65,45 @@ async fn ok_json(method: &str, url: &str, token: &str, body: Option<&Value>) -> 
 
 async fn onboard(sb: &SandboxHandle, org: &str) -> Owned {
     let vendor = create_client(sb, org, ALL_VENDOR_SCOPES, key_a()).await;
-    let token = token_for(sb, &vendor, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+    let token = token_for(
+        sb,
+        &vendor,
+        &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ],
+    )
+    .await;
     let body = system_body(org, "iso", &[&vendor.client_id]);
     let resp = create_system(sb, &token, &body).await;
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     let system_id = format!("{org}_iso");
     let mut req = standard_request(&system_id, CUSTOMER_ORG);
     req["externalRef"] = json!("pending");
-    let request = ok_json("POST", &api(sb, "/systemuser/request/vendor"), &token, Some(&req)).await;
+    let request = ok_json(
+        "POST",
+        &api(sb, "/systemuser/request/vendor"),
+        &token,
+        Some(&req),
+    )
+    .await;
     let agent = json!({
         "systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "externalRef": "agent",
         "accessPackages": [{"urn": PACKAGE}],
     });
-    let agent_request =
-        ok_json("POST", &api(sb, "/systemuser/request/vendor/agent"), &token, Some(&agent)).await;
+    let agent_request = ok_json(
+        "POST",
+        &api(sb, "/systemuser/request/vendor/agent"),
+        &token,
+        Some(&agent),
+    )
+    .await;
     let mut req2 = standard_request(&system_id, CUSTOMER_ORG_2);
     req2["externalRef"] = json!("approved");
-    let approved = ok_json("POST", &api(sb, "/systemuser/request/vendor"), &token, Some(&req2)).await;
+    let approved = ok_json(
+        "POST",
+        &api(sb, "/systemuser/request/vendor"),
+        &token,
+        Some(&req2),
+    )
+    .await;
     let approved_id = approved["id"].as_str().expect("id");
     assert_eq!(approve(sb, approved_id).await.status(), 200);
     let users = ok_json(
@@ -96,7 +113,10 @@ async fn onboard(sb: &SandboxHandle, org: &str) -> Owned {
         None,
     )
     .await;
-    let system_user = users["data"][0]["id"].as_str().expect("system user").to_string();
+    let system_user = users["data"][0]["id"]
+        .as_str()
+        .expect("system user")
+        .to_string();
     let change = ok_json(
         "POST",
         &api(
@@ -271,9 +291,14 @@ fn check(expect: &Expect, status: u16, body: &str, victim: &Owned) -> Result<(),
         }
     };
     // Whatever the refusal, none of the victim's objects may show in it.
-    let leaked = [&victim.request, &victim.agent_request, &victim.system_user, &victim.change_request]
-        .iter()
-        .any(|id| body.contains(id.as_str()));
+    let leaked = [
+        &victim.request,
+        &victim.agent_request,
+        &victim.system_user,
+        &victim.change_request,
+    ]
+    .iter()
+    .any(|id| body.contains(id.as_str()));
     if ok && !leaked {
         Ok(())
     } else {
@@ -319,7 +344,12 @@ fn every_vendor_route_refuses_another_vendors_object_and_changes_nothing() {
         // take longer than that for the whole table.
         rt.block_on(async {
             for o in &mut world {
-                o.token = token_for(&sb, &o.vendor, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+                o.token = token_for(
+                    &sb,
+                    &o.vendor,
+                    &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ],
+                )
+                .await;
             }
         });
         let mut runner = TestRunner::new(Config {
@@ -390,7 +420,10 @@ async fn another_vendors_delete_is_refused_and_the_owner_still_sees_its_request(
     }
     let (status, body) = send(
         "DELETE",
-        &api(&sb, &format!("/systemuser/changerequest/vendor/{}", a.change_request)),
+        &api(
+            &sb,
+            &format!("/systemuser/changerequest/vendor/{}", a.change_request),
+        ),
         &b.token,
         None,
     )
@@ -398,7 +431,11 @@ async fn another_vendors_delete_is_refused_and_the_owner_still_sees_its_request(
     assert_eq!((status, body.contains("AUTH-00011")), (404, true), "{body}");
 
     // A still sees its request, New.
-    let (status, v) = get_json(&api(&sb, &format!("/systemuser/request/vendor/{}", a.request)), &a.token).await;
+    let (status, v) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/{}", a.request)),
+        &a.token,
+    )
+    .await;
     assert_eq!((status, v["status"].as_str()), (200, Some("New")), "{v}");
 
     // The owner itself may still delete (202), and then it is gone (AUTH-00010) for everyone.
@@ -410,8 +447,16 @@ async fn another_vendors_delete_is_refused_and_the_owner_still_sees_its_request(
     )
     .await;
     assert_eq!(status, 202);
-    let (status, v) = get_json(&api(&sb, &format!("/systemuser/request/vendor/{}", a.request)), &a.token).await;
-    assert_eq!((status, v["code"].as_str()), (404, Some("AUTH-00010")), "{v}");
+    let (status, v) = get_json(
+        &api(&sb, &format!("/systemuser/request/vendor/{}", a.request)),
+        &a.token,
+    )
+    .await;
+    assert_eq!(
+        (status, v["code"].as_str()),
+        (404, Some("AUTH-00010")),
+        "{v}"
+    );
     let (status, v) = send(
         "DELETE",
         &api(&sb, &format!("/systemuser/request/vendor/{}", a.request)),
@@ -451,10 +496,17 @@ async fn a_correlation_id_of_another_vendor_is_refused_not_replaced() {
     .await;
     assert_eq!((status, body.contains("AUTH-00007")), (400, true), "{body}");
     let (status, v) = get_json(
-        &api(&sb, &format!("/systemuser/changerequest/vendor/{}", a.change_request)),
+        &api(
+            &sb,
+            &format!("/systemuser/changerequest/vendor/{}", a.change_request),
+        ),
         &a.token,
     )
     .await;
-    assert_eq!((status, v["systemUserId"].as_str()), (200, Some(a.system_user.as_str())), "{v}");
+    assert_eq!(
+        (status, v["systemUserId"].as_str()),
+        (200, Some(a.system_user.as_str())),
+        "{v}"
+    );
     sb.shutdown().await;
 }

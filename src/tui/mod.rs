@@ -85,10 +85,8 @@ fn init_logging(ctx: &Ctx) -> Result<Option<std::path::PathBuf>, AppError> {
 fn open_log(dir: &std::path::Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
     crate::files::create_private_dir(dir)?;
     let path = dir.join("wizard.log");
-    let file = crate::files::open_nofollow(
-        &path,
-        std::fs::OpenOptions::new().create(true).append(true),
-    )?;
+    let file =
+        crate::files::open_nofollow(&path, std::fs::OpenOptions::new().create(true).append(true))?;
     Ok((path, file))
 }
 

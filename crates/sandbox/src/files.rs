@@ -37,7 +37,11 @@ pub fn read_capped(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
 /// [`read_capped`] for the tool's own files: refuses a symlink in place of `path` (see
 /// [`open_nofollow`]).
 pub fn read_capped_nofollow(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
-    read_file_capped(open_nofollow(path, OpenOptions::new().read(true))?, path, limit)
+    read_file_capped(
+        open_nofollow(path, OpenOptions::new().read(true))?,
+        path,
+        limit,
+    )
 }
 
 /// [`read_capped`] of a file already open (`path` names it in errors).
@@ -135,7 +139,8 @@ impl From<UnsafePath> for io::Error {
 
 /// The [`UnsafePath`] inside an error from this module, if that is why it failed.
 pub fn unsafe_path(e: &io::Error) -> Option<&UnsafePath> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<UnsafePath>())
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<UnsafePath>())
 }
 
 /// Open one of the tool's own files without following a symlink in its last component
@@ -340,11 +345,17 @@ mod tests {
         let link = dir.path().join("x.lock");
         symlink(&target, &link).unwrap();
 
-        let e = open_nofollow(&link, OpenOptions::new().write(true).create(true).truncate(true))
-            .unwrap_err();
+        let e = open_nofollow(
+            &link,
+            OpenOptions::new().write(true).create(true).truncate(true),
+        )
+        .unwrap_err();
         assert_eq!(unsafe_path(&e), Some(&UnsafePath::Symlink(link.clone())));
         let text = e.to_string();
-        assert!(text.contains("symbolic link") && text.contains("rm "), "{text}");
+        assert!(
+            text.contains("symbolic link") && text.contains("rm "),
+            "{text}"
+        );
         let e = read_capped_nofollow(&link, 100).unwrap_err();
         assert!(unsafe_path(&e).is_some(), "{e}");
         let e = write_atomic(&link, b"pid", 0o600).unwrap_err();
@@ -378,7 +389,11 @@ mod tests {
                 matches!(unsafe_path(&e), Some(UnsafePath::SharedDir { mode: m, .. }) if *m == mode),
                 "{e}"
             );
-            assert!(e.to_string().contains(&format!("chmod 700 {}", d.display())), "{e}");
+            assert!(
+                e.to_string()
+                    .contains(&format!("chmod 700 {}", d.display())),
+                "{e}"
+            );
         }
         // Readable by others is not a risk to what is in it (keys are checked one by one).
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -91,69 +91,186 @@ macro_rules! route {
 pub const VENDOR_ROUTES: &[VendorRoute] = &[
     // ---- SystemRegisterController (SR), AuthenticationHelper.HasWriteAccess ----
     // The body's vendor must be the caller (after validation is computed, before it is returned).
-    route!("POST", "/systemregister/vendor", System, Forbidden,
-        "SystemRegisterController.cs:306-309"),
+    route!(
+        "POST",
+        "/systemregister/vendor",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:306-309"
+    ),
     // Filtered by the caller's org; no consumer -> Forbid.
-    route!("GET", "/systemregister/vendor", OwnSystems, OnlyOwn,
-        "SystemRegisterController.cs:76-92"),
+    route!(
+        "GET",
+        "/systemregister/vendor",
+        OwnSystems,
+        OnlyOwn,
+        "SystemRegisterController.cs:76-92"
+    ),
     // 404 when absent, then HasWriteAccess.
-    route!("GET", "/systemregister/vendor/{system_id}", System, Forbidden,
-        "SystemRegisterController.cs:138-146"),
+    route!(
+        "GET",
+        "/systemregister/vendor/{system_id}",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:138-146"
+    ),
     // 404 text when absent; HasWriteAccess before the body's vendor is compared.
-    route!("PUT", "/systemregister/vendor/{system_id}", System, Forbidden,
-        "SystemRegisterController.cs:166-180"),
+    route!(
+        "PUT",
+        "/systemregister/vendor/{system_id}",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:166-180"
+    ),
     // ValidationProblem when absent, then HasWriteAccess.
-    route!("DELETE", "/systemregister/vendor/{system_id}", System, Forbidden,
-        "SystemRegisterController.cs:418-429"),
-    route!("PUT", "/systemregister/vendor/{system_id}/rights", System, Forbidden,
-        "SystemRegisterController.cs:344-348"),
-    route!("PUT", "/systemregister/vendor/{system_id}/accesspackages", System, Forbidden,
-        "SystemRegisterController.cs:382-386"),
+    route!(
+        "DELETE",
+        "/systemregister/vendor/{system_id}",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:418-429"
+    ),
+    route!(
+        "PUT",
+        "/systemregister/vendor/{system_id}/rights",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:344-348"
+    ),
+    route!(
+        "PUT",
+        "/systemregister/vendor/{system_id}/accesspackages",
+        System,
+        Forbidden,
+        "SystemRegisterController.cs:382-386"
+    ),
     // ---- RequestSystemUserController (RSU) / RequestSystemUserService (RSUS) ----
     // Order: active system user for the triple (AUTH-00004, before any vendor check),
     // existing request (returned only to its vendor), system exists (11), ValidateExternalRequestId
     // (6/7/8/9, also before the vendor check), ValidateVendorOrgNo (11).
-    route!("POST", "/systemuser/request/vendor", RequestRef, SystemIdNotFound,
-        "RequestSystemUserController.cs:116-131; RequestSystemUserService.cs:60-76"),
-    route!("POST", "/systemuser/request/vendor/agent", AgentRequestRef, SystemIdNotFound,
-        "RequestSystemUserController.cs:169-184; RequestSystemUserService.cs:176-192"),
-    route!("GET", "/systemuser/request/vendor/{request_id}", Request, SystemIdNotFound,
-        "RequestSystemUserService.cs:370-380, 433-448"),
+    route!(
+        "POST",
+        "/systemuser/request/vendor",
+        RequestRef,
+        SystemIdNotFound,
+        "RequestSystemUserController.cs:116-131; RequestSystemUserService.cs:60-76"
+    ),
+    route!(
+        "POST",
+        "/systemuser/request/vendor/agent",
+        AgentRequestRef,
+        SystemIdNotFound,
+        "RequestSystemUserController.cs:169-184; RequestSystemUserService.cs:176-192"
+    ),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/{request_id}",
+        Request,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:370-380, 433-448"
+    ),
     // stricter than real: RequestSystemUserService.cs:818-827 does no vendor check (any vendor
     // deletes any request by id, 202); the sandbox answers as the sibling GET does.
-    route!("DELETE", "/systemuser/request/vendor/{request_id}", Request, SystemIdNotFound,
-        "RequestSystemUserController.cs:748-759; RequestSystemUserService.cs:818-827", true),
+    route!(
+        "DELETE",
+        "/systemuser/request/vendor/{request_id}",
+        Request,
+        SystemIdNotFound,
+        "RequestSystemUserController.cs:748-759; RequestSystemUserService.cs:818-827",
+        true
+    ),
     // 10 -> 25 (a standard request) -> vendor.
-    route!("GET", "/systemuser/request/vendor/agent/{request_id}", AgentRequest, SystemIdNotFound,
-        "RequestSystemUserService.cs:401-416"),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/agent/{request_id}",
+        AgentRequest,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:401-416"
+    ),
     // 10 if none, then the vendor of the path's system.
-    route!("GET", "/systemuser/request/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
-        RequestRef, SystemIdNotFound, "RequestSystemUserService.cs:338-349"),
-    route!("GET", "/systemuser/request/vendor/agent/byexternalref/{system_id}/{org_no}/{external_ref}",
-        AgentRequestRef, SystemIdNotFound, "RequestSystemUserService.cs:856-867"),
-    route!("GET", "/systemuser/request/vendor/bysystem/{system_id}", System, SystemIdNotFound,
-        "RequestSystemUserService.cs:762-772"),
-    route!("GET", "/systemuser/request/vendor/agent/bysystem/{system_id}", System, SystemIdNotFound,
-        "RequestSystemUserService.cs:793-803"),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
+        RequestRef,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:338-349"
+    ),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/agent/byexternalref/{system_id}/{org_no}/{external_ref}",
+        AgentRequestRef,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:856-867"
+    ),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/bysystem/{system_id}",
+        System,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:762-772"
+    ),
+    route!(
+        "GET",
+        "/systemuser/request/vendor/agent/bysystem/{system_id}",
+        System,
+        SystemIdNotFound,
+        "RequestSystemUserService.cs:793-803"
+    ),
     // ---- ChangeRequestSystemUserController (CR) / ChangeRequestSystemUserService (CRS) ----
     // System user looked up first (AUTH-00015 for anyone), then its supplier must be the caller.
-    route!("POST", "/systemuser/changerequest/vendor", SystemUser, Unauthorized,
-        "ChangeRequestSystemUserController.cs:106-123"),
-    route!("GET", "/systemuser/changerequest/vendor/{request_id}", ChangeRequest, SystemIdNotFound,
-        "ChangeRequestSystemUserService.cs:225-235"),
+    route!(
+        "POST",
+        "/systemuser/changerequest/vendor",
+        SystemUser,
+        Unauthorized,
+        "ChangeRequestSystemUserController.cs:106-123"
+    ),
+    route!(
+        "GET",
+        "/systemuser/changerequest/vendor/{request_id}",
+        ChangeRequest,
+        SystemIdNotFound,
+        "ChangeRequestSystemUserService.cs:225-235"
+    ),
     // stricter than real: ChangeRequestSystemUserService.cs:492-501 does no vendor check.
-    route!("DELETE", "/systemuser/changerequest/vendor/{request_id}", ChangeRequest, SystemIdNotFound,
-        "ChangeRequestSystemUserController.cs:413-424; ChangeRequestSystemUserService.cs:492-501", true),
-    route!("GET", "/systemuser/changerequest/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
-        ChangeRequestRef, SystemIdNotFound, "ChangeRequestSystemUserService.cs:194-205"),
-    route!("GET", "/systemuser/changerequest/vendor/bysystem/{system_id}", System, SystemIdNotFound,
-        "ChangeRequestSystemUserService.cs:473-483"),
+    route!(
+        "DELETE",
+        "/systemuser/changerequest/vendor/{request_id}",
+        ChangeRequest,
+        SystemIdNotFound,
+        "ChangeRequestSystemUserController.cs:413-424; ChangeRequestSystemUserService.cs:492-501",
+        true
+    ),
+    route!(
+        "GET",
+        "/systemuser/changerequest/vendor/byexternalref/{system_id}/{org_no}/{external_ref}",
+        ChangeRequestRef,
+        SystemIdNotFound,
+        "ChangeRequestSystemUserService.cs:194-205"
+    ),
+    route!(
+        "GET",
+        "/systemuser/changerequest/vendor/bysystem/{system_id}",
+        System,
+        SystemIdNotFound,
+        "ChangeRequestSystemUserService.cs:473-483"
+    ),
     // ---- SystemUserController (SU) / SystemUserService (SUS) ----
-    route!("GET", "/systemuser/vendor/bysystem/{system_id}", System, SystemIdNotFound,
-        "SystemUserService.cs:292-302"),
+    route!(
+        "GET",
+        "/systemuser/vendor/bysystem/{system_id}",
+        System,
+        SystemIdNotFound,
+        "SystemUserService.cs:292-302"
+    ),
     // Found and SupplierOrgNo == caller, else a bare NotFound().
-    route!("GET", "/systemuser/vendor/byquery", SystemUser, NotFound,
-        "SystemUserController.cs:266-274"),
+    route!(
+        "GET",
+        "/systemuser/vendor/byquery",
+        SystemUser,
+        NotFound,
+        "SystemUserController.cs:266-274"
+    ),
 ];
 
 #[cfg(test)]
@@ -177,9 +294,13 @@ mod tests {
         let mut found = BTreeSet::new();
         for chunk in code.split(".route(").skip(1) {
             let chunk = chunk.split(".layer(").next().unwrap_or(chunk);
-            let Some(open) = chunk.find('"') else { continue };
+            let Some(open) = chunk.find('"') else {
+                continue;
+            };
             let rest = &chunk[open + 1..];
-            let Some(close) = rest.find('"') else { continue };
+            let Some(close) = rest.find('"') else {
+                continue;
+            };
             let path = rest[..close]
                 .replace("{V1}", "/authentication/api/v1")
                 .replace("{{", "{")
@@ -234,8 +355,14 @@ mod tests {
         assert_eq!(
             stricter,
             [
-                ("DELETE", "/authentication/api/v1/systemuser/request/vendor/{request_id}"),
-                ("DELETE", "/authentication/api/v1/systemuser/changerequest/vendor/{request_id}"),
+                (
+                    "DELETE",
+                    "/authentication/api/v1/systemuser/request/vendor/{request_id}"
+                ),
+                (
+                    "DELETE",
+                    "/authentication/api/v1/systemuser/changerequest/vendor/{request_id}"
+                ),
             ]
         );
         assert!(VENDOR_ROUTES.iter().all(|r| r.real.contains(".cs:")));
