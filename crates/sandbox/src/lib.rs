@@ -59,6 +59,9 @@
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
+//! - Vendor isolation is stricter than Altinn in one place: the vendor DELETEs of requests and
+//!   change requests refuse another vendor's object (AUTH-00011, as the sibling GET answers),
+//!   where the real service deletes by id for anyone (see [`vendor_routes`]).
 //! - Several processes may share one state file (each CLI command runs the sandbox in-process):
 //!   every read and change holds an OS advisory lock on `<state file>.lock` and first reloads
 //!   the file if another process changed it, so concurrent changes are all kept.
