@@ -211,6 +211,10 @@ impl Ctx {
     /// The context for these options, with the profile store from the environment.
     pub fn from_env(global: GlobalArgs) -> Result<Ctx, AppError> {
         let store = ProfileStore::from_env().map_err(|e| AppError::usage(e.to_string()))?;
+        // Before anything is read or written there (OpenSSH's StrictModes).
+        store
+            .check_dirs()
+            .map_err(|e| AppError::usage(e.to_string()))?;
         Ok(Ctx {
             out: Out {
                 json: global.json,

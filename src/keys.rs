@@ -119,6 +119,9 @@ pub enum KeyError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A planted link or a shared directory (see `crate::files::UnsafePath`).
+    #[error("{0}")]
+    Unsafe(crate::files::UnsafePath),
     #[error(
         "{path} already exists; refusing to overwrite a private key (it may be the one registered with Maskinporten)\n  fix: choose another path, or move the old key away first"
     )]
@@ -318,6 +321,7 @@ impl KeyPair {
     /// directories 0700 when created), written to a temp file, fsynced and moved into place
     /// atomically. Never replaces an existing file (see [`KeyPair::overwrite_private_key`]).
     pub fn write_private_key(&self, path: &Path) -> Result<(), KeyError> {
+        crate::files::refuse_symlink(path).map_err(|e| write_error(path, e))?;
         if path.symlink_metadata().is_ok() {
             return Err(KeyError::Exists {
                 path: path.to_path_buf(),
@@ -330,10 +334,7 @@ impl KeyPair {
                         path: path.to_path_buf(),
                     }
                 } else {
-                    KeyError::Write {
-                        path: path.to_path_buf(),
-                        source,
-                    }
+                    write_error(path, source)
                 }
             },
         )
@@ -342,25 +343,22 @@ impl KeyPair {
     /// Like [`KeyPair::write_private_key`] but atomically replaces an existing file. Only for
     /// an explicit user decision ("replace the key"): the old key is gone afterwards.
     pub fn overwrite_private_key(&self, path: &Path) -> Result<(), KeyError> {
-        crate::profile::write_atomic(path, self.pem.as_bytes(), 0o600).map_err(|source| {
-            KeyError::Write {
-                path: path.to_path_buf(),
-                source,
-            }
-        })
+        crate::profile::write_atomic(path, self.pem.as_bytes(), 0o600)
+            .map_err(|source| write_error(path, source))
     }
 
     /// Load a private key file (any format [`KeyPair::import`] takes) under the given kid,
     /// refusing files that group or others can read.
     pub fn load(path: &Path, kid: &str) -> Result<KeyPair, KeyError> {
-        check_private_key_permissions(path)?;
+        // Opened without following a link, and the permissions checked on the open file, so
+        // what is checked is what is read.
+        let file = crate::files::open_nofollow(path, std::fs::OpenOptions::new().read(true))
+            .map_err(|e| read_error(path, e))?;
+        let meta = file.metadata().map_err(|e| read_error(path, e))?;
+        check_key_metadata(path, &meta)?;
         let bytes = Zeroizing::new(
-            crate::files::read_capped(path, crate::files::MAX_SMALL_FILE).map_err(|source| {
-                KeyError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                }
-            })?,
+            crate::files::read_file_capped(file, path, crate::files::MAX_SMALL_FILE)
+                .map_err(|e| read_error(path, e))?,
         );
         let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::Invalid {
             path: Some(path.to_path_buf()),
@@ -692,10 +690,32 @@ fn jwk_to_key(
 
 /// Refuse a private key file that group or others can read or write, as OpenSSH does.
 pub fn check_private_key_permissions(path: &Path) -> Result<(), KeyError> {
-    let meta = std::fs::metadata(path).map_err(|source| KeyError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    crate::files::refuse_symlink(path).map_err(|e| read_error(path, e))?;
+    let meta = std::fs::metadata(path).map_err(|e| read_error(path, e))?;
+    check_key_metadata(path, &meta)
+}
+
+fn read_error(path: &Path, source: std::io::Error) -> KeyError {
+    match crate::files::unsafe_path(&source) {
+        Some(u) => KeyError::Unsafe(u.clone()),
+        None => KeyError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+fn write_error(path: &Path, source: std::io::Error) -> KeyError {
+    match crate::files::unsafe_path(&source) {
+        Some(u) => KeyError::Unsafe(u.clone()),
+        None => KeyError::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+fn check_key_metadata(path: &Path, meta: &std::fs::Metadata) -> Result<(), KeyError> {
     if !meta.is_file() {
         return Err(KeyError::Read {
             path: path.to_path_buf(),

@@ -560,12 +560,18 @@ impl TokenCache {
         let Some(path) = &self.path else {
             return HashMap::new();
         };
-        match crate::files::read_capped(path, crate::files::MAX_SMALL_FILE) {
+        // Never through a link: a planted cache could feed us tokens, or (on write) redirect
+        // our tokens into another file.
+        match crate::files::read_capped_nofollow(path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 // Only a cache: a damaged one is dropped, never fatal.
                 tracing::warn!(path = %path.display(), error = %e, "ignoring unreadable token cache");
                 HashMap::new()
             }),
+            Err(e) if crate::files::unsafe_path(&e).is_some() => {
+                tracing::warn!("not using the token cache: {e}");
+                HashMap::new()
+            }
             Err(_) => HashMap::new(),
         }
     }
@@ -592,7 +598,11 @@ impl TokenCache {
             match serde_json::to_vec(&snapshot) {
                 Ok(bytes) => {
                     if let Err(e) = write_atomic(path, &bytes, 0o600) {
-                        tracing::warn!(path = %path.display(), error = %e, "could not write token cache");
+                        if crate::files::unsafe_path(&e).is_some() {
+                            tracing::warn!("not writing the token cache: {e}");
+                        } else {
+                            tracing::warn!(path = %path.display(), error = %e, "could not write token cache");
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not serialise token cache"),

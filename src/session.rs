@@ -112,8 +112,9 @@ impl Session {
 /// A `sandbox serve` on this machine that still answers.
 async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
     let text =
-        crate::files::read_to_string_capped(&server_file_path(store), crate::files::MAX_SMALL_FILE)
-            .ok()?;
+        crate::files::read_capped_nofollow(&server_file_path(store), crate::files::MAX_SMALL_FILE)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())?;
     let file: ServerFile = serde_json::from_str(&text).ok()?;
     let probe = reqwest::Client::builder()
         .timeout(Duration::from_millis(800))

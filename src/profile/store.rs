@@ -40,6 +40,10 @@ pub enum ProfileError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A planted link or a directory others may write (see `crate::files::UnsafePath`); its
+    /// message carries the fix.
+    #[error("{0}")]
+    Unsafe(crate::files::UnsafePath),
     #[error(
         "{path} is not a valid profile{}: {reason}; it was left untouched\n  fix: move it away (e.g. `mv {path} {path}.broken`) or repair it, then run again",
         location(*.line, *.column)
@@ -79,9 +83,12 @@ fn location(line: usize, column: usize) -> String {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ProfileError + '_ {
-    move |source| ProfileError::Io {
-        path: path.to_path_buf(),
-        source,
+    move |source| match crate::files::unsafe_path(&source) {
+        Some(u) => ProfileError::Unsafe(u.clone()),
+        None => ProfileError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
     }
 }
 
@@ -231,6 +238,25 @@ impl ProfileStore {
         self.data_dir.join("logs")
     }
 
+    /// Refuse to work in a config or data directory (or their profiles, keys, cache and logs
+    /// directories) that group or others may write, as OpenSSH refuses a shared `~/.ssh`:
+    /// another local user could plant a link or a profile there. The error names the directory
+    /// and the `chmod 700` that fixes it. Missing directories are fine (they are made 0700).
+    pub fn check_dirs(&self) -> Result<(), ProfileError> {
+        let dirs = [
+            self.config_dir.clone(),
+            self.profiles_dir(),
+            self.config_dir.join("keys"),
+            self.data_dir.clone(),
+            self.data_dir.join("cache"),
+            self.log_dir(),
+        ];
+        for dir in &dirs {
+            crate::files::check_private_dir(dir).map_err(io(dir))?;
+        }
+        Ok(())
+    }
+
     fn check_name(name: &str) -> Result<(), ProfileError> {
         match crate::validate::profile_name(name) {
             // The validator trims; a file name must be exactly the name.
@@ -317,7 +343,7 @@ impl ProfileStore {
     pub fn load(&self, name: &str) -> Result<Option<Profile>, ProfileError> {
         Self::check_name(name)?;
         let path = self.profile_path(name);
-        match crate::files::read_capped(&path, crate::files::MAX_SMALL_FILE) {
+        match crate::files::read_capped_nofollow(&path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => Self::parse(&path, name, &bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
@@ -340,7 +366,7 @@ impl ProfileStore {
         let state = path_state(guard.path());
         let _writing = state.writer.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.profile_path(&name);
-        match crate::files::read_capped(&path, crate::files::MAX_SMALL_FILE) {
+        match crate::files::read_capped_nofollow(&path, crate::files::MAX_SMALL_FILE) {
             Ok(bytes) => {
                 let old_version = serde_json::from_slice::<serde_json::Value>(&bytes)
                     .ok()
@@ -415,6 +441,7 @@ impl ProfileStore {
     }
 
     fn lock_inner(&self, name: &str, wait: bool) -> Result<Option<ProfileLock>, ProfileError> {
+        self.check_dirs()?;
         let dir = self.profiles_dir();
         create_private_dir(&dir).map_err(io(&dir))?;
         // One key per lock file however the store's root was spelled.
@@ -438,14 +465,17 @@ impl ProfileStore {
                 path,
             }));
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode_0600()
-            .open(&path)
-            .map_err(io(&path))?;
+        // Never through a link: a planted `<name>.lock` link would get its target truncated
+        // and overwritten with our pid below.
+        let mut file = crate::files::open_nofollow(
+            &path,
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false),
+        )
+        .map_err(io(&path))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) if wait => {
@@ -526,102 +556,8 @@ pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Va
     Ok(value)
 }
 
-trait OpenOptionsExt0600 {
-    fn mode_0600(&mut self) -> &mut Self;
-}
-
-impl OpenOptionsExt0600 for OpenOptions {
-    fn mode_0600(&mut self) -> &mut Self {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            self.mode(0o600);
-        }
-        self
-    }
-}
-
-use crate::files::create_private_dir;
-
-/// fsync a directory so a rename or unlink in it survives a crash. Best effort: some file
-/// systems refuse to sync directories, and the data itself is already synced.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-fn temp_prefix(path: &Path) -> String {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!(".{file_name}.")
-}
-
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// Temp files of `path` left by a writer that was killed mid-write. Only call this while
-/// holding whatever excludes other writers of `path` (for profiles: the lock and the writer
-/// mutex), or a live writer's temp file could be deleted.
-fn remove_orphaned_temp_files(path: &Path) {
-    let (Some(dir), prefix) = (path.parent(), temp_prefix(path)) else {
-        return;
-    };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&prefix) && name.ends_with(TEMP_SUFFIX) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-fn write_temp(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<tempfile::NamedTempFile> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    create_private_dir(dir)?;
-    let prefix = temp_prefix(path);
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(&prefix).suffix(TEMP_SUFFIX);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Applied when the file is created (open(2) with this mode), not afterwards.
-        builder.permissions(std::fs::Permissions::from_mode(mode));
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    Ok(tmp)
-}
-
-/// Write `bytes` to `path` atomically: a temp file in the same directory created with `mode`,
-/// written and fsynced, renamed over the target, then the directory fsynced. A crash at any
-/// point leaves either the old or the new file (plus, at worst, an orphaned
-/// `.<name>.XXXXXX.tmp`). Creates missing parent directories with mode 0700.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = write_temp(path, bytes, mode)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
-    Ok(())
-}
-
-/// Like [`write_atomic`] but fails with `AlreadyExists` instead of replacing an existing file
-/// (the check and the rename are one atomic step).
-pub fn write_atomic_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = write_temp(path, bytes, mode)?;
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")));
-    Ok(())
-}
+use crate::files::{create_private_dir, remove_orphaned_temp_files, sync_dir};
+pub use crate::files::{write_atomic, write_atomic_new};
 
 #[cfg(test)]
 mod tests {

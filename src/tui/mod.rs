@@ -103,7 +103,7 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
             ))
         })?;
     let (profile, env) = ctx.profile_and_env()?;
-    let log_path = init_logging(ctx);
+    let log_path = init_logging(ctx)?;
     // The session (and on the sandbox the embedded server) opens in the background: the
     // first frame is drawn at once, and effects wait for the session.
     let opts = AppOptions::detect(env.kind, String::new());
@@ -134,16 +134,27 @@ pub async fn run_wizard(ctx: &Ctx) -> Result<i32, AppError> {
 
 /// Send tracing output to `<data dir>/logs/wizard.log`: anything written to the terminal
 /// while the wizard owns it would corrupt the screen.
-fn init_logging(ctx: &Ctx) -> Option<std::path::PathBuf> {
-    let dir = ctx.store.log_dir();
-    crate::files::create_private_dir(&dir).ok()?;
+/// A log that cannot be opened is no reason to stop (the wizard runs without one); a planted
+/// link in its place is (refused before the terminal is taken over, so the message is seen).
+fn init_logging(ctx: &Ctx) -> Result<Option<std::path::PathBuf>, AppError> {
+    match open_log(&ctx.store.log_dir()) {
+        Ok((path, file)) => Ok(Some(start_file_logging(path, file))),
+        Err(e) if crate::files::unsafe_path(&e).is_some() => Err(AppError::usage(e.to_string())),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `<dir>/wizard.log` for appending: dir 0700, file 0600 (logs name ids and URLs a user may
+/// not want shared), never through a link.
+fn open_log(dir: &std::path::Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    crate::files::create_private_dir(dir)?;
     let path = dir.join("wizard.log");
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    // Logs name ids and URLs a user may not want shared; private like the profile.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options.open(&path).ok()?;
+    let file =
+        crate::files::open_nofollow(&path, std::fs::OpenOptions::new().create(true).append(true))?;
+    Ok((path, file))
+}
+
+fn start_file_logging(path: std::path::PathBuf, file: std::fs::File) -> std::path::PathBuf {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ALTINN_ONBOARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -157,7 +168,7 @@ fn init_logging(ctx: &Ctx) -> Option<std::path::PathBuf> {
         tracing::error!(%info, "panic");
         previous(info);
     }));
-    Some(path)
+    path
 }
 
 /// OSC 52: ask the terminal to put `text` on the system clipboard (works over SSH too).
@@ -292,5 +303,21 @@ mod tests {
             terminal_problem_for(true, true, Some("xterm"), Ok((MIN_WIDTH, MIN_HEIGHT))),
             None
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_log_link_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        let (path, _file) = super::open_log(&logs).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let target = dir.path().join("precious");
+        std::fs::write(&target, "precious").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let e = super::open_log(&logs).unwrap_err();
+        assert!(crate::files::unsafe_path(&e).is_some(), "{e}");
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
     }
 }

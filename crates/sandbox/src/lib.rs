@@ -66,6 +66,9 @@
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
+//! - Vendor isolation is stricter than Altinn in one place: the vendor DELETEs of requests and
+//!   change requests refuse another vendor's object (AUTH-00011, as the sibling GET answers),
+//!   where the real service deletes by id for anyone (see [`vendor_routes`]).
 //! - Several processes may share one state file (each CLI command runs the sandbox in-process):
 //!   every read and change holds an OS advisory lock on `<state file>.lock` and first reloads
 //!   the file if another process changed it, so concurrent changes are all kept.
@@ -87,6 +90,7 @@ mod orgs;
 mod problem;
 mod state;
 mod ui;
+pub mod vendor_routes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -609,9 +613,14 @@ fn routes(app: Shared) -> Router {
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/urn/{urn}", get(metadata::package_by_urn))
         // mirrors: AM PackagesController.GetPackageResources (PackagesController.cs:294-319)
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}/resources", get(metadata::package_resources))
+        // ---- Vendor routes: every route below whose path has `/vendor` checks that the object's
+        //      system belongs to the caller (token `consumer`) as the real controller does; each
+        //      is listed in vendor_routes::VENDOR_ROUTES (refusal + real file:line), which the
+        //      isolation property test walks and a unit test keeps in step with this table. ----
         // ---- Altinn system register (SystemRegisterController; altinn/system_register.rs) ----
         // mirrors: AA SystemRegisterController.CreateRegisteredSystem (POST vendor) +
         //          GetListOfRegisteredSystemsForVendor (GET vendor)
+        // owner: POST body vendor = caller else 403 (SystemRegisterController.cs:306-309); GET lists own only (:76-92)
         .route(&format!("{V1}/systemregister/vendor"),
             post(altinn::system_register::create_system).get(altinn::system_register::list_systems))
         // mirrors: AA SystemRegisterController.GetRegisteredSystemInfo (GET vendor/{systemId};
@@ -620,61 +629,81 @@ fn routes(app: Shared) -> Router {
         //          content-negotiated text, JSON string under Accept: application/json) +
         //          SetDeleteOnRegisteredSystem (DELETE). allowedRedirectUrls are stored and returned
         //          as .NET Uri.ToString() writes them (SystemRegisterRepository.cs:163,222,523)
+        //          UpdateWholeRegisteredSystem (PUT) + SetDeleteOnRegisteredSystem (DELETE)
+        // owner: HasWriteAccess -> 403 empty (SystemRegisterController.cs:143, 177, 426)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}"),
             get(altinn::system_register::get_system).put(altinn::system_register::update_system).delete(altinn::system_register::delete_system))
         // mirrors: AA SystemRegisterController.UpdateRightsOnRegisteredSystem
+        // owner: HasWriteAccess -> 403 empty (SystemRegisterController.cs:345)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}/rights"), put(altinn::system_register::update_system_rights))
         // mirrors: AA SystemRegisterController.UpdateAccessPackagesOnRegisteredSystem
+        // owner: HasWriteAccess -> 403 empty (SystemRegisterController.cs:383)
         .route(&format!("{V1}/systemregister/vendor/{{system_id}}/accesspackages"), put(altinn::system_register::update_system_packages))
         // ---- Altinn system-user requests (RequestSystemUserController; altinn/request.rs) ----
         // mirrors: AA RequestSystemUserController.CreateRequest (POST vendor); a soft-deleted
         //          system is accepted (RSUS:60-64, SystemRegisterRepository.cs:245-282 has no
         //          is_deleted filter)
+        // owner: ValidateVendorOrgNo -> AUTH-00011 after the AUTH-00004/6-9 checks (RequestSystemUserService.cs:60-76, 292-311)
         .route(&format!("{V1}/systemuser/request/vendor"), post(altinn::request::create_request))
         // mirrors: AA RequestSystemUserController.CreateAgentRequest (POST vendor/agent); missing
         //          SystemId/PartyOrgNo/AccessPackages -> automatic 400 ValidationProblemDetails
         //          ([Required], CreateAgentRequestSystemUser.cs:31-50), [] -> AUTH-00058 (RSUS:209-212)
+        // owner: as CreateRequest (RequestSystemUserService.cs:176-192)
         .route(&format!("{V1}/systemuser/request/vendor/agent"), post(altinn::request::create_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByGuid (GET vendor/{requestId}) +
         //          DeleteRequestByRequestId (DELETE vendor/{requestId})
+        // owner: GET -> AUTH-00011 (RequestSystemUserService.cs:376, 433-448)
+        // stricter than real: RequestSystemUserService.cs:818-827 does no vendor check; DELETE answers as GET
         .route(&format!("{V1}/systemuser/request/vendor/{{request_id}}"),
             get(altinn::request::get_request).delete(altinn::request::delete_request))
         // mirrors: AA RequestSystemUserController.GetAgentSystemUserRequestByGuid (GET vendor/agent/{requestId});
         //          not found (incl. a standard request: RequestRepository.cs:320 filters the type)
         //          -> AUTH-00010 (RSUS:401-405)
+        // owner: AUTH-00011 (RequestSystemUserService.cs:412-416)
         .route(&format!("{V1}/systemuser/request/vendor/agent/{{request_id}}"), get(altinn::request::get_agent_request))
         // mirrors: AA RequestSystemUserController.GetRequestByExternalRef
+        // owner: AUTH-00011 (RequestSystemUserService.cs:345-349)
         .route(&format!("{V1}/systemuser/request/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::request::get_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAgentRequestByExternalRef; not found -> AUTH-00010
         //          (RSUS:856-861)
+        // owner: AUTH-00011 (RequestSystemUserService.cs:863-867)
         .route(&format!("{V1}/systemuser/request/vendor/agent/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::request::get_agent_request_by_external_ref))
         // mirrors: AA RequestSystemUserController.GetAllRequestsForVendor (paginated, Opaque<Guid> token;
         //          items without confirmUrl, RSU:545-586)
+        // owner: AUTH-00011 (RequestSystemUserService.cs:762-772)
         .route(&format!("{V1}/systemuser/request/vendor/bysystem/{{system_id}}"), get(altinn::request::list_requests))
         // mirrors: AA RequestSystemUserController.GetAllAgentRequestsForVendor (items without confirmUrl,
         //          RSU:595-636)
+        // owner: AUTH-00011 (RequestSystemUserService.cs:793-803)
         .route(&format!("{V1}/systemuser/request/vendor/agent/bysystem/{{system_id}}"), get(altinn::request::list_agent_requests))
         // ---- Altinn change requests (ChangeRequestSystemUserController; altinn/change_request.rs) ----
         // mirrors: AA ChangeRequestSystemUserController.CreateChangeRequest (POST vendor?correlation-id&system-user-id;
         //          BadRequest(string) CR:92,115 content-negotiated; another vendor's system user ->
         //          Unauthorized() CR:122 = 401 RFC 9110 ProblemDetails)
+        // owner: system user's supplier = caller else 401, after AUTH-00015 (ChangeRequestSystemUserController.cs:106-123)
         .route(&format!("{V1}/systemuser/changerequest/vendor"), post(altinn::change_request::create_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByGuid + DeleteChangeRequestByRequestId
+        // owner: GET -> AUTH-00011 (ChangeRequestSystemUserService.cs:231-235)
+        // stricter than real: ChangeRequestSystemUserService.cs:492-501 does no vendor check; DELETE answers as GET
         .route(&format!("{V1}/systemuser/changerequest/vendor/{{request_id}}"),
             get(altinn::change_request::get_change_request).delete(altinn::change_request::delete_change_request))
         // mirrors: AA ChangeRequestSystemUserController.GetChangeRequestByExternalRef
+        // owner: AUTH-00011 (ChangeRequestSystemUserService.cs:201-205)
         .route(&format!("{V1}/systemuser/changerequest/vendor/byexternalref/{{system_id}}/{{org_no}}/{{external_ref}}"),
             get(altinn::change_request::get_change_request_by_external_ref))
         // mirrors: AA ChangeRequestSystemUserController.GetAllChangeRequestsForVendor (items without
         //          confirmUrl, CR:340-381)
+        // owner: AUTH-00011 (ChangeRequestSystemUserService.cs:473-483)
         .route(&format!("{V1}/systemuser/changerequest/vendor/bysystem/{{system_id}}"), get(altinn::change_request::list_change_requests))
         // ---- Altinn system users (SystemUserController; altinn/system_user.rs) ----
         // mirrors: AA SystemUserController.GetAllSystemUsersByVendorSystem (paginated, Opaque<long> token)
+        // owner: AUTH-00011 (SystemUserService.cs:292-302)
         .route(&format!("{V1}/systemuser/vendor/bysystem/{{system_id}}"), get(altinn::system_user::list_system_users))
         // mirrors: AA SystemUserController.GetSingleSystemUserForVendor (GET vendor/byquery; not found ->
         //          bare NotFound() SU:274 = RFC 9110 ProblemDetails)
+        // owner: supplier = caller else 404 (SystemUserController.cs:268-274)
         .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user::system_user_by_query))
         // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at; ui.rs,
         //      decisions in altinn/decision.rs) ----

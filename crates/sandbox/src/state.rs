@@ -287,11 +287,15 @@ fn open_lock_file(state_file: &Path) -> std::io::Result<std::fs::File> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         super::files::create_private_dir(dir)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    // No link followed: a planted `<state>.lock` link must not get its target truncated.
+    super::files::open_nofollow(
+        &path,
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false),
+    )
 }
 
 /// The generation counter kept in the lock file (0 when empty or unreadable). Read with the
@@ -309,7 +313,14 @@ pub fn read_generation(lock: &std::fs::File) -> u64 {
 /// Record a new generation in the lock file, after the state file was replaced. Written with
 /// the lock held, so readers (who also hold it) never see a half-written number.
 pub fn write_generation(state_file: &Path, generation: u64) -> std::io::Result<()> {
-    std::fs::write(lock_path(state_file), format!("{generation}\n"))
+    let mut f = super::files::open_nofollow(
+        &lock_path(state_file),
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true),
+    )?;
+    f.write_all(format!("{generation}\n").as_bytes())
 }
 
 /// What is on disk now, for comparison with [`Seen`]. With the lock held.
@@ -322,7 +333,7 @@ pub fn seen_now(state_file: &Path, lock: &std::fs::File) -> Seen {
 
 /// Read and check the state file; `Ok(None)` when it does not exist.
 pub fn load(path: &Path) -> Result<Option<State>, SandboxError> {
-    let bytes = match super::files::read_capped(path, super::files::MAX_STATE_FILE) {
+    let bytes = match super::files::read_capped_nofollow(path, super::files::MAX_STATE_FILE) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
@@ -381,32 +392,11 @@ pub fn serialize(state: &State) -> Result<Vec<u8>, SandboxError> {
     serde_json::to_vec_pretty(state).map_err(|e| SandboxError::Key(format!("serialize: {e}")))
 }
 
-/// Temp file in the same directory, fsync, rename over the target, fsync the directory.
+/// Temp file (0600: the state holds the sandbox's private signing key) in the same directory,
+/// fsync, rename over the target (never through a link), fsync the directory.
 pub fn save_atomically(path: &Path, bytes: &[u8]) -> Result<(), SandboxError> {
-    let io_err = |source| SandboxError::Io {
+    super::files::write_atomic(path, bytes, 0o600).map_err(|source| SandboxError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let dir: PathBuf = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    super::files::create_private_dir(&dir).map_err(io_err)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(io_err)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // The file holds the sandbox's private signing key.
-        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o600))
-            .map_err(io_err)?;
-    }
-    tmp.write_all(bytes).map_err(io_err)?;
-    tmp.as_file().sync_all().map_err(io_err)?;
-    tmp.persist(path).map_err(|e| io_err(e.error))?;
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(&dir) {
-        // Best effort: make the rename itself durable.
-        let _ = d.sync_all();
-    }
-    Ok(())
+    })
 }

@@ -73,19 +73,30 @@ pub async fn create_change_request(
             };
             return Ok(json_ok(StatusCode::OK, &empty));
         }
-        if let Some(existing) = st.change_requests.get(&correlation_id).filter(|c| !c.deleted) {
-            if st
+        // mirrors: CR:148-154 — an existing change request with this id is returned only if
+        // GetChangeRequestByGuid passes its vendor check (CRS:223-235); another vendor's falls
+        // through to CreateChangeRequest.
+        let existing = st.change_requests.get(&correlation_id).filter(|c| !c.deleted);
+        if let Some(existing) = existing
+            && st
                 .systems
                 .get(&existing.system_id)
                 .is_some_and(|s| s.vendor_org() == vendor)
-            {
-                return Ok(json_ok(StatusCode::OK, &change_response(&base, existing)));
-            }
-            return Err(SYSTEM_ID_NOT_FOUND.into_response());
+        {
+            return Ok(json_ok(StatusCode::OK, &change_response(&base, existing)));
         }
         // For now the real service does not support change requests for agent system users.
         if su.user_type == "agent" {
             return Err(SYSTEM_USER_NOT_FOUND.into_response());
+        }
+        // mirrors: ValidateStatus (CRS:105-119, createNew) — another vendor's change request under
+        // this correlation id is refused, never replaced: AUTH-00007 while New, else AUTH-00061.
+        if let Some(existing) = existing {
+            return Err(if existing.status == "New" {
+                EXTERNAL_REQUEST_ID_PENDING.into_response()
+            } else {
+                CHANGE_REQUEST_STATUS_NOT_NEW.into_response()
+            });
         }
         let system = match st.systems.get(&su.system_id) {
             Some(s) if !s.is_deleted => s.clone(),
@@ -244,6 +255,7 @@ pub async fn list_change_requests(
 }
 
 /// mirrors: ChangeRequestSystemUserController.DeleteChangeRequestByRequestId (202)
+// stricter than real: ChangeRequestSystemUserService.cs:492-501 does no vendor check (see soft_delete).
 pub async fn delete_change_request(
     State(app): State<Shared>,
     base: Base,
@@ -251,9 +263,19 @@ pub async fn delete_change_request(
     Path(request_id): Path<String>,
 ) -> Response {
     respond(
-        soft_delete(&app, &base, &headers, &request_id, |st, id| {
-            st.change_requests.get_mut(&id).map(|c| &mut c.deleted)
-        })
+        soft_delete(
+            &app,
+            &base,
+            &headers,
+            &request_id,
+            |st, id| {
+                st.change_requests
+                    .get(&id)
+                    .filter(|c| !c.deleted)
+                    .map(|c| c.system_id.clone())
+            },
+            |st, id| st.change_requests.get_mut(&id).map(|c| &mut c.deleted),
+        )
         .await,
     )
 }

@@ -442,6 +442,14 @@ fn vendor_of(caller: &Caller) -> Result<String, Response> {
         .ok_or_else(problem::unauthorized_in_action)
 }
 
+/// The vendor check of every request, agent-request, change-request and system-user route:
+/// the object's system must exist and belong to the caller's organisation (the token's
+/// `consumer`), else AUTH-00011 — another vendor cannot tell "not yours" from "no such system".
+/// mirrors: RequestSystemUserService.RetrieveChosenSystemInfoAndValidateVendorOrgNo
+/// (RequestSystemUserService.cs:433-448) + ValidateVendorOrgNo (RequestSystemUserService.cs:292-311;
+/// ChangeRequestSystemUserService.cs:148-165), and the inline checks of the bysystem lists
+/// (RequestSystemUserService.cs:762-772, 793-803; ChangeRequestSystemUserService.cs:473-483;
+/// SystemUserService.cs:292-302). Like GetRegisteredSystemById, a deleted system still counts.
 fn owned_system<'a>(st: &'a World, system_id: &str, vendor: &str) -> Result<&'a System, Response> {
     match st.systems.get(system_id) {
         Some(s) if s.vendor_org() == vendor => Ok(s),
@@ -473,17 +481,32 @@ fn active_system_user<'a>(
 }
 
 /// What the two DELETE endpoints (requests, change requests) share: soft delete, 202;
-/// `REQUEST_NOT_FOUND` when missing or already deleted. Like the real code, no ownership check.
+/// `REQUEST_NOT_FOUND` when missing or already deleted.
+///
+/// stricter than real: RequestSystemUserService.cs:818-827 (DeleteRequestByRequestId) and
+/// ChangeRequestSystemUserService.cs:492-501 (DeleteChangeRequestByRequestId) do no vendor
+/// check, so in Altinn any vendor may delete any request whose id it knows. A shared workshop
+/// sandbox must not let participants destroy each other's work (issue 14), so another vendor's
+/// request gets what the sibling GET answers it (RequestSystemUserService.cs:376-380,
+/// ChangeRequestSystemUserService.cs:231-235): AUTH-00011. That reveals nothing new: the GET
+/// already tells "not yours" (11) from "no such request" (10).
 async fn soft_delete(
     app: &Shared,
     base: &Base,
     headers: &HeaderMap,
     request_id: &str,
+    system_of: impl FnOnce(&World, Uuid) -> Option<String>,
     deleted_flag: impl FnOnce(&mut World, Uuid) -> Option<&mut bool>,
 ) -> HResult {
-    authorize(app, base, headers, REQUEST_WRITE_POLICY)?;
+    let caller = authorize(app, base, headers, REQUEST_WRITE_POLICY)?;
     let id = parse_guid("requestId", request_id)?;
+    // Same order as the sibling GET: the token's vendor (RequestSystemUserController.cs:224-228).
+    let vendor = vendor_of(&caller)?;
     let mut st = app.lock().await;
+    let Some(system_id) = system_of(&st, id) else {
+        return Err(REQUEST_NOT_FOUND.into_response());
+    };
+    owned_system(&st, &system_id, &vendor)?;
     match deleted_flag(&mut st, id) {
         Some(deleted) if !*deleted => *deleted = true,
         _ => return Err(REQUEST_NOT_FOUND.into_response()),

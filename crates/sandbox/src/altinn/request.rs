@@ -441,8 +441,9 @@ pub async fn list_agent_requests(
     respond(list_any_requests(app, base, headers, system_id, query, RequestKind::Agent).await)
 }
 
-/// mirrors: RequestSystemUserController.DeleteRequestByRequestId — soft delete, 202, and (like the
-/// real code) no ownership check.
+/// mirrors: RequestSystemUserController.DeleteRequestByRequestId — soft delete, 202, any kind
+/// (standard or agent) by id.
+// stricter than real: RequestSystemUserService.cs:818-827 does no vendor check (see soft_delete).
 pub async fn delete_request(
     State(app): State<Shared>,
     base: Base,
@@ -450,9 +451,19 @@ pub async fn delete_request(
     Path(request_id): Path<String>,
 ) -> Response {
     respond(
-        soft_delete(&app, &base, &headers, &request_id, |st, id| {
-            st.requests.get_mut(&id).map(|r| &mut r.deleted)
-        })
+        soft_delete(
+            &app,
+            &base,
+            &headers,
+            &request_id,
+            |st, id| {
+                st.requests
+                    .get(&id)
+                    .filter(|r| !r.deleted)
+                    .map(|r| r.system_id.clone())
+            },
+            |st, id| st.requests.get_mut(&id).map(|r| &mut r.deleted),
+        )
         .await,
     )
 }
