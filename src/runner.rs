@@ -122,6 +122,11 @@ impl LocalRunner {
                 "this profile has no key yet: run `keys generate` or `keys import`",
             ));
         };
+        // TT02/prod: grants name the kid the portal has for the key (see Profile::portal_kid).
+        let kid = match (&profile.portal_kid, profile.environment.kind) {
+            (Some(p), EnvKind::Tt02 | EnvKind::Prod) => p,
+            _ => kid,
+        };
         let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.get(path).filter(|k| k.kid() == kid) {
             return Ok(k.clone());
@@ -366,8 +371,9 @@ impl Runner {
                 vendor_org,
                 scopes,
                 client_id,
+                previous,
             } => Msg::ClientRegistered(
-                self.register_client(profile, &vendor_org, &scopes, client_id)
+                self.register_client(profile, &vendor_org, &scopes, client_id, previous)
                     .await,
             ),
             Effect::RegisterSystem { registration } => {
@@ -425,11 +431,18 @@ impl Runner {
         vendor_org: &str,
         scopes: &[String],
         client_id: Option<String>,
+        previous: Option<String>,
     ) -> Result<String, Failure> {
         let key = self.key_for(profile)?;
         let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
         Ok(admin
-            .register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk())
+            .register_client(
+                client_id.as_deref(),
+                vendor_org,
+                scopes,
+                &key.public_jwk(),
+                previous.as_deref(),
+            )
             .await?)
     }
 

@@ -67,7 +67,8 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             client_id,
             scope,
             confirm_uploaded,
-        }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded).await,
+            kid,
+        }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded, kid).await,
         Command::System(SystemCommand::Register(a)) => system_register(ctx, a).await,
         Command::System(SystemCommand::Show) => system_show(ctx).await,
         Command::Request(RequestCommand::Create {
@@ -227,37 +228,98 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError>
 
 async fn client_set(
     ctx: &Ctx,
-    vendor_org: String,
+    vendor_org: Option<String>,
     client_id: Option<String>,
     scope: String,
     confirm: bool,
+    kid: Option<String>,
 ) -> Result<i32, AppError> {
-    with_flow(ctx, |mut flow, session| async move {
-        let r = async {
-            drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
-            if confirm && !flow.profile.client_registered {
-                drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
-            }
-            let p = &flow.profile;
-            let v = ClientOutput {
-                client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
-                registered: p.client_registered, environment: session.env.kind,
-            };
-            ctx.out.result(&v, || {
-                format!(
-                    "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
-                    p.client_id.as_deref().unwrap_or("-"),
-                    p.vendor_org.as_deref().unwrap_or("-"),
-                    p.scopes.join(" "),
-                    if p.client_registered { "yes" } else { "not confirmed (upload the JWK in the portal, then rerun with --confirm-uploaded)" }
-                )
-            });
-            Ok(exit::OK)
+    let _lock = ctx.lock_profile()?;
+    let (profile, env) = ctx.profile_and_env()?;
+    let sandbox_like = matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom);
+    let portal_kid = match kid.as_deref().map(str::trim) {
+        None => None,
+        Some(_) if sandbox_like => {
+            return Err(AppError::usage(
+                "--kid is for TT02/production, where the self-service portal may give an uploaded key its own kid; \
+                 on the sandbox the client gets the key with its own kid",
+            ));
         }
-        .await;
-        (r, session)
-    })
-    .await
+        Some("") => Some(None),
+        Some(k) => Some(Some(
+            crate::validate::kid(k).map_err(|e| AppError::usage(e.to_string()))?,
+        )),
+    };
+    // Registering the client is what may move a profile whose sandbox is gone to the one
+    // reached now (see session::OpenOptions::rebind).
+    let session = ctx
+        .session_with(&env, crate::session::OpenOptions { rebind: true })
+        .await?;
+    let mut flow = Flow::resume(profile);
+    if session.rebound {
+        // What was made in the old sandbox is not in this one.
+        let p = &mut flow.profile;
+        p.client_registered = false;
+        p.system_registered = None;
+        p.requests.clear();
+        p.last_test_call = None;
+    }
+    let r = async {
+        let vendor_org = match vendor_org.or_else(|| flow.profile.vendor_org.clone()) {
+            Some(v) => v,
+            None if session.shared_sandbox() => {
+                // A shared sandbox (a workshop): an organisation of one's own, or everyone
+                // using the README's example org would share one system and its requests.
+                let org = crate::portal::participant_vendor_org();
+                ctx.out.info(format!(
+                    "vendor org: {org}, made up for you on this shared sandbox so that your system and requests are \
+                     your own (pass --vendor-org to choose one)"
+                ));
+                org
+            }
+            None if sandbox_like => crate::sandbox::seeded_orgs()
+                .last()
+                .map(|o| o.org_no.to_string())
+                .unwrap_or_default(),
+            None => {
+                return Err(AppError::usage(
+                    "--vendor-org is required: your organisation number, the one the client belongs to in the self-service portal",
+                ));
+            }
+        };
+        if let Some(k) = portal_kid.clone() {
+            flow.profile.portal_kid = k;
+        }
+        drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
+        if confirm && !flow.profile.client_registered {
+            drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
+        }
+        if !sandbox_like && let Some(n) = &flow.notice {
+            ctx.out.info(n);
+        }
+        let p = &flow.profile;
+        let v = ClientOutput {
+            client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
+            registered: p.client_registered, environment: session.env.kind,
+        };
+        ctx.out.result(&v, || {
+            let mut text = format!(
+                "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
+                p.client_id.as_deref().unwrap_or("-"),
+                p.vendor_org.as_deref().unwrap_or("-"),
+                p.scopes.join(" "),
+                if p.client_registered { "yes" } else { "not confirmed (upload the JWK in the portal, then rerun with --confirm-uploaded)" }
+            );
+            if let Some(k) = &p.portal_kid {
+                text.push_str(&format!("\nkid:        {k} (the portal's; the key's own is {})", p.kid.as_deref().unwrap_or("-")));
+            }
+            text
+        });
+        Ok(exit::OK)
+    }
+    .await;
+    session.close().await;
+    r
 }
 
 /// Read a system definition file in the register's own JSON format.
@@ -851,6 +913,10 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
         ProfileCommand::Rm { name } => {
             crate::validate::profile_name(&name).map_err(|e| AppError::usage(e.to_string()))?;
             let removed = ctx.store.remove(&name).map_err(err)?;
+            if removed {
+                // Which sandbox held its objects: meaningless without the profile.
+                let _ = std::fs::remove_file(crate::session::binding_path(&ctx.store, &name));
+            }
             if !removed {
                 return Err(AppError::usage(format!("no profile named `{name}`")));
             }
