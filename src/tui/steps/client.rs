@@ -214,6 +214,12 @@ impl StepScreen for Screen {
                 )
             };
             c.extend(wrapped(&text, w, t.warning()));
+            // Digdir's portal keeps the kid of a pasted JWK but gives a pasted PEM its own.
+            let kid_note = match &p.portal_kid {
+                Some(pk) => format!("Grants name the portal's kid {pk} (`client set --kid`)."),
+                None => "Pasted a PEM? Then the portal's kid counts: `client set --kid`.".to_string(),
+            };
+            c.extend(wrapped(&kid_note, w, t.dim()));
         }
         if p.client_registered
             && let Some(id) = &p.client_id
