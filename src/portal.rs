@@ -90,8 +90,8 @@ impl SandboxPortal {
     ///
     /// A client's organisation is fixed, as in Digdir's portal. When the client asked for, or
     /// the profile's `previous` one, holds this key but belongs to another organisation (the
-    /// vendor fixed a mistyped org), it is deleted and a client for `org` is made with the
-    /// key: under the id asked for, or a new one. Otherwise the key, unique across clients,
+    /// vendor fixed a mistyped org), it is deleted and a new client for `org` is made with the
+    /// key. Otherwise the key, unique across clients,
     /// would keep the new client from being made, and the old one would keep the old org.
     pub async fn register_client(
         &self,
@@ -101,6 +101,7 @@ impl SandboxPortal {
         jwk: &PublicJwk,
         previous: Option<&str>,
     ) -> Result<String, PortalError> {
+        let mut client_id = client_id;
         if let Some(old) = client_id.or(previous)
             && let Some(c) = self.client(old).await?
             && c.org.as_deref().is_some_and(|o| o != org)
@@ -108,6 +109,9 @@ impl SandboxPortal {
         {
             tracing::info!(client_id = old, from = ?c.org, to = org, "the vendor organisation changed: replacing the sandbox client");
             self.delete_client(old).await?;
+            // A new client gets a new id, as in the portal (the register also keeps the old id
+            // on the old org's system: one client id per system).
+            client_id = None;
         }
         let url = format!("{}/sandbox/clients", self.base);
         let mut body =
