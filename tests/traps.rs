@@ -401,3 +401,71 @@ fn workshop_participants_each_get_their_own_system_and_request() {
     assert_eq!(st["status"], "Accepted");
     assert_eq!(bob.json(&["call"], 0)["status"], 200);
 }
+
+/// Items 6 and 7 in the wizard: after a switch from a finished sandbox profile to TT02 the
+/// client step offers no client id (the sandbox's is not TT02's), a switch back finds the
+/// sandbox done, and on a custom (shared) server the vendor org offered is one's own.
+#[test]
+fn the_wizard_keeps_environments_apart_and_offers_an_own_org_on_a_shared_sandbox() {
+    use altinn_onboard::env::{EnvKind, EnvSetting};
+    use altinn_onboard::flow::{Flow, Msg, Step};
+    use altinn_onboard::profile::{Profile, RegistrationRecord, SystemSpec};
+    use altinn_onboard::tui::app::{App, AppOptions, seeded_for};
+    use altinn_onboard::tui::theme::Theme;
+    use ratatui::{Terminal, backend::TestBackend};
+
+    const SANDBOX_CLIENT: &str = "5a5d1c1e-aaaa-4bbb-8ccc-0123456789ab";
+    let opts = |kind| AppOptions {
+        default_test_url: "http://127.0.0.1:1/reference/whoami".into(),
+        headless: None,
+        seeded_orgs: seeded_for(kind),
+        theme: Theme::plain(),
+    };
+    let render = |app: &App| {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        term.draw(|f| altinn_onboard::tui::ui::draw(f, app))
+            .expect("draw");
+        term.backend().to_string()
+    };
+    let mut p = Profile::new("default", EnvSetting::new(EnvKind::Sandbox));
+    p.kid = Some("kid-1".into());
+    p.key_path = Some("/keys/k.pem".into());
+    p.vendor_org = Some(VENDOR.into());
+    p.client_id = Some(SANDBOX_CLIENT.into());
+    p.scopes = altinn_onboard::altinn::client::VENDOR_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    p.client_registered = true;
+    p.system = Some(SystemSpec::simple("smartcloud", "Smart", "Smart"));
+    p.system_registered = Some(RegistrationRecord {
+        system_id: format!("{VENDOR}_smartcloud"),
+        at: chrono::Utc::now(),
+        outcome: "created".into(),
+        client_id: Some(SANDBOX_CLIENT.into()),
+    });
+    let mut app = App::new(Flow::resume(p), opts(EnvKind::Sandbox));
+    assert_eq!(app.flow.step, Step::Request);
+
+    app.handle_msg(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)));
+    assert_eq!(app.flow.step, Step::Client);
+    assert_eq!(app.forms.client.client_id.value(), "");
+    let screen = render(&app);
+    assert!(!screen.contains("5a5d1c1e"), "{screen}");
+
+    app.handle_msg(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)));
+    assert_eq!(app.flow.step, Step::Request, "the sandbox's progress is back");
+    assert_eq!(app.flow.profile.client_id.as_deref(), Some(SANDBOX_CLIENT));
+
+    // A custom server (a workshop's `sandbox serve`): an org of one's own is offered.
+    app.handle_msg(Msg::SelectEnvironment(EnvSetting {
+        kind: EnvKind::Custom,
+        maskinporten_url: Some("http://127.0.0.1:9/".into()),
+        altinn_url: Some("http://127.0.0.1:9".into()),
+    }));
+    assert_eq!(app.flow.step, Step::Client);
+    let org = app.forms.client.vendor_org.value().to_string();
+    assert!(org.starts_with("39") && org != VENDOR, "{org}");
+    let screen = render(&app);
+    assert!(screen.contains("vendor org of their own"), "{screen}");
+}

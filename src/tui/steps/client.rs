@@ -33,6 +33,11 @@ impl ClientFields {
         let sandbox = p.environment.kind == EnvKind::Sandbox;
         let vendor_default = match (&p.vendor_org, sandbox) {
             (Some(v), _) => v.clone(),
+            // A custom server is usually a shared `sandbox serve` (a workshop): an org of one's
+            // own, so participants never share a system and its requests (issue 17 item 7).
+            (None, false) if p.environment.kind == EnvKind::Custom => {
+                crate::portal::participant_vendor_org()
+            }
             // The last seeded organisation, so the customer picker (which starts at the first)
             // does not suggest the vendor itself.
             (None, true) => opts
@@ -189,6 +194,15 @@ impl StepScreen for Screen {
             ClientFields::ALL,
             FormLook::default(),
         );
+        if app.env_kind() == EnvKind::Custom && p.client_id.is_none() {
+            c.blank();
+            c.extend(wrapped(
+                "On a shared sandbox (a workshop) everyone needs a vendor org of their own, or \
+                 they share one system and its requests: the one suggested is made up for you.",
+                w,
+                t.dim(),
+            ));
+        }
         if let Some(portal) = app.env_kind().self_service_portal() {
             c.blank();
             if let Some(k) = app.key_info() {
