@@ -172,10 +172,17 @@ fn environment_switches_keep_each_environments_progress() {
     let sandbox_client = sandbox.client_id.clone().expect("client id");
     f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)));
     assert_eq!(f.profile.environment.kind, EnvKind::Tt02);
-    assert_eq!(f.profile.client_id, None, "TT02 must not get the sandbox's client id");
+    assert_eq!(
+        f.profile.client_id, None,
+        "TT02 must not get the sandbox's client id"
+    );
     assert!(f.profile.requests.is_empty() && f.profile.vendor_org.is_none());
     assert_eq!(f.step, Step::Client);
-    assert!(f.notice.as_deref().is_some_and(|n| n.contains("kept")), "{:?}", f.notice);
+    assert!(
+        f.notice.as_deref().is_some_and(|n| n.contains("kept")),
+        "{:?}",
+        f.notice
+    );
     // TT02 progress of its own.
     f.update(Msg::SubmitClient {
         vendor_org: "312345676".into(),
@@ -186,7 +193,10 @@ fn environment_switches_keep_each_environments_progress() {
     // Back to the sandbox: everything as it was, the key included.
     let fx = f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)));
     assert!(fx.iter().any(is_save));
-    assert_eq!(f.profile.client_id.as_deref(), Some(sandbox_client.as_str()));
+    assert_eq!(
+        f.profile.client_id.as_deref(),
+        Some(sandbox_client.as_str())
+    );
     assert_eq!(f.profile.requests, sandbox.requests);
     assert_eq!(f.profile.system_registered, sandbox.system_registered);
     assert_eq!(f.profile.last_test_call, sandbox.last_test_call);
@@ -205,7 +215,12 @@ fn environment_switches_keep_each_environments_progress() {
         thumbprint: "tp-2".into(),
         ..key_info()
     })));
-    assert!(f.profile.environments.values().all(|s| !s.client_registered));
+    assert!(
+        f.profile
+            .environments
+            .values()
+            .all(|s| !s.client_registered)
+    );
 }
 
 /// Issue 17 item 2: a changed vendor org on the sandbox replaces the client (the old one is
@@ -249,7 +264,9 @@ fn a_changed_vendor_org_replaces_the_client() {
     });
     assert_eq!(f.error, None);
     assert!(
-        f.notice.as_deref().is_some_and(|n| n.contains("fixed in the self-service portal")),
+        f.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("fixed in the self-service portal")),
         "{:?}",
         f.notice
     );

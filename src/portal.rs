@@ -99,6 +99,19 @@ impl SandboxPortal {
         org: &str,
         scopes: &[String],
         jwk: &PublicJwk,
+    ) -> Result<String, PortalError> {
+        self.register_client_replacing(client_id, org, scopes, jwk, None)
+            .await
+    }
+
+    /// [`register_client`](Self::register_client), where `previous` is the profile's client
+    /// from before the vendor organisation changed.
+    pub async fn register_client_replacing(
+        &self,
+        client_id: Option<&str>,
+        org: &str,
+        scopes: &[String],
+        jwk: &PublicJwk,
         previous: Option<&str>,
     ) -> Result<String, PortalError> {
         let mut client_id = client_id;

@@ -436,7 +436,7 @@ impl Runner {
         let key = self.key_for(profile)?;
         let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
         Ok(admin
-            .register_client(
+            .register_client_replacing(
                 client_id.as_deref(),
                 vendor_org,
                 scopes,

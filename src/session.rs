@@ -263,11 +263,21 @@ async fn open_sandbox(
         && running_id.as_deref() == Some(bound.instance_id.as_str())
     {
         if bound.url.as_deref() != Some(r.url.as_str()) && bound.url.is_some() {
-            write_binding(store, profile, &SandboxBinding { url: Some(r.url.clone()), ..bound.clone() });
+            write_binding(
+                store,
+                profile,
+                &SandboxBinding {
+                    url: Some(r.url.clone()),
+                    ..bound.clone()
+                },
+            );
         }
         return Ok((
             Reached::Server(r.url.clone()),
-            format!("using the sandbox running at {} (it holds this profile's objects)", r.url),
+            format!(
+                "using the sandbox running at {} (it holds this profile's objects)",
+                r.url
+            ),
             false,
         ));
     }
@@ -292,7 +302,11 @@ async fn open_sandbox(
         Some(u) => format!(
             "in the sandbox served at {u} (instance {}{})",
             bound.instance_id,
-            if bound.persisted { "" } else { ", started without --state" }
+            if bound.persisted {
+                ""
+            } else {
+                ", started without --state"
+            }
         ),
         None => format!(
             "in the embedded sandbox (instance {}, state in {})",
@@ -321,7 +335,10 @@ async fn open_sandbox(
                 if let Some(info) = &r.info {
                     write_binding(store, profile, &binding_for_server(&r.url, info));
                 }
-                (Reached::Server(r.url.clone()), format!("using the sandbox running at {}", r.url))
+                (
+                    Reached::Server(r.url.clone()),
+                    format!("using the sandbox running at {}", r.url),
+                )
             }
             None => {
                 write_binding(store, profile, &binding_for_embedded(&handle));

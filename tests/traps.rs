@@ -135,7 +135,14 @@ fn onboard_to_accepted(u: &User) -> (String, String) {
     u.json(&["keys", "generate"], 0);
     let client = u.json(&["client", "set", "--vendor-org", VENDOR], 0);
     u.json(
-        &["system", "register", "--name", "smartcloud", "--resource", RESOURCE],
+        &[
+            "system",
+            "register",
+            "--name",
+            "smartcloud",
+            "--resource",
+            RESOURCE,
+        ],
         0,
     );
     let req = u.json(&["request", "create", "--customer-org", CUSTOMER], 0);
@@ -198,7 +205,12 @@ fn a_profile_whose_sandbox_is_gone_says_so_and_client_set_starts_over() {
     let _second = serve(b.home.path(), &[]);
     let out = b
         .cmd(&[
-            "system", "register", "--name", "smartcloud", "--resource", RESOURCE,
+            "system",
+            "register",
+            "--name",
+            "smartcloud",
+            "--resource",
+            RESOURCE,
         ])
         .output()
         .expect("run");
@@ -216,7 +228,14 @@ fn a_profile_whose_sandbox_is_gone_says_so_and_client_set_starts_over() {
     let (_, stderr) = b.run(&["client", "set"], 0);
     assert!(stderr.contains("now uses this sandbox"), "{stderr}");
     b.json(
-        &["system", "register", "--name", "smartcloud", "--resource", RESOURCE],
+        &[
+            "system",
+            "register",
+            "--name",
+            "smartcloud",
+            "--resource",
+            RESOURCE,
+        ],
         0,
     );
 }
@@ -241,7 +260,14 @@ fn fixing_a_vendor_org_typo_replaces_the_sandbox_client() {
         .expect("a client org check");
     assert_eq!(org["status"], "pass", "{org}");
     let sys = a.json(
-        &["system", "register", "--name", "smartcloud", "--resource", RESOURCE],
+        &[
+            "system",
+            "register",
+            "--name",
+            "smartcloud",
+            "--resource",
+            RESOURCE,
+        ],
         0,
     );
     assert_eq!(sys["id"], format!("{CUSTOMER}_smartcloud"), "{sys}");
@@ -269,7 +295,14 @@ fn fixing_a_vendor_org_typo_replaces_the_sandbox_client() {
     );
     a.json(&["client", "set", "--vendor-org", VENDOR], 0);
     a.json(
-        &["system", "register", "--name", "smartcloud", "--resource", RESOURCE],
+        &[
+            "system",
+            "register",
+            "--name",
+            "smartcloud",
+            "--resource",
+            RESOURCE,
+        ],
         0,
     );
     let doctor = a.json(&["doctor"], 0);
@@ -298,7 +331,10 @@ fn switching_environments_keeps_each_ones_progress() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("client id shown in"), "{stderr}");
-    assert!(stderr.contains("kept"), "the switch says what is kept: {stderr}");
+    assert!(
+        stderr.contains("kept"),
+        "the switch says what is kept: {stderr}"
+    );
     let tt02_client = "0b7e6c1a-2f3d-4e5f-8a9b-0c1d2e3f4a5b";
     let tt02 = a.json(
         &[
@@ -329,7 +365,10 @@ fn switching_environments_keeps_each_ones_progress() {
     assert_eq!(p.portal_kid, None, "the portal's kid is TT02's");
     assert_eq!(a.json(&["call"], 0)["status"], 200);
     // And TT02's client comes back with TT02 (no --client-id needed; nothing is sent there).
-    let (again, stderr) = a.run(&["--env", "tt02", "client", "set", "--vendor-org", CUSTOMER], 0);
+    let (again, stderr) = a.run(
+        &["--env", "tt02", "client", "set", "--vendor-org", CUSTOMER],
+        0,
+    );
     assert!(stderr.contains("as you left them"), "{stderr}");
     assert_eq!(again["client_id"], tt02_client);
 }
@@ -365,7 +404,14 @@ fn workshop_participants_each_get_their_own_system_and_request() {
         let (client, stderr) = p.run(&["client", "set"], 0);
         assert!(stderr.contains("shared sandbox"), "{stderr}");
         let sys = p.json(
-            &["system", "register", "--name", "smartcloud", "--resource", RESOURCE],
+            &[
+                "system",
+                "register",
+                "--name",
+                "smartcloud",
+                "--resource",
+                RESOURCE,
+            ],
             0,
         );
         let req = p.json(&["request", "create", "--customer-org", CUSTOMER], 0);
@@ -454,7 +500,11 @@ fn the_wizard_keeps_environments_apart_and_offers_an_own_org_on_a_shared_sandbox
     assert!(!screen.contains("5a5d1c1e"), "{screen}");
 
     app.handle_msg(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)));
-    assert_eq!(app.flow.step, Step::Request, "the sandbox's progress is back");
+    assert_eq!(
+        app.flow.step,
+        Step::Request,
+        "the sandbox's progress is back"
+    );
     assert_eq!(app.flow.profile.client_id.as_deref(), Some(SANDBOX_CLIENT));
 
     // A custom server (a workshop's `sandbox serve`): an org of one's own is offered.

@@ -243,7 +243,12 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                     "client key",
                     format!("the sandbox knows kid {} for client {cid}", k.kid()),
                 );
-                client_org(&mut r, c.org.as_deref(), profile.vendor_org.as_deref(), &format!("the sandbox has client {cid} under"));
+                client_org(
+                    &mut r,
+                    c.org.as_deref(),
+                    profile.vendor_org.as_deref(),
+                    &format!("the sandbox has client {cid} under"),
+                );
             }
             Ok(Some(c)) => {
                 r.fail(

@@ -231,7 +231,9 @@ impl StepScreen for Screen {
             // Digdir's portal keeps the kid of a pasted JWK but gives a pasted PEM its own.
             let kid_note = match &p.portal_kid {
                 Some(pk) => format!("Grants name the portal's kid {pk} (`client set --kid`)."),
-                None => "Pasted a PEM? Then the portal's kid counts: `client set --kid`.".to_string(),
+                None => {
+                    "Pasted a PEM? Then the portal's kid counts: `client set --kid`.".to_string()
+                }
             };
             c.extend(wrapped(&kid_note, w, t.dim()));
         }
