@@ -132,6 +132,12 @@ fn post(url: &str) {
 
 /// keys, client, system, request, approval from the CLI (embedded or found sandbox).
 fn onboard_to_accepted(u: &User) -> (String, String) {
+    let (client, id, _) = onboard_to_accepted_noting(u);
+    (client, id)
+}
+
+/// The same, also returning what `request create` said on stderr.
+fn onboard_to_accepted_noting(u: &User) -> (String, String, String) {
     u.json(&["keys", "generate"], 0);
     let client = u.json(&["client", "set", "--vendor-org", VENDOR], 0);
     u.json(
@@ -145,13 +151,14 @@ fn onboard_to_accepted(u: &User) -> (String, String) {
         ],
         0,
     );
-    let req = u.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    let (req, said) = u.run(&["request", "create", "--customer-org", CUSTOMER], 0);
     let id = req["id"].as_str().expect("request id").to_string();
     u.json(&["sandbox", "approve", &id], 0);
     assert_eq!(u.json(&["request", "status"], 0)["status"], "Accepted");
     (
         client["client_id"].as_str().expect("client id").to_string(),
         id,
+        said,
     )
 }
 
@@ -161,7 +168,13 @@ fn onboard_to_accepted(u: &User) -> (String, String) {
 #[test]
 fn a_running_sandbox_serve_does_not_take_over_a_profile() {
     let a = User::new(&[]);
-    onboard_to_accepted(&a);
+    let (_, _, said) = onboard_to_accepted_noting(&a);
+    // The tool's own advice names the state file, so following it gives the right server.
+    let state = a.store().sandbox_state_path();
+    assert!(
+        said.contains(&format!("sandbox serve --state {}", state.display())),
+        "{said}"
+    );
 
     let stateless = serve(a.home.path(), &[]);
     let (status, stderr) = a.run(&["request", "status"], 0);
@@ -177,7 +190,6 @@ fn a_running_sandbox_serve_does_not_take_over_a_profile() {
     drop(stateless);
 
     // A server on the profile's own state is that sandbox: it is used, not the embedded one.
-    let state = a.store().sandbox_state_path();
     let shared = serve(
         a.home.path(),
         &["--state", state.to_str().expect("utf-8 path")],
@@ -518,4 +530,31 @@ fn the_wizard_keeps_environments_apart_and_offers_an_own_org_on_a_shared_sandbox
     assert!(org.starts_with("39") && org != VENDOR, "{org}");
     let screen = render(&app);
     assert!(screen.contains("vendor org of their own"), "{screen}");
+}
+
+/// Item 6's migration: a format-1 profile (from before per-environment state) loads with its
+/// progress as the current environment's, and the first save keeps the old file as `.v1.bak`.
+#[test]
+fn a_format_1_profile_keeps_its_progress_and_a_backup() {
+    use altinn_onboard::env::{EnvKind, EnvSetting};
+    let home = tempfile::tempdir().expect("tempdir");
+    let store = ProfileStore::at(home.path());
+    let path = store.profile_path("old");
+    std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
+    let v1 = serde_json::json!({
+        "version": 1, "name": "old", "environment": {"kind": "sandbox"},
+        "vendor_org": VENDOR, "client_id": "c-1", "client_registered": true,
+        "created_at": "2026-11-24T12:00:00Z", "updated_at": "2026-11-24T12:00:00Z",
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&v1).expect("json")).expect("write");
+    let mut p = store.load("old").expect("load").expect("profile");
+    assert_eq!(p.client_id.as_deref(), Some("c-1"));
+    assert!(p.environments.is_empty());
+    p.switch_environment(EnvSetting::new(EnvKind::Tt02));
+    store.save(&mut p).expect("save");
+    assert!(path.with_file_name("old.json.v1.bak").exists());
+    let p = store.load("old").expect("load").expect("profile");
+    assert_eq!(p.version, altinn_onboard::profile::PROFILE_FORMAT_VERSION);
+    assert_eq!(p.client_id, None);
+    assert_eq!(p.environments["sandbox"].client_id.as_deref(), Some("c-1"));
 }

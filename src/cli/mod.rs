@@ -222,6 +222,8 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError>
         ctx.out.info("next: `client set --vendor-org <org>` registers the client with this key in the sandbox");
     } else if let Some(portal) = profile.environment.kind.self_service_portal() {
         ctx.out.info(format!("next: in {portal}, open your Maskinporten client, add the public JWK above as a key, then run `client set --client-id <id> --vendor-org <org> --confirm-uploaded`"));
+        // Digdir's portal keeps a pasted JWK's kid but gives a pasted PEM one of its own.
+        ctx.out.info(format!("kid: paste the JWK (the portal keeps kid {}); if you paste a PEM instead, the portal shows its own kid: add `--kid <that kid>` to `client set`", key.kid));
     }
     Ok(exit::OK)
 }
@@ -504,9 +506,11 @@ async fn request_create(
             if session.hosts_sandbox() {
                 ctx.out.info(format!(
                     "note: the embedded sandbox stops when this command ends, so the page above is gone. Approve with \
-                     `altinn-onboard sandbox approve {}`, or run `altinn-onboard sandbox serve` in another terminal first \
-                     to get an approval page that stays up.",
-                    req.id
+                     `altinn-onboard sandbox approve {}`, or run `altinn-onboard sandbox serve --state {}` in another \
+                     terminal first to get an approval page that stays up (on this profile's state: a server without it \
+                     knows none of this profile's objects).",
+                    req.id,
+                    ctx.store.sandbox_state_path().display()
                 ));
             }
             if open

@@ -291,7 +291,8 @@ impl ProfileStore {
                 supported: PROFILE_FORMAT_VERSION,
             });
         }
-        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION {
+        // Format 1 is format 2 without `environments` (see `migrate`), so it is read as is.
+        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION || version == 1 {
             // Straight from the bytes, so type errors come with a line and column.
             serde_json::from_slice(bytes).map_err(from_serde)?
         } else {
