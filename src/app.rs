@@ -274,9 +274,10 @@ impl Ctx {
                 if req.kind != profile.environment.kind {
                     let mut flow = Flow::resume(profile.clone());
                     flow.update(Msg::SelectEnvironment(EnvSetting::new(req.kind)));
+                    let notice = flow.notice.take().unwrap_or_default();
                     profile = flow.profile;
                     self.out.info(format!(
-                        "profile `{}` now uses the {} environment",
+                        "profile `{}` now uses the {} environment ({notice})",
                         profile.name, req.kind
                     ));
                 }
@@ -303,7 +304,16 @@ impl Ctx {
 
     /// Open the session for `env` (on the sandbox, possibly an embedded one).
     pub async fn session(&self, env: &EnvSetting) -> Result<Session, AppError> {
-        let s = Session::open(env, self.store.clone(), &self.global.profile)
+        self.session_with(env, crate::session::OpenOptions::default())
+            .await
+    }
+
+    pub async fn session_with(
+        &self,
+        env: &EnvSetting,
+        opts: crate::session::OpenOptions,
+    ) -> Result<Session, AppError> {
+        let s = Session::open_with(env, self.store.clone(), &self.global.profile, opts)
             .await
             .map_err(|e| AppError::usage(e.to_string()))?;
         if let Some(o) = &s.sandbox_origin {

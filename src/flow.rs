@@ -367,6 +367,9 @@ pub enum Effect {
         vendor_org: String,
         scopes: Vec<String>,
         client_id: Option<String>,
+        /// The profile's client when the vendor organisation changed: the portal replaces it
+        /// (a client's organisation is fixed) instead of keeping the old organisation.
+        previous: Option<String>,
     },
     RegisterSystem {
         registration: SystemRegistration,
@@ -690,8 +693,9 @@ impl Flow {
                         self.profile.key_thumbprint = Some(info.thumbprint.clone());
                         self.profile.key_path = Some(info.path.clone());
                         if key_changed {
-                            // A new key must be registered with the client again.
-                            self.profile.client_registered = false;
+                            // A new key must be registered with the client again (in every
+                            // environment; the portal's kid for the old key is void).
+                            self.profile.key_replaced();
                         }
                         self.notice =
                             Some(format!("key {} saved to {}", info.kid, info.path.display()));
@@ -1005,8 +1009,26 @@ impl Flow {
             self.fail(Step::Environment, ErrorKind::Validation, e.to_string());
             return vec![];
         }
-        if setting != self.profile.environment {
-            // Clients, systems and requests belong to one environment; the key can be reused.
+        if setting.kind != self.profile.environment.kind {
+            // Clients, systems and requests belong to one environment: the current one's are
+            // put aside (a switch back finds them), the new one's come back. The key is shared.
+            let from = self.profile.environment.kind;
+            let had_work = self.profile.client_registered || !self.profile.requests.is_empty();
+            let restored = self.profile.switch_environment(setting.clone());
+            self.notice = Some(match (had_work, restored) {
+                (_, true) => format!(
+                    "switched to {}: its client, system and requests are as you left them; {from}'s are kept too",
+                    setting.kind
+                ),
+                (true, false) => format!(
+                    "switched to {}: set up its client, system and requests; {from}'s are kept for a switch back",
+                    setting.kind
+                ),
+                (false, false) => format!("using {}", setting.kind),
+            });
+        } else if setting != self.profile.environment {
+            // The same kind at other URLs (another custom server): what was made on the old
+            // server is not on the new one.
             let had_work = self.profile.client_registered || !self.profile.requests.is_empty();
             self.profile.environment = setting.clone();
             self.profile.client_registered = false;
@@ -1017,11 +1039,6 @@ impl Flow {
                 // The sandbox assigns client ids.
                 self.profile.client_id = None;
             }
-            self.poll_config = if setting.kind == EnvKind::Sandbox {
-                PollConfig::fast()
-            } else {
-                PollConfig::default()
-            };
             self.notice = Some(if had_work {
                 format!(
                     "switched to {}; the client, system and requests must be set up there again",
@@ -1031,6 +1048,11 @@ impl Flow {
                 format!("using {}", setting.kind)
             });
         }
+        self.poll_config = if self.profile.environment.kind == EnvKind::Sandbox {
+            PollConfig::fast()
+        } else {
+            PollConfig::default()
+        };
         self.error = None;
         self.step = resume_step(&self.profile);
         vec![self.save()]
@@ -1078,9 +1100,31 @@ impl Flow {
             return vec![];
         }
         let same_vendor = self.profile.vendor_org.as_deref() == Some(org.as_str());
+        let had_vendor = self.profile.vendor_org.is_some();
+        // TT02/prod: the portal cannot move a client to another organisation. Keeping the
+        // client id is right when only the profile had the org wrong; said here, and `doctor`
+        // compares the token's consumer org with the profile's.
+        let org_note = (!same_vendor
+            && had_vendor
+            && !self.is_sandbox_like()
+            && client_id.is_some()
+            && client_id == self.profile.client_id)
+            .then(|| {
+                format!(
+                    "vendor organisation now {org}. A client's organisation is fixed in the self-service portal: \
+                     if client {} was created for {}, create a new client for {org} there, upload the public JWK \
+                     and enter its id (`doctor` checks which organisation the client's tokens name)",
+                    client_id.as_deref().unwrap_or("?"),
+                    self.profile.vendor_org.as_deref().unwrap_or("?"),
+                )
+            });
+        let previous = (!same_vendor)
+            .then(|| self.profile.client_id.clone())
+            .flatten();
         if !same_vendor {
             self.profile.system_registered = None;
             self.profile.requests.clear();
+            self.profile.last_test_call = None;
         }
         // Re-running the step keeps the client it already has (scripts repeat `client set`);
         // a different vendor organisation means a different client.
@@ -1099,6 +1143,7 @@ impl Flow {
                     vendor_org: org,
                     scopes,
                     client_id,
+                    previous,
                 },
             );
         }
@@ -1106,7 +1151,14 @@ impl Flow {
             self.fail(
                 Step::Client,
                 ErrorKind::Validation,
-                "enter the client id shown in Maskinporten's self-service portal",
+                if had_vendor && !same_vendor {
+                    format!(
+                        "a client's organisation is fixed in the self-service portal: create a client for {org} \
+                         there, upload the public JWK to it and enter its client id"
+                    )
+                } else {
+                    "enter the client id shown in Maskinporten's self-service portal".to_string()
+                },
             );
             return vec![];
         };
@@ -1117,9 +1169,9 @@ impl Flow {
         self.profile.client_id = Some(client_id);
         self.error = None;
         // Real environments: the user uploads the JWK in the portal, then confirms.
-        self.notice = Some(
-            "upload the public JWK to this client in the self-service portal, then confirm".into(),
-        );
+        self.notice = Some(org_note.unwrap_or_else(|| {
+            "upload the public JWK to this client in the self-service portal, then confirm".into()
+        }));
         vec![self.save()]
     }
 

@@ -163,6 +163,115 @@ fn environment_step() {
     assert_eq!(f.step, Step::Client);
 }
 
+/// Issue 17 item 6: a switch to TT02 and back keeps the sandbox's progress, TT02 never gets
+/// the sandbox's client id, and TT02's own progress comes back too.
+#[test]
+fn environment_switches_keep_each_environments_progress() {
+    let mut f = flow_at(Step::Done);
+    let sandbox = f.profile.clone();
+    let sandbox_client = sandbox.client_id.clone().expect("client id");
+    f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)));
+    assert_eq!(f.profile.environment.kind, EnvKind::Tt02);
+    assert_eq!(
+        f.profile.client_id, None,
+        "TT02 must not get the sandbox's client id"
+    );
+    assert!(f.profile.requests.is_empty() && f.profile.vendor_org.is_none());
+    assert_eq!(f.step, Step::Client);
+    assert!(
+        f.notice.as_deref().is_some_and(|n| n.contains("kept")),
+        "{:?}",
+        f.notice
+    );
+    // TT02 progress of its own.
+    f.update(Msg::SubmitClient {
+        vendor_org: "312345676".into(),
+        client_id: "11111111-2222-3333-4444-555555555555".into(),
+        scopes: "altinn:authentication/systemregister.write".into(),
+    });
+    assert_eq!(f.error, None);
+    // Back to the sandbox: everything as it was, the key included.
+    let fx = f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)));
+    assert!(fx.iter().any(is_save));
+    assert_eq!(
+        f.profile.client_id.as_deref(),
+        Some(sandbox_client.as_str())
+    );
+    assert_eq!(f.profile.requests, sandbox.requests);
+    assert_eq!(f.profile.system_registered, sandbox.system_registered);
+    assert_eq!(f.profile.last_test_call, sandbox.last_test_call);
+    assert_eq!(f.profile.kid, sandbox.kid);
+    assert_eq!(f.step, Step::Done);
+    // And TT02's client is waiting there.
+    f.update(Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)));
+    assert_eq!(
+        f.profile.client_id.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+    assert_eq!(f.profile.vendor_org.as_deref(), Some("312345676"));
+    // A new key must be uploaded again everywhere.
+    f.update(Msg::KeyReady(Ok(KeyInfo {
+        kid: "kid-2".into(),
+        thumbprint: "tp-2".into(),
+        ..key_info()
+    })));
+    assert!(
+        f.profile
+            .environments
+            .values()
+            .all(|s| !s.client_registered)
+    );
+}
+
+/// Issue 17 item 2: a changed vendor org on the sandbox replaces the client (the old one is
+/// named so the portal can retire it); on TT02 the user hears that a client's org is fixed.
+#[test]
+fn a_changed_vendor_org_replaces_the_client() {
+    let mut f = flow_at(Step::Done);
+    let old = f.profile.client_id.clone();
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: "312345676".into(),
+        client_id: String::new(),
+        scopes: "altinn:authentication/systemregister.write".into(),
+    });
+    assert!(
+        matches!(&fx[..], [Effect::RegisterClient { client_id: None, previous, vendor_org, .. }]
+            if *previous == old && vendor_org == "312345676"),
+        "{fx:?}"
+    );
+    assert!(f.profile.requests.is_empty() && f.profile.system_registered.is_none());
+    // The same org again: no replacement.
+    let mut f = flow_at(Step::Done);
+    let fx = f.update(Msg::SubmitClient {
+        vendor_org: VENDOR.into(),
+        client_id: String::new(),
+        scopes: "altinn:authentication/systemregister.write".into(),
+    });
+    assert!(
+        matches!(&fx[..], [Effect::RegisterClient { previous: None, .. }]),
+        "{fx:?}"
+    );
+    // TT02: keeping the client id with another org is allowed (the profile may have had the
+    // typo) but the user is told a client's org is fixed in the portal.
+    let mut p = profile_at(Step::System);
+    p.environment = EnvSetting::new(EnvKind::Tt02);
+    let mut f = Flow::resume(p);
+    let id = f.profile.client_id.clone().unwrap_or_default();
+    f.update(Msg::SubmitClient {
+        vendor_org: "312345676".into(),
+        client_id: id,
+        scopes: "altinn:authentication/systemregister.write".into(),
+    });
+    assert_eq!(f.error, None);
+    assert!(
+        f.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("fixed in the self-service portal")),
+        "{:?}",
+        f.notice
+    );
+}
+
 #[test]
 fn key_step() {
     type Case = (Msg, bool, Option<ErrorKind>);

@@ -87,6 +87,12 @@ impl SandboxPortal {
     }
 
     /// Create the client (or, when it exists, add this key to it) and return its client id.
+    ///
+    /// A client's organisation is fixed, as in Digdir's portal. When the client asked for, or
+    /// the profile's `previous` one, holds this key but belongs to another organisation (the
+    /// vendor fixed a mistyped org), it is deleted and a new client for `org` is made with the
+    /// key. Otherwise the key, unique across clients,
+    /// would keep the new client from being made, and the old one would keep the old org.
     pub async fn register_client(
         &self,
         client_id: Option<&str>,
@@ -94,6 +100,32 @@ impl SandboxPortal {
         scopes: &[String],
         jwk: &PublicJwk,
     ) -> Result<String, PortalError> {
+        self.register_client_replacing(client_id, org, scopes, jwk, None)
+            .await
+    }
+
+    /// [`register_client`](Self::register_client), where `previous` is the profile's client
+    /// from before the vendor organisation changed.
+    pub async fn register_client_replacing(
+        &self,
+        client_id: Option<&str>,
+        org: &str,
+        scopes: &[String],
+        jwk: &PublicJwk,
+        previous: Option<&str>,
+    ) -> Result<String, PortalError> {
+        let mut client_id = client_id;
+        if let Some(old) = client_id.or(previous)
+            && let Some(c) = self.client(old).await?
+            && c.org.as_deref().is_some_and(|o| o != org)
+            && c.public_key(&jwk.kid).is_some_and(|n| n == jwk.n)
+        {
+            tracing::info!(client_id = old, from = ?c.org, to = org, "the vendor organisation changed: replacing the sandbox client");
+            self.delete_client(old).await?;
+            // A new client gets a new id, as in the portal (the register also keeps the old id
+            // on the old org's system: one client id per system).
+            client_id = None;
+        }
         let url = format!("{}/sandbox/clients", self.base);
         let mut body =
             serde_json::json!({ "org": org, "scopes": scopes, "jwks": { "keys": [jwk] } });
@@ -240,6 +272,12 @@ impl SandboxPortal {
         }
     }
 
+    /// Delete a client (the portal's "delete client").
+    pub async fn delete_client(&self, client_id: &str) -> Result<(), PortalError> {
+        let url = format!("{}/sandbox/clients/{}", self.base, client_id);
+        self.send(self.http.delete(&url), &url).await
+    }
+
     /// Act as the customer (sandbox only): approve or reject a request.
     pub async fn decide(&self, request_id: &str, approve: bool) -> Result<(), PortalError> {
         let url = format!(
@@ -249,5 +287,48 @@ impl SandboxPortal {
             if approve { "approve" } else { "reject" }
         );
         self.send(self.http.post(&url), &url).await
+    }
+}
+
+/// A vendor organisation number of one's own for a shared sandbox (a workshop), so that two
+/// participants never register the same `{org}_{name}` system and never see each other's
+/// requests. Valid (mod-11 check digit), random, in a range the seeded organisations do not
+/// use (`39…`); the sandbox's register knows every organisation that owns a client, so it
+/// works as a vendor once the client is made.
+pub fn participant_vendor_org() -> String {
+    use rand::Rng;
+    const WEIGHTS: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
+    let mut rng = rand::thread_rng();
+    loop {
+        let mut digits = [3u32, 9, 0, 0, 0, 0, 0, 0];
+        for d in digits.iter_mut().skip(2) {
+            *d = rng.gen_range(0..10);
+        }
+        let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+        let check = match sum % 11 {
+            0 => 0,
+            1 => continue, // no valid check digit for these eight
+            r => 11 - r,
+        };
+        let org: String = digits
+            .iter()
+            .chain(std::iter::once(&check))
+            .map(|d| char::from_digit(*d, 10).unwrap_or('0'))
+            .collect();
+        return org;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn participant_orgs_are_valid_and_differ() {
+        let orgs: std::collections::BTreeSet<String> =
+            (0..200).map(|_| super::participant_vendor_org()).collect();
+        assert!(orgs.len() > 190, "{}", orgs.len());
+        for o in &orgs {
+            assert_eq!(crate::validate::org_number(o).as_deref(), Ok(o.as_str()));
+            assert!(o.starts_with("39"));
+        }
     }
 }

@@ -125,6 +125,11 @@ impl LocalRunner {
                 "this profile has no key yet: run `keys generate` or `keys import`",
             ));
         };
+        // TT02/prod: grants name the kid the portal has for the key (see Profile::portal_kid).
+        let kid = match (&profile.portal_kid, profile.environment.kind) {
+            (Some(p), EnvKind::Tt02 | EnvKind::Prod) => p,
+            _ => kid,
+        };
         let mut cache = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(k) = cache.get(path).filter(|k| k.kid() == kid) {
             return Ok(k.clone());
@@ -397,9 +402,10 @@ impl Runner {
                 vendor_org,
                 scopes,
                 client_id,
+                previous,
             } => match self.server_kind().await {
                 Ok(ServerKind::Sandbox { .. }) => Msg::ClientRegistered(
-                    self.register_client(profile, &vendor_org, &scopes, client_id)
+                    self.register_client(profile, &vendor_org, &scopes, client_id, previous)
                         .await,
                 ),
                 // Not a sandbox: as in TT02 the client lives in that server's own portal; the
@@ -474,11 +480,18 @@ impl Runner {
         vendor_org: &str,
         scopes: &[String],
         client_id: Option<String>,
+        previous: Option<String>,
     ) -> Result<String, Failure> {
         let key = self.key_for(profile)?;
         let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
         Ok(admin
-            .register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk())
+            .register_client_replacing(
+                client_id.as_deref(),
+                vendor_org,
+                scopes,
+                &key.public_jwk(),
+                previous.as_deref(),
+            )
             .await?)
     }
 

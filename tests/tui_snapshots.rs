@@ -588,3 +588,48 @@ fn has_jwt(text: &str) -> bool {
         h.len() >= 8 && h.chars().all(b64) && p.len() >= 8 && p.chars().all(b64)
     })
 }
+
+/// Issue 17 item 5: what a first try on TT02 needs, where it is needed, at 80x24.
+#[test]
+fn tt02_guidance() {
+    // Before the key step: choosing TT02 shows what must be in place at Digdir.
+    let mut env = App::new(
+        Flow::new(Profile::new("default", EnvSetting::default())),
+        opts(EnvKind::Sandbox),
+    );
+    press(&mut env, KeyCode::Down);
+    let text = render(&env, 80, 24);
+    for must in ["terms of use", "Samarbeidsportalen", "system vendor"] {
+        assert!(text.contains(must), "{must}:\n{text}");
+    }
+    insta::assert_snapshot!("tt02_environment_80x24", text);
+
+    // The key step: the portal's kid for a pasted PEM versus ours.
+    let key = App::new(
+        Flow::resume(Profile::new("default", EnvSetting::new(EnvKind::Tt02))),
+        opts(EnvKind::Tt02),
+    );
+    let text = render(&key, 80, 24);
+    assert!(text.contains("--kid"), "{text}");
+    insta::assert_snapshot!("tt02_key_80x24", text);
+
+    // The request step: customers are Tenor test organisations, approved by their DAGL.
+    let request = app_at(EnvKind::Tt02, Step::Request);
+    let text = render(&request, 80, 24);
+    for must in ["Tenor", "DAGL"] {
+        assert!(text.contains(must), "{must}:\n{text}");
+    }
+    insta::assert_snapshot!("tt02_request_80x24", text);
+
+    // The approval step: log in with TestID as the DAGL.
+    let approval = app_at(EnvKind::Tt02, Step::Approval);
+    let text = render(&approval, 80, 24);
+    for must in ["TestID", "DAGL"] {
+        assert!(text.contains(must), "{must}:\n{text}");
+    }
+    insta::assert_snapshot!("tt02_approval_80x24", text);
+
+    // None of it on the sandbox.
+    let sandbox = app_at(EnvKind::Sandbox, Step::Approval);
+    assert!(!render(&sandbox, 80, 24).contains("TestID"));
+}

@@ -102,8 +102,11 @@ pub enum KeysCommand {
 pub enum ClientCommand {
     /// Set the vendor org, client id and scopes. On the sandbox this also registers the client.
     Set {
+        /// The vendor's organisation number. Optional when the profile has one; on a shared
+        /// sandbox (a `sandbox serve`, `--env custom`) a fresh one of your own is made up, so
+        /// workshop participants never share a system; on the embedded sandbox a seeded one.
         #[arg(long)]
-        vendor_org: String,
+        vendor_org: Option<String>,
         /// Client id from Maskinporten's self-service portal (assigned by the sandbox if left out there).
         #[arg(long)]
         client_id: Option<String>,
@@ -116,6 +119,11 @@ pub enum ClientCommand {
         /// TT02/prod: confirm the public JWK is uploaded to this client in the portal.
         #[arg(long)]
         confirm_uploaded: bool,
+        /// TT02/prod: the kid the self-service portal shows for your key, when it is not the
+        /// key's own (a key uploaded as PEM gets one from the portal; an uploaded JWK keeps its
+        /// kid). Grants then name this kid. `--kid ""` goes back to the key's own.
+        #[arg(long)]
+        kid: Option<String>,
     },
 }
 

@@ -259,6 +259,12 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                     "client key",
                     format!("the sandbox knows kid {} for client {cid}", k.kid()),
                 );
+                client_org(
+                    &mut r,
+                    c.org.as_deref(),
+                    profile.vendor_org.as_deref(),
+                    &format!("the sandbox has client {cid} under"),
+                );
             }
             Ok(Some(c)) => {
                 r.fail(
@@ -306,6 +312,20 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                     "vendor token",
                     format!("Maskinporten issued a token with {SCOPE_REGISTER_WRITE}"),
                 );
+                if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
+                    // The portal is not ours to ask: the token names the client's organisation.
+                    let consumer = t.claims().and_then(|c| {
+                        c["consumer"]["ID"]
+                            .as_str()
+                            .map(|id| id.trim_start_matches("0192:").to_string())
+                    });
+                    client_org(
+                        &mut r,
+                        consumer.as_deref(),
+                        profile.vendor_org.as_deref(),
+                        "Maskinporten's token (consumer claim) names",
+                    );
+                }
                 token = Some(t);
             }
             Err(f) => {
@@ -546,6 +566,28 @@ pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
         }
     }
     out
+}
+
+/// The client's organisation against the profile's: a client made for another (mistyped)
+/// organisation gets tokens for that one, and the register answers 403 for the profile's.
+fn client_org(r: &mut Report, client: Option<&str>, profile: Option<&str>, source: &str) {
+    match (client, profile) {
+        (Some(c), Some(p)) if c == p => {
+            r.pass("client org", format!("{source} {c}, as the profile"));
+        }
+        (Some(c), Some(p)) => {
+            r.fail(
+                "client org",
+                format!("{source} {c}, but the profile's vendor org is {p}: the register will refuse the system (403)"),
+                format!(
+                    "on the sandbox, `client set --vendor-org {p}` makes a client for {p} with this key; in TT02/production a \
+                     client's organisation is fixed: create a client for {p} in the self-service portal and `client set \
+                     --vendor-org {p} --client-id <its id>` (or, if {c} is right, `client set --vendor-org {c}`)"
+                ),
+            );
+        }
+        _ => r.skip("client org", "the client's organisation is not known"),
+    }
 }
 
 fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {

@@ -67,7 +67,8 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             client_id,
             scope,
             confirm_uploaded,
-        }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded).await,
+            kid,
+        }) => client_set(ctx, vendor_org, client_id, scope, confirm_uploaded, kid).await,
         Command::System(SystemCommand::Register(a)) => system_register(ctx, a).await,
         Command::System(SystemCommand::Show) => system_show(ctx).await,
         Command::Request(RequestCommand::Create {
@@ -225,43 +226,106 @@ fn print_key(ctx: &Ctx, flow: &Flow, profile: &Profile) -> Result<i32, AppError>
         ctx.out.info("next: `client set --vendor-org <org>` registers the client with this key if the server is an altinn-onboard sandbox; on any other server upload the public JWK in its portal and add `--client-id <id> --confirm-uploaded`");
     } else if let Some(portal) = profile.environment.kind.self_service_portal() {
         ctx.out.info(format!("next: in {portal}, open your Maskinporten client, add the public JWK above as a key, then run `client set --client-id <id> --vendor-org <org> --confirm-uploaded`"));
+        // Digdir's portal keeps a pasted JWK's kid but gives a pasted PEM one of its own.
+        ctx.out.info(format!("kid: paste the JWK (the portal keeps kid {}); if you paste a PEM instead, the portal shows its own kid: add `--kid <that kid>` to `client set`", key.kid));
     }
     Ok(exit::OK)
 }
 
 async fn client_set(
     ctx: &Ctx,
-    vendor_org: String,
+    vendor_org: Option<String>,
     client_id: Option<String>,
     scope: String,
     confirm: bool,
+    kid: Option<String>,
 ) -> Result<i32, AppError> {
-    with_flow(ctx, |mut flow, session| async move {
-        let r = async {
-            drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
-            if confirm && !flow.profile.client_registered {
-                drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
-            }
-            let p = &flow.profile;
-            let v = ClientOutput {
-                client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
-                registered: p.client_registered, environment: session.env.kind,
-            };
-            ctx.out.result(&v, || {
-                format!(
-                    "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
-                    p.client_id.as_deref().unwrap_or("-"),
-                    p.vendor_org.as_deref().unwrap_or("-"),
-                    p.scopes.join(" "),
-                    if p.client_registered { "yes" } else { "not confirmed (upload the JWK in the portal, then rerun with --confirm-uploaded)" }
-                )
-            });
-            Ok(exit::OK)
+    let _lock = ctx.lock_profile()?;
+    let (profile, env) = ctx.profile_and_env()?;
+    let sandbox_like = matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom);
+    let portal_kid = match kid.as_deref().map(str::trim) {
+        None => None,
+        Some(_) if sandbox_like => {
+            return Err(AppError::usage(
+                "--kid is for TT02/production, where the self-service portal may give an uploaded key its own kid; \
+                 on the sandbox the client gets the key with its own kid",
+            ));
         }
-        .await;
-        (r, session)
-    })
-    .await
+        Some("") => Some(None),
+        Some(k) => Some(Some(
+            crate::validate::kid(k).map_err(|e| AppError::usage(e.to_string()))?,
+        )),
+    };
+    // Registering the client is what may move a profile whose sandbox is gone to the one
+    // reached now (see session::OpenOptions::rebind).
+    let session = ctx
+        .session_with(&env, crate::session::OpenOptions { rebind: true })
+        .await?;
+    let mut flow = Flow::resume(profile);
+    if session.rebound {
+        // What was made in the old sandbox is not in this one.
+        let p = &mut flow.profile;
+        p.client_registered = false;
+        p.system_registered = None;
+        p.requests.clear();
+        p.last_test_call = None;
+    }
+    let r = async {
+        let vendor_org = match vendor_org.or_else(|| flow.profile.vendor_org.clone()) {
+            Some(v) => v,
+            None if session.shared_sandbox() => {
+                // A shared sandbox (a workshop): an organisation of one's own, or everyone
+                // using the README's example org would share one system and its requests.
+                let org = crate::portal::participant_vendor_org();
+                ctx.out.info(format!(
+                    "vendor org: {org}, made up for you on this shared sandbox so that your system and requests are \
+                     your own (pass --vendor-org to choose one)"
+                ));
+                org
+            }
+            None if sandbox_like => crate::sandbox::seeded_orgs()
+                .last()
+                .map(|o| o.org_no.to_string())
+                .unwrap_or_default(),
+            None => {
+                return Err(AppError::usage(
+                    "--vendor-org is required: your organisation number, the one the client belongs to in the self-service portal",
+                ));
+            }
+        };
+        if let Some(k) = portal_kid.clone() {
+            flow.profile.portal_kid = k;
+        }
+        drive(&mut flow, &session, Msg::SubmitClient { vendor_org, client_id: client_id.unwrap_or_default(), scopes: scope }).await?;
+        if confirm && !flow.profile.client_registered {
+            drive(&mut flow, &session, Msg::ConfirmClientUploaded).await?;
+        }
+        if !sandbox_like && let Some(n) = &flow.notice {
+            ctx.out.info(n);
+        }
+        let p = &flow.profile;
+        let v = ClientOutput {
+            client_id: p.client_id.clone(), vendor_org: p.vendor_org.clone(), scopes: p.scopes.clone(), kid: p.kid.clone(),
+            registered: p.client_registered, environment: session.env.kind,
+        };
+        ctx.out.result(&v, || {
+            let mut text = format!(
+                "client id:  {}\nvendor org: {}\nscopes:     {}\nregistered: {}",
+                p.client_id.as_deref().unwrap_or("-"),
+                p.vendor_org.as_deref().unwrap_or("-"),
+                p.scopes.join(" "),
+                if p.client_registered { "yes" } else { "not confirmed (upload the JWK in the portal, then rerun with --confirm-uploaded)" }
+            );
+            if let Some(k) = &p.portal_kid {
+                text.push_str(&format!("\nkid:        {k} (the portal's; the key's own is {})", p.kid.as_deref().unwrap_or("-")));
+            }
+            text
+        });
+        Ok(exit::OK)
+    }
+    .await;
+    session.close().await;
+    r
 }
 
 /// Read a system definition file in the register's own JSON format.
@@ -469,11 +533,13 @@ async fn request_create(
                     ctx.out.result(&v, || {
                         format!("request {} is {}\napprove it as the customer would:\n  {approve}", req.id, req.status)
                     });
-                    ctx.out.info(
+                    ctx.out.info(format!(
                         "the embedded sandbox stops when this command ends, so no approval page is left to open. \
                          For a page to open or scan, run `altinn-onboard request create --wait` (it serves the page \
-                         until the customer decides) or start `altinn-onboard sandbox serve` first.",
-                    );
+                         until the customer decides) or start `altinn-onboard sandbox serve --state {}` first (on this \
+                         profile's state: a server without it knows none of this profile's objects).",
+                        ctx.store.sandbox_state_path().display()
+                    ));
                 } else {
                     ctx.out.result(&v, || {
                         format!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status)
@@ -926,6 +992,10 @@ fn profile_cmd(ctx: &Ctx, cmd: ProfileCommand) -> Result<i32, AppError> {
         ProfileCommand::Rm { name } => {
             crate::validate::profile_name(&name).map_err(|e| AppError::usage(e.to_string()))?;
             let removed = ctx.store.remove(&name).map_err(err)?;
+            if removed {
+                // Which sandbox held its objects: meaningless without the profile.
+                let _ = std::fs::remove_file(crate::session::binding_path(&ctx.store, &name));
+            }
             if !removed {
                 return Err(AppError::usage(format!("no profile named `{name}`")));
             }

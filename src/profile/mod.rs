@@ -17,7 +17,10 @@ use std::path::PathBuf;
 
 /// Bump when the on-disk shape changes incompatibly; `store` migrates older versions and
 /// refuses newer ones.
-pub const PROFILE_FORMAT_VERSION: u32 = 1;
+/// Format 2 added `environments` (the state of the environments not in use, kept for a switch
+/// back); a format-1 file needs no change but is kept as `.v1.bak` on the first save, since an
+/// older altinn-onboard would drop the other environments' state when it rewrites the file.
+pub const PROFILE_FORMAT_VERSION: u32 = 2;
 
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -33,6 +36,11 @@ pub struct Profile {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// TT02/production: the kid Digdir's portal shows for the uploaded key, when it differs
+    /// from ours (a key uploaded as PEM gets a kid from the portal; an uploaded JWK keeps its
+    /// own). The grant's `kid` header must be the one the portal has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_kid: Option<String>,
     /// Scopes of the vendor's Maskinporten client (space-separated in grants).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scopes: Vec<String>,
@@ -64,6 +72,11 @@ pub struct Profile {
     pub system_user_scope: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_test_call: Option<TestCallRecord>,
+    /// The progress made in the environments not in use now, by [`env_key`]: a switch to
+    /// TT02 and back finds the sandbox's client, system and requests where they were. The
+    /// fields above are always the current environment's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, EnvState>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,6 +91,7 @@ impl Profile {
             vendor_org: None,
             client_id: None,
             kid: None,
+            portal_kid: None,
             key_thumbprint: None,
             scopes: Vec::new(),
             key_path: None,
@@ -89,6 +103,7 @@ impl Profile {
             test_url: None,
             system_user_scope: None,
             last_test_call: None,
+            environments: BTreeMap::new(),
             created_at: now,
             updated_at: now,
         }
@@ -111,12 +126,106 @@ impl Profile {
         self.requests.last_mut()
     }
 
+    /// Move the current environment's progress out of the profile (leaving it empty there).
+    pub fn take_env_state(&mut self) -> EnvState {
+        EnvState {
+            vendor_org: self.vendor_org.take(),
+            client_id: self.client_id.take(),
+            portal_kid: self.portal_kid.take(),
+            scopes: std::mem::take(&mut self.scopes),
+            client_registered: std::mem::take(&mut self.client_registered),
+            system_registered: self.system_registered.take(),
+            customer_org: self.customer_org.take(),
+            requests: std::mem::take(&mut self.requests),
+            test_url: self.test_url.take(),
+            last_test_call: self.last_test_call.take(),
+        }
+    }
+
+    /// Make `state` the current environment's progress.
+    pub fn put_env_state(&mut self, state: EnvState) {
+        self.vendor_org = state.vendor_org;
+        self.client_id = state.client_id;
+        self.portal_kid = state.portal_kid;
+        self.scopes = state.scopes;
+        self.client_registered = state.client_registered;
+        self.system_registered = state.system_registered;
+        self.customer_org = state.customer_org;
+        self.requests = state.requests;
+        self.test_url = state.test_url;
+        self.last_test_call = state.last_test_call;
+    }
+
+    /// Switch to another environment kind: the current one's progress is put aside under its
+    /// key and the new one's (if it was used before) comes back. Returns whether there was
+    /// progress to come back to. The key and the system's description are shared.
+    pub fn switch_environment(&mut self, setting: EnvSetting) -> bool {
+        let old = self.take_env_state();
+        if !old.is_empty() {
+            self.environments
+                .insert(env_key(&self.environment).to_string(), old);
+        }
+        let restored = self.environments.remove(env_key(&setting));
+        let found = restored.is_some();
+        self.put_env_state(restored.unwrap_or_default());
+        self.environment = setting;
+        found
+    }
+
+    /// A new key must be registered again with every client, in every environment.
+    pub fn key_replaced(&mut self) {
+        self.client_registered = false;
+        self.portal_kid = None;
+        for s in self.environments.values_mut() {
+            s.client_registered = false;
+            s.portal_kid = None;
+        }
+    }
+
     /// Insert or replace a request record by id (a re-POST returns the same id).
     pub fn upsert_request(&mut self, rec: RequestRecord) {
         if let Some(pos) = self.requests.iter().position(|r| r.id == rec.id) {
             self.requests.remove(pos);
         }
         self.requests.push(rec);
+    }
+}
+
+/// Which slot of [`Profile::environments`] an environment's progress goes to: one per kind.
+/// (A custom server's URLs may change between runs, e.g. a restarted test sandbox, without
+/// its objects changing, so they are not part of the key.)
+pub fn env_key(setting: &EnvSetting) -> &'static str {
+    setting.kind.as_str()
+}
+
+/// One environment's progress: the client, the system's registration and the requests.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct EnvState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_org: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub client_registered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_registered: Option<RegistrationRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_org: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<RequestRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_test_call: Option<TestCallRecord>,
+}
+
+impl EnvState {
+    pub fn is_empty(&self) -> bool {
+        *self == EnvState::default()
     }
 }
 

@@ -317,7 +317,8 @@ impl ProfileStore {
                 supported: PROFILE_FORMAT_VERSION,
             });
         }
-        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION {
+        // Format 1 is format 2 without `environments` (see `migrate`), so it is read as is.
+        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION || version == 1 {
             // Straight from the bytes, so type errors come with a line and column.
             serde_json::from_slice(bytes).map_err(from_serde)?
         } else {
@@ -530,7 +531,7 @@ fn stored_version(value: &serde_json::Value) -> Result<u32, String> {
 /// Format 0 is a profile without a `version` member: hand-written, or from a pre-release
 /// build. It is accepted: the version is set and missing timestamps are filled with "now";
 /// everything else in format 1 is optional. Later formats add one step each here
-/// (`1 => ...`), so that any older file is walked forward one version at a time.
+/// (`2 => ...`), so that any older file is walked forward one version at a time.
 pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Value, String> {
     let Some(obj) = value.as_object_mut() else {
         return Err("a profile must be a JSON object".into());
@@ -548,6 +549,9 @@ pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Va
                 obj.entry("created_at").or_insert_with(|| now.clone());
                 obj.entry("updated_at").or_insert(now);
             }
+            // Format 2 only added `environments` (empty here): a format-1 file's fields are
+            // the current environment's progress, as before.
+            1 => {}
             other => return Err(format!("no migration from format {other}")),
         }
         version += 1;

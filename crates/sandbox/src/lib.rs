@@ -403,6 +403,13 @@ impl SandboxHandle {
         format!("{}/token", self.base_url())
     }
 
+    /// Which sandbox this is: the same for every process and restart that uses the same state
+    /// (it is the kid of the state's signing key), different for a sandbox with other state,
+    /// e.g. one started without a state file. Also served at `GET /sandbox/info`.
+    pub fn instance_id(&self) -> String {
+        self.app.key.kid.clone()
+    }
+
     /// The socket address the sandbox listens on (with the port picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -575,6 +582,18 @@ pub async fn start_with(
     })
 }
 
+/// `GET /sandbox/info`: `{"instance_id", "persisted"}`. The instance id names the state (the
+/// signing key's kid), so a tool can tell whether the sandbox it reached holds its objects;
+/// `persisted` says whether the state outlives the process (a state file).
+async fn info(axum::extract::State(app): axum::extract::State<Shared>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::Json(serde_json::json!({
+        "instance_id": app.key.kid,
+        "persisted": app.state_file.is_some(),
+    }))
+    .into_response()
+}
+
 /// THE route table. Every entry names what it mirrors, so a reader can check them one by one.
 /// `AA` = Altinn/altinn-authentication, controllers under src/Authentication/Controllers/.
 fn routes(app: Shared) -> Router {
@@ -716,14 +735,16 @@ fn routes(app: Shared) -> Router {
         // ---- Sandbox-only administration (Digdir self-service and the customer's clicks) ----
         // sandbox: create a Maskinporten client (client id, vendor org, scopes, public JWKs)
         .route("/sandbox/clients", post(ui::create_client))
-        // sandbox: read a client
-        .route("/sandbox/clients/{client_id}", get(ui::get_client))
+        // sandbox: read a client; delete it (the portal's "delete client")
+        .route("/sandbox/clients/{client_id}", get(ui::get_client).delete(ui::delete_client))
         // sandbox: POST adds keys (rotation step 1), PUT replaces the whole key set (like DCR's PUT /clients/{id}/jwks)
         .route("/sandbox/clients/{client_id}/jwks", post(ui::add_client_keys).put(ui::replace_client_keys))
         // sandbox-only: replace a client's scopes (the portal's "edit scopes")
         .route("/sandbox/clients/{client_id}/scopes", put(ui::replace_client_scopes))
         // sandbox: the seeded organisations
         .route("/sandbox/orgs", get(ui::list_orgs))
+        // sandbox: which sandbox this is (clients tell a restarted or other sandbox from theirs)
+        .route("/sandbox/info", get(info))
         // sandbox: act as the customer (standard, agent and change requests); mirrors the effect of
         //          AA RequestSystemUserController.ApproveSystemUserRequest / RejectSystemUserRequest,
         //          the agent variants and ChangeRequestSystemUserController approve/reject

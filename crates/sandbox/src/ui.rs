@@ -664,6 +664,29 @@ pub async fn get_client(State(app): State<Shared>, Path(client_id): Path<String>
     }
 }
 
+/// DELETE /sandbox/clients/{id}: the portal's "delete client". A client's organisation is
+/// fixed (as in Digdir's portal), so a vendor that fixes a mistyped organisation deletes the
+/// client and creates a new one for the right organisation, with the same key.
+pub async fn delete_client(State(app): State<Shared>, Path(client_id): Path<String>) -> Response {
+    let mut st = app.lock().await;
+    if st.clients.remove(&client_id).is_none() {
+        return sandbox_error(
+            StatusCode::NOT_FOUND,
+            "client_not_found",
+            format!("No client with id {client_id}"),
+        );
+    }
+    if let Err(e) = app.persist(&st).await {
+        return sandbox_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "state_not_saved",
+            e.to_string(),
+        );
+    }
+    tracing::info!(client_id = %client_id, "sandbox client deleted");
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn change_keys(
     app: Shared,
     client_id: String,

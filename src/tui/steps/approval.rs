@@ -183,8 +183,17 @@ impl StepScreen for Screen {
                 t.dim(),
             ));
         }
+        if app.is_real_env() {
+            c.extend(wrapped(TT02_APPROVAL, w, t.dim()));
+        }
     }
 }
+
+/// Who approves on TT02 and how they log in (shown on TT02/production only).
+pub const TT02_APPROVAL: &str = "Who approves: the customer's general manager (DAGL) from Tenor. Open \
+     the link, log in with TestID (ID-porten's test login: choose TestID and enter the DAGL's \
+     national identity number from Tenor), pick the organisation and approve. The status \
+     changes 10-20 s later.";
 
 /// `z`: the QR code on the whole screen (for projectors and phones), the URL under it.
 pub fn draw_qr_overlay(frame: &mut Frame, app: &App, area: Rect) {

@@ -33,6 +33,11 @@ impl ClientFields {
         let sandbox = p.environment.kind == EnvKind::Sandbox;
         let vendor_default = match (&p.vendor_org, sandbox) {
             (Some(v), _) => v.clone(),
+            // A custom server is usually a shared `sandbox serve` (a workshop): an org of one's
+            // own, so participants never share a system and its requests (issue 17 item 7).
+            (None, false) if p.environment.kind == EnvKind::Custom => {
+                crate::portal::participant_vendor_org()
+            }
             // The last seeded organisation, so the customer picker (which starts at the first)
             // does not suggest the vendor itself.
             (None, true) => opts
@@ -193,6 +198,15 @@ impl StepScreen for Screen {
             ClientFields::ALL,
             FormLook::default(),
         );
+        if app.env_kind() == EnvKind::Custom && p.client_id.is_none() {
+            c.blank();
+            c.extend(wrapped(
+                "On a shared sandbox (a workshop) everyone needs a vendor org of their own, or \
+                 they share one system and its requests: the one suggested is made up for you.",
+                w,
+                t.dim(),
+            ));
+        }
         if let Some(portal) = app.env_kind().self_service_portal() {
             c.blank();
             if let Some(k) = app.key_info() {
@@ -217,6 +231,14 @@ impl StepScreen for Screen {
                 )
             };
             c.extend(wrapped(&text, w, t.warning()));
+            // Digdir's portal keeps the kid of a pasted JWK but gives a pasted PEM its own.
+            let kid_note = match &p.portal_kid {
+                Some(pk) => format!("Grants name the portal's kid {pk} (`client set --kid`)."),
+                None => {
+                    "Pasted a PEM? Then the portal's kid counts: `client set --kid`.".to_string()
+                }
+            };
+            c.extend(wrapped(&kid_note, w, t.dim()));
         }
         if p.client_registered
             && let Some(id) = &p.client_id

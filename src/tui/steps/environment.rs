@@ -10,6 +10,14 @@ use crate::tui::form::{Field, Fields, Form, check};
 use crate::tui::ui::{Content, FormLook, columns, form, wrapped};
 use ratatui::text::Line;
 
+/// What must be in place before a first try on TT02 (or production): without them the
+/// portal shows no client, or a client without the scopes a vendor needs.
+pub const TT02_BEFORE: &str = "Before you start: (1) your organisation has accepted Digdir's \
+     terms of use for Maskinporten; (2) you have a user in Samarbeidsportalen with access to \
+     the self-service portal for your organisation; (3) your organisation is registered as a \
+     system vendor with Altinn (ask Digdir/Altinn): only then do the altinn:authentication \
+     scopes appear in the portal.";
+
 /// One line per environment in the list, in `EnvKind::ALL` order.
 const ABOUT: [&str; 4] = [
     "embedded emulator, no accounts needed",
@@ -186,6 +194,29 @@ impl StepScreen for Screen {
                 &[Focus::MaskinportenUrl, Focus::AltinnUrl],
                 FormLook::default(),
             );
+        }
+        let chosen = fields.selected();
+        if matches!(chosen, EnvKind::Tt02 | EnvKind::Prod) {
+            c.blank();
+            c.extend(wrapped(TT02_BEFORE, w, t.warning()));
+        }
+        let p = &app.flow.profile;
+        let has_work = p.client_registered || !p.requests.is_empty();
+        if chosen != p.environment.kind && (has_work || !p.environments.is_empty()) {
+            c.blank();
+            c.extend(wrapped(
+                &format!(
+                    "Switching keeps {}'s client, system and requests in this profile; they come back when you switch back.{}",
+                    p.environment.kind,
+                    if p.environments.contains_key(crate::profile::env_key(&EnvSetting::new(chosen))) {
+                        format!(" {chosen}'s progress comes back now.")
+                    } else {
+                        String::new()
+                    }
+                ),
+                w,
+                t.dim(),
+            ));
         }
         let resume = crate::flow::resume_step(&app.flow.profile);
         if resume > Step::Key {

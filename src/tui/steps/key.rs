@@ -109,7 +109,9 @@ impl StepScreen for Screen {
         if matches!(env, EnvKind::Tt02 | EnvKind::Prod) {
             "Your system proves who it is to Maskinporten by signing with a private key. Generate \
              (or import) an RSA key here; it stays on this machine, and you upload only the \
-             public part (the JWK) to your client in Digdir's self-service portal."
+             public part (the JWK) to your client in Digdir's self-service portal. Paste it as \
+             JWK: the portal keeps its kid. A key pasted as PEM gets a kid from the portal; \
+             then give that one to `client set --kid`."
         } else {
             "Your system proves who it is to Maskinporten by signing with a private key. Generate \
              (or import) an RSA key here; it stays on this machine and only its public part is \

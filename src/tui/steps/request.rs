@@ -187,6 +187,10 @@ impl StepScreen for Screen {
             ..FormLook::default()
         };
         form(app, c, w, f, RequestFields::ALL, look);
+        if app.is_real_env() {
+            c.blank();
+            c.extend(wrapped(TT02_CUSTOMERS, w, t.warning()));
+        }
         if let Some(r) = app.flow.profile.current_request() {
             c.blank();
             c.extend(wrapped(
@@ -200,3 +204,9 @@ impl StepScreen for Screen {
         }
     }
 }
+
+/// Where TT02 customers come from (shown on TT02/production only).
+pub const TT02_CUSTOMERS: &str = "Customers in TT02 are synthetic test organisations from Tenor \
+     (Skatteetaten's test data search, testdata.skatteetaten.no): find one, note its \
+     organisation number and, under its roles, the general manager (daglig leder, DAGL) who \
+     will approve.";
