@@ -23,12 +23,40 @@ pub enum PortalError {
     Network { url: String, reason: String },
     #[error("unexpected answer from the sandbox at {url}: {reason}")]
     BadResponse { url: String, reason: String },
+    /// The sandbox answered a decision with an error: the request was not decided now.
+    #[error("{message} (HTTP {status}{})", code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
+    DecisionRefused {
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl PortalError {
     pub fn is_network(&self) -> bool {
         matches!(self, PortalError::Network { .. })
     }
+
+    /// The server answered, but not what an altinn-onboard sandbox answers (an HTML page from
+    /// a proxy, a body that is not the expected JSON): a server failure, not a refusal.
+    pub fn is_bad_answer(&self) -> bool {
+        matches!(self, PortalError::BadResponse { .. })
+    }
+
+    /// The remote's own error code (`AUTH-00013`, ...), when it sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            PortalError::DecisionRefused { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// What the sandbox answers to `POST /sandbox/requests/{id}/approve|reject`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DecisionAnswer {
+    pub id: String,
+    pub status: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -240,14 +268,146 @@ impl SandboxPortal {
         }
     }
 
-    /// Act as the customer (sandbox only): approve or reject a request.
-    pub async fn decide(&self, request_id: &str, approve: bool) -> Result<(), PortalError> {
+    /// Act as the customer (sandbox only): approve or reject a request. Succeeds only when the
+    /// sandbox answered with its JSON decision for this request and the status the decision
+    /// leads to; anything else (an HTML page from a proxy or another server, a refusal) is an
+    /// error, so "approved" is never printed for a request nobody approved.
+    pub async fn decide(
+        &self,
+        request_id: &str,
+        approve: bool,
+    ) -> Result<DecisionAnswer, PortalError> {
         let url = format!(
             "{}/sandbox/requests/{}/{}",
             self.base,
             request_id,
             if approve { "approve" } else { "reject" }
         );
-        self.send(self.http.post(&url), &url).await
+        let rb = self.http.post(&url).header("Accept", "application/json");
+        let network = |e: reqwest::Error| PortalError::Network {
+            url: url.clone(),
+            reason: describe_reqwest(&e),
+        };
+        let resp = rb.send().await.map_err(network)?;
+        let status = resp.status().as_u16();
+        let is_json = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+        let text = resp.text().await.map_err(network)?;
+        decision_answer(&url, request_id, approve, status, is_json, &text)
+    }
+}
+
+/// Judge the answer to a decision (separate from the call so each case is unit-tested).
+fn decision_answer(
+    url: &str,
+    request_id: &str,
+    approve: bool,
+    status: u16,
+    is_json: bool,
+    text: &str,
+) -> Result<DecisionAnswer, PortalError> {
+    let bad = |reason: String| PortalError::BadResponse {
+        url: url.to_string(),
+        reason,
+    };
+    if status == 404 && !is_json && text.trim().is_empty() {
+        return Err(PortalError::NotASandbox {
+            url: url.to_string(),
+        });
+    }
+    if !is_json {
+        return Err(bad(format!(
+            "HTTP {status} with a body that is not JSON ({}); nothing was {}\n  hint: is this URL an altinn-onboard sandbox? A proxy or login page may have answered",
+            http::excerpt(text, 120),
+            if approve { "approved" } else { "rejected" }
+        )));
+    }
+    if (200..300).contains(&status) {
+        let answer: DecisionAnswer = serde_json::from_str(text).map_err(|e| {
+            bad(format!(
+                "the decision answer is not the sandbox's JSON: {e}"
+            ))
+        })?;
+        let want = if approve { "Accepted" } else { "Rejected" };
+        if answer.status != want || !answer.id.eq_ignore_ascii_case(request_id) {
+            return Err(bad(format!(
+                "the sandbox answered status {:?} for request {:?}, not {want} for {request_id}",
+                answer.status, answer.id
+            )));
+        }
+        return Ok(answer);
+    }
+    // An error from the sandbox: Altinn's ProblemDetails (`code`, `title`, `detail`).
+    let problem: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let code = problem["code"].as_str().map(str::to_string);
+    let title = problem["title"]
+        .as_str()
+        .or(problem["detail"].as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| http::excerpt(text, 200));
+    let message = match code.as_deref() {
+        // AUTH-00013 (requests) and the change-request family: the request is not New.
+        Some("AUTH-00013" | "AUTH-00061" | "AUTH-00006" | "AUTH-00008" | "AUTH-00009") => {
+            format!(
+                "request {request_id} was not {}: it is no longer New (it was already accepted, rejected or otherwise decided): {title}\n  hint: `request status --id {request_id}` shows its status; a new decision needs a new request",
+                if approve { "approved" } else { "rejected" }
+            )
+        }
+        Some("AUTH-00010") | None if status == 404 => format!(
+            "request {request_id} was not found in this sandbox: {title}\n  hint: check the id (`request status`), and that this is the sandbox the request was made in"
+        ),
+        _ => format!(
+            "the sandbox did not {} request {request_id}: {title}",
+            if approve { "approve" } else { "reject" }
+        ),
+    };
+    Err(PortalError::DecisionRefused {
+        status,
+        code,
+        message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11";
+
+    #[test]
+    fn an_html_page_is_not_an_approval() {
+        let e = decision_answer(
+            "u",
+            ID,
+            true,
+            200,
+            false,
+            "<html><body>Sign in</body></html>",
+        )
+        .expect_err("HTML is no decision");
+        assert!(e.is_bad_answer(), "{e}");
+        assert!(e.to_string().contains("nothing was approved"), "{e}");
+    }
+
+    #[test]
+    fn a_decided_request_says_so_with_the_code() {
+        let body = r#"{"type":"x","title":"The Status of the Request is not New.","status":409,"code":"AUTH-00013"}"#;
+        let e = decision_answer("u", ID, true, 409, true, body).expect_err("refused");
+        let msg = e.to_string();
+        assert!(msg.contains("no longer New"), "{msg}");
+        assert!(msg.contains("AUTH-00013") && msg.contains("409"), "{msg}");
+        assert!(!msg.contains("register the client"), "{msg}");
+        assert_eq!(e.code(), Some("AUTH-00013"));
+    }
+
+    #[test]
+    fn only_the_expected_status_counts() {
+        let ok = format!(r#"{{"id":"{ID}","kind":"standard","status":"Accepted"}}"#);
+        assert!(decision_answer("u", ID, true, 200, true, &ok).is_ok());
+        assert!(decision_answer("u", ID, false, 200, true, &ok).is_err());
+        assert!(decision_answer("u", ID, true, 200, true, "{}").is_err());
     }
 }

@@ -88,17 +88,21 @@ impl From<KeyError> for Failure {
 
 impl From<portal::PortalError> for Failure {
     fn from(e: portal::PortalError) -> Self {
-        let kind = if e.is_network() {
+        // An answer that is not the sandbox's (an HTML page, broken JSON) is a server
+        // failure (exit 3), like a network error; a refusal is the remote's "no" (exit 2).
+        let kind = if e.is_network() || e.is_bad_answer() {
             ErrorKind::Network
         } else {
             ErrorKind::Rejected
         };
         let status = match &e {
-            portal::PortalError::Rejected { status, .. } => Some(*status),
+            portal::PortalError::Rejected { status, .. }
+            | portal::PortalError::DecisionRefused { status, .. } => Some(*status),
             portal::PortalError::NotASandbox { .. } => Some(404),
             _ => None,
         };
-        Failure::new(kind, e.to_string()).with_upstream(None, status)
+        let code = e.code().map(str::to_string);
+        Failure::new(kind, e.to_string()).with_upstream(code, status)
     }
 }
 

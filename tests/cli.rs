@@ -749,8 +749,9 @@ fn a_new_key_under_the_same_kid_is_caught_and_re_registered() {
     a.json(&["keys", "generate", "--kid", "my-key"], 0);
     a.json(&["client", "set", "--vendor-org", VENDOR], 0);
     a.json(&["token"], 0);
-    // Another key, same kid: the profile must not claim the client has it.
-    a.json(&["keys", "generate", "--kid", "my-key"], 0);
+    // Another key, same kid: the profile must not claim the client has it. (Replacing a
+    // registered key takes --replace since issue 16.)
+    a.json(&["keys", "generate", "--kid", "my-key", "--replace"], 0);
     let doctor = a.json(&["doctor"], 1);
     assert_eq!(check(&doctor, "client key"), "fail", "{doctor}");
     a.json(&["token", "--fresh"], 2);

@@ -83,12 +83,19 @@ pub enum KeysCommand {
         /// Key id (default: the RFC 7638 thumbprint).
         #[arg(long)]
         kid: Option<String>,
+        /// Replace a key that is already registered with the profile's client (the client
+        /// must then get the new public key: `client set`, or an upload in the portal).
+        #[arg(long)]
+        replace: bool,
     },
     /// Import an existing private key: a file (PEM, JWK or base64 JWK) or `-` for stdin.
     Import {
         source: String,
         #[arg(long)]
         kid: Option<String>,
+        /// Replace a key that is already registered with the profile's client.
+        #[arg(long)]
+        replace: bool,
     },
     /// Show the kid, key path and public JWK.
     Show {
@@ -176,7 +183,9 @@ pub enum RequestCommand {
         /// Poll until it is accepted, rejected or the timeout passes (exit 5 if still pending).
         #[arg(long)]
         wait: bool,
-        /// Seconds to wait with --wait.
+        /// Seconds the whole command may take, connects and reads included (with --wait: how
+        /// long to wait for a final answer). Exit 5 when an answer came and is still pending,
+        /// exit 3 when no answer came in time.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },

@@ -1,0 +1,393 @@
+//! Issue 16, "held from outside": each defect reproduced through the binary, against a spawned
+//! `sandbox serve` (with a fault plan where the defect needs one), the embedded sandbox, or a
+//! small server in the test that misbehaves on purpose. Servers listen on 127.0.0.1 only.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const VENDOR: &str = "310904473";
+const CUSTOMER: &str = "312345676";
+
+fn bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("altinn-onboard")
+}
+
+struct Server {
+    child: Child,
+    url: String,
+    /// The rest of what `sandbox serve` printed on stdout after its first line.
+    _stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Only this child, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `altinn-onboard sandbox serve --port 0 [extra]`, reading the URL it prints first.
+fn serve(home: &std::path::Path, extra: &[&str]) -> Server {
+    let mut child = std::process::Command::new(bin())
+        .args(["sandbox", "serve", "--port", "0"])
+        .args(extra)
+        .env("ALTINN_ONBOARD_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn sandbox serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read url");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no url in the first line: {line}"))
+        .to_string();
+    Server {
+        child,
+        url,
+        _stdout: stdout,
+    }
+}
+
+struct Cli {
+    home: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+impl Cli {
+    /// A profile on the embedded sandbox (no server of the test's own).
+    fn embedded(profile: &str) -> Self {
+        Cli {
+            home: tempfile::tempdir().expect("tempdir"),
+            args: vec!["--profile".into(), profile.into()],
+        }
+    }
+
+    /// A profile on the sandbox at `url`, with its home in `home`.
+    fn against(home: tempfile::TempDir, profile: &str, url: &str) -> Self {
+        let mp = format!("{url}/");
+        Cli {
+            home,
+            args: [
+                "--profile",
+                profile,
+                "--env",
+                "sandbox",
+                "--maskinporten-url",
+                &mp,
+                "--altinn-url",
+                url,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        }
+    }
+
+    fn cmd(&self, extra: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.env("ALTINN_ONBOARD_HOME", self.home.path())
+            .env_remove("ALTINN_ONBOARD_PROFILE")
+            .env_remove("ALTINN_ONBOARD_ENV")
+            .env_remove("ALTINN_ONBOARD_MASKINPORTEN_URL")
+            .env_remove("ALTINN_ONBOARD_ALTINN_URL")
+            .args(&self.args)
+            .args(extra);
+        // A hung command fails the test instead of hanging it.
+        c.timeout(Duration::from_secs(180));
+        c
+    }
+
+    /// Run with `--json`; check the exit code; stdout as JSON and stderr as text.
+    fn run(&self, extra: &[&str], code: i32) -> (Value, String) {
+        let out = self.cmd(extra).arg("--json").output().expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{extra:?}\nstdout: {stdout}\nstderr: {stderr}"
+        );
+        let v = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (v, stderr)
+    }
+
+    fn json(&self, extra: &[&str], code: i32) -> Value {
+        self.run(extra, code).0
+    }
+
+    /// Key, client, system and a request; returns the request id.
+    fn onboard_to_request(&self, name: &str) -> String {
+        self.json(&["keys", "generate"], 0);
+        self.json(&["client", "set", "--vendor-org", VENDOR], 0);
+        self.json(
+            &[
+                "system",
+                "register",
+                "--name",
+                name,
+                "--resource",
+                "ske-krav-og-betalinger",
+            ],
+            0,
+        );
+        let req = self.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+        req["id"].as_str().expect("request id").to_string()
+    }
+}
+
+/// The error's message and hint, as one text.
+fn error_message(v: &Value) -> String {
+    format!(
+        "{}\n{}",
+        v["error"]["message"].as_str().unwrap_or_default(),
+        v["error"]["hint"].as_str().unwrap_or_default()
+    )
+}
+
+/// A server on 127.0.0.1 that answers every request with `answer` (a whole HTTP response),
+/// for at most `max` connections; or, with `answer` = None, accepts and never answers.
+fn fake_server(answer: Option<&'static str>, max: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().take(max) {
+            let Ok(mut conn) = conn else { continue };
+            match answer {
+                Some(a) => {
+                    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+                    let mut buf = [0u8; 8192];
+                    let _ = conn.read(&mut buf);
+                    let _ = conn.write_all(a.as_bytes());
+                }
+                // Keep it open, say nothing (dropped when the test process ends).
+                None => held.push(conn),
+            }
+        }
+        // Hold the silent connections a while longer than any command may take.
+        std::thread::sleep(Duration::from_secs(if held.is_empty() { 0 } else { 200 }));
+    });
+    url
+}
+
+// Item 5a: an HTML page (a proxy's or a login page) is not an approval: exit 3, and the
+// message says nothing was approved.
+#[test]
+fn approve_against_an_html_answer_is_a_server_failure() {
+    let html = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 39\r\nConnection: close\r\n\r\n<html><body>Please sign in</body></html>";
+    let url = fake_server(Some(html), 8);
+    let mp = format!("{url}/");
+    let a = Cli {
+        home: tempfile::tempdir().expect("tempdir"),
+        args: [
+            "--profile",
+            "html",
+            "--env",
+            "custom",
+            "--maskinporten-url",
+            &mp,
+            "--altinn-url",
+            &url,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    };
+    let (v, stderr) = a.run(
+        &["sandbox", "approve", "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11"],
+        3,
+    );
+    let msg = error_message(&v);
+    assert!(
+        msg.contains("not JSON") && msg.contains("nothing was approved"),
+        "{v}\n{stderr}"
+    );
+    assert!(!stderr.contains("request 7d7cbb59") || stderr.contains("error"));
+}
+
+// Item 5b and 5c: a decided request is "no longer New" with the upstream code, not "refused
+// to register the client"; a huge or malformed id is refused locally with exit 1.
+#[test]
+fn approve_twice_says_the_request_was_decided_and_ids_are_checked_locally() {
+    let a = Cli::embedded("twice");
+    let id = a.onboard_to_request("twice");
+    let first = a.json(&["sandbox", "approve", &id], 0);
+    assert_eq!(first["decision"], "approved");
+    let (again, stderr) = a.run(&["sandbox", "approve", &id], 2);
+    let msg = error_message(&again);
+    assert!(
+        msg.contains("no longer New") && !msg.contains("register the client"),
+        "{again}\n{stderr}"
+    );
+    assert_eq!(again["error"]["code"], "AUTH-00013", "{again}");
+    assert_eq!(again["error"]["status"], 409, "{again}");
+
+    let huge = "a".repeat(131_000);
+    let started = Instant::now();
+    let (bad, _) = a.run(&["sandbox", "reject", &huge], 1);
+    assert!(error_message(&bad).contains("not a UUID"), "{bad}");
+    assert!(
+        error_message(&bad).chars().count() < 400,
+        "the id is not echoed whole"
+    );
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let (bad, _) = a.run(&["sandbox", "approve", "../../faults"], 1);
+    assert!(error_message(&bad).contains("not a UUID"), "{bad}");
+}
+
+// Item 4: `request status --wait --timeout 5` against a server that accepts connections and
+// never answers ends within the timeout (plus start-up), not after the HTTP client's 30 s
+// timeouts times the retries (121 s). No answer at all before the deadline: exit 3.
+#[test]
+fn request_status_timeout_bounds_the_whole_command() {
+    let a = Cli::embedded("hung");
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    let hung = fake_server(None, 64);
+    let mp = format!("{hung}/");
+    let started = Instant::now();
+    let (v, stderr) = a.run(
+        &[
+            "--env",
+            "custom",
+            "--maskinporten-url",
+            &mp,
+            "--altinn-url",
+            &hung,
+            "request",
+            "status",
+            "--id",
+            "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11",
+            "--wait",
+            "--timeout",
+            "5",
+        ],
+        3,
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5 + 15),
+        "took {took:?}: {v}\n{stderr}"
+    );
+    assert!(took >= Duration::from_secs(4), "gave up early: {took:?}");
+    assert!(
+        error_message(&v).contains("within the timeout"),
+        "{v}\n{stderr}"
+    );
+}
+
+// Item 7: `keys generate` on a profile whose key is registered with a client refuses without
+// --replace and says what would be lost; with --replace it names the next command, and that
+// command makes tokens work again.
+#[test]
+fn keys_generate_does_not_silently_replace_a_registered_key() {
+    let a = Cli::embedded("rekey");
+    let first = a.json(&["keys", "generate"], 0);
+    let client = a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    let client_id = client["client_id"].as_str().expect("client id").to_string();
+    a.json(&["token"], 0);
+
+    let (refused, _) = a.run(&["keys", "generate"], 1);
+    let msg = error_message(&refused);
+    assert!(
+        msg.contains(&client_id) && msg.contains("--replace") && msg.contains("`token`"),
+        "{refused}"
+    );
+    // Nothing changed: the old key still works.
+    assert_eq!(a.json(&["keys", "show"], 0)["kid"], first["kid"]);
+    a.json(&["token", "--fresh"], 0);
+    let (refused, _) = a.run(
+        &[
+            "keys",
+            "import",
+            first["private_key_path"].as_str().expect("path"),
+        ],
+        1,
+    );
+    assert!(error_message(&refused).contains("--replace"), "{refused}");
+
+    let (new, stderr) = a.run(&["keys", "generate", "--replace"], 0);
+    assert_ne!(new["kid"], first["kid"]);
+    assert!(
+        stderr.contains(&format!(
+            "next: `client set --vendor-org {VENDOR} --client-id {client_id}"
+        )),
+        "{stderr}"
+    );
+    // Exactly what it said to run.
+    let again = a.json(
+        &[
+            "client",
+            "set",
+            "--vendor-org",
+            VENDOR,
+            "--client-id",
+            &client_id,
+        ],
+        0,
+    );
+    assert_eq!(again["client_id"], client_id.as_str());
+    a.json(&["token", "--fresh"], 0);
+}
+
+// Item 9: `call` retries its GET like every other safe call: one 503, then the answer.
+#[test]
+fn call_retries_a_get_after_a_503() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let plan = home.path().join("faults.json");
+    std::fs::write(
+        &plan,
+        r#"{"rules": [{"path": "/reference/whoami", "method": "GET", "first": 1,
+                       "fault": {"kind": "status", "status": 503}}]}"#,
+    )
+    .expect("plan");
+    let server = serve(home.path(), &["--faults", plan.to_str().expect("utf-8")]);
+    let a = Cli::against(home, "retry", &server.url);
+    let id = a.onboard_to_request("retry");
+    a.json(&["sandbox", "approve", &id], 0);
+    let call = a.json(&["call"], 0);
+    assert_eq!(call["status"], 200, "{call}");
+    let report: Value =
+        serde_json::from_str(&get(&format!("{}/sandbox/faults", server.url))).expect("report");
+    assert_eq!(
+        report["counters"][0]["fired"], 1,
+        "the 503 was served: {report}"
+    );
+    assert_eq!(
+        report["counters"][0]["seen"], 2,
+        "and then a retry: {report}"
+    );
+}
+
+/// GET with std only; the body.
+fn get(url: &str) -> String {
+    let u = url::Url::parse(url).expect("url");
+    let mut s = std::net::TcpStream::connect(format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(80)
+    ))
+    .expect("connect");
+    write!(
+        s,
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        u.path(),
+        u.authority()
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    assert!(resp.starts_with("HTTP/1.1 2"), "{resp}");
+    resp.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
+}
