@@ -5,9 +5,15 @@
 
 use crate::env::Environment;
 use crate::http;
-use crate::keys::PublicJwk;
+use crate::keys::KeyPair;
 use crate::maskinporten::describe_reqwest;
-use serde::Deserialize;
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
@@ -23,6 +29,12 @@ pub enum PortalError {
     Network { url: String, reason: String },
     #[error("unexpected answer from the sandbox at {url}: {reason}")]
     BadResponse { url: String, reason: String },
+    /// The client exists but does not have our key, and this process does not know the
+    /// sandbox's host secret: nothing proves we own the client.
+    #[error(
+        "client {client_id} does not have this profile's key (kid {kid}), so this tool cannot prove it owns the client\n  hint: register a new client with this key (`client set` without --client-id), or re-import the key the client has (`keys import --replace <file>`), or ask the sandbox's host to set ALTINN_ONBOARD_SANDBOX_SECRET for you"
+    )]
+    NotOwner { client_id: String, kid: String },
     /// The sandbox answered a decision with an error: the request was not decided now.
     #[error("{message} (HTTP {status}{})", code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
     DecisionRefused {
@@ -99,6 +111,41 @@ impl SandboxClient {
 pub struct SandboxPortal {
     http: reqwest::Client,
     base: String,
+    /// The grant `aud` the sandbox accepts: the environment's Maskinporten issuer.
+    issuer: String,
+    /// The sandbox's host secret, when this process may know it (the embedded sandbox, a
+    /// `sandbox serve` of the same user on this machine, `ALTINN_ONBOARD_SANDBOX_SECRET`).
+    admin_secret: Option<Secret>,
+}
+
+/// How an admin call proves who sends it (see the sandbox's `admin` module).
+enum Auth<'a> {
+    /// A proof signed with `key`, naming `org` (and the client for changes).
+    Key {
+        key: &'a KeyPair,
+        org: &'a str,
+        client_id: Option<&'a str>,
+    },
+    /// The host secret.
+    HostSecret(&'a Secret),
+}
+
+/// The `purpose` claim the sandbox requires of admin proofs.
+const PROOF_PURPOSE: &str = "sandbox-client-admin";
+
+#[derive(Serialize)]
+struct AdminProof<'a> {
+    purpose: &'static str,
+    aud: &'a str,
+    org: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<&'a str>,
+    htm: &'a str,
+    htu: &'a str,
+    body_sha256: String,
+    iat: i64,
+    exp: i64,
+    jti: String,
 }
 
 impl SandboxPortal {
@@ -111,24 +158,112 @@ impl SandboxPortal {
                 .as_str()
                 .trim_end_matches('/')
                 .to_string(),
+            issuer: env.maskinporten_issuer.to_string(),
+            admin_secret: std::env::var("ALTINN_ONBOARD_SANDBOX_SECRET")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Secret::new(s.trim().to_string())),
         }
     }
 
+    /// Use the sandbox's host secret when a client must be changed without one of its keys.
+    pub fn with_admin_secret(mut self, secret: Option<Secret>) -> Self {
+        if secret.is_some() {
+            self.admin_secret = secret;
+        }
+        self
+    }
+
+    /// A JSON admin call with its proof: the body is sent exactly as hashed into the proof.
+    fn admin_request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: &serde_json::Value,
+        auth: Auth<'_>,
+    ) -> Result<reqwest::RequestBuilder, PortalError> {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        let token = match auth {
+            Auth::HostSecret(s) => s.expose().to_string(),
+            Auth::Key {
+                key,
+                org,
+                client_id,
+            } => {
+                let bad = |reason: String| PortalError::BadResponse {
+                    url: url.to_string(),
+                    reason,
+                };
+                let path = reqwest::Url::parse(url)
+                    .map(|u| u.path().to_string())
+                    .map_err(|e| bad(e.to_string()))?;
+                let now = chrono::Utc::now().timestamp();
+                let claims = AdminProof {
+                    purpose: PROOF_PURPOSE,
+                    aud: &self.issuer,
+                    org,
+                    client_id,
+                    htm: method.as_str(),
+                    htu: &path,
+                    body_sha256: hex(&Sha256::digest(&bytes)),
+                    iat: now,
+                    exp: now + 60,
+                    jti: uuid::Uuid::new_v4().to_string(),
+                };
+                let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+                header.kid = Some(key.kid().to_string());
+                let encoding = key.encoding_key().map_err(|e| bad(e.to_string()))?;
+                jsonwebtoken::encode(&header, &claims, &encoding)
+                    .map_err(|e| bad(format!("could not sign the admin proof: {e}")))?
+            }
+        };
+        Ok(self
+            .http
+            .request(method, url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes))
+    }
+
     /// Create the client (or, when it exists, add this key to it) and return its client id.
+    /// Creating proves possession of `key`; the sandbox answers the existing client when the
+    /// same key and org were registered before (a retry after a lost answer), so a network
+    /// failure is retried.
     pub async fn register_client(
         &self,
         client_id: Option<&str>,
         org: &str,
         scopes: &[String],
-        jwk: &PublicJwk,
+        key: &KeyPair,
     ) -> Result<String, PortalError> {
+        let jwk = key.public_jwk();
         let url = format!("{}/sandbox/clients", self.base);
         let mut body =
             serde_json::json!({ "org": org, "scopes": scopes, "jwks": { "keys": [jwk] } });
         if let Some(id) = client_id {
             body["client_id"] = id.into();
         }
-        let (status, text) = self.fetch(self.http.post(&url).json(&body), &url).await?;
+        let policy = http::RetryPolicy::default();
+        let mut attempt = 0;
+        let (status, text) = loop {
+            let auth = Auth::Key {
+                key,
+                org,
+                client_id: None,
+            };
+            let rb = self.admin_request(reqwest::Method::POST, &url, &body, auth)?;
+            match self.fetch(rb, &url).await {
+                Err(e) if e.is_network() => match policy.wait(attempt, None) {
+                    Some(delay) => {
+                        tracing::info!(%url, attempt, ?delay, "client registration: no answer; retrying (idempotent for the same key and org)");
+                        tokio::time::sleep(delay).await;
+                        attempt += 1;
+                    }
+                    None => return Err(e),
+                },
+                other => break other?,
+            }
+        };
         match status {
             200 | 201 => {
                 let c: SandboxClient =
@@ -136,13 +271,18 @@ impl SandboxPortal {
                         url: url.clone(),
                         reason: e.to_string(),
                     })?;
+                // 200: the client registered earlier with this key (the answer was lost, or
+                // this is a rerun): bring its scopes up to date as asked now.
+                if status == 200 && c.scopes != scopes {
+                    self.update_client(&c.client_id, org, scopes, key).await?;
+                }
                 Ok(c.client_id)
             }
             404 | 405 => Err(PortalError::NotASandbox { url }),
             // Our client exists already: add this key to it (rotation).
             409 if client_id.is_some() => {
                 let id = client_id.unwrap_or_default();
-                self.update_client(id, org, scopes, jwk).await?;
+                self.update_client(id, org, scopes, key).await?;
                 Ok(id.to_string())
             }
             // No client id was given, so the conflict is the key: its kid belongs to another
@@ -164,16 +304,39 @@ impl SandboxPortal {
     }
 
     /// Bring an existing client up to date: add this key (rotation, as in the portal; a key
-    /// it already has is fine) and set the scopes asked for.
+    /// it already has is fine) and set the scopes asked for. The changes are signed with our
+    /// key when the client has it, else with the host secret when we know it.
     async fn update_client(
         &self,
         client_id: &str,
         _org: &str,
         scopes: &[String],
-        jwk: &PublicJwk,
+        key: &KeyPair,
     ) -> Result<(), PortalError> {
+        let jwk = key.public_jwk();
         let existing = self.client(client_id).await?;
         let registered = existing.as_ref().and_then(|c| c.public_key(&jwk.kid));
+        let has_our_key = registered.as_deref() == Some(jwk.n.as_str());
+        let owner_org = existing
+            .as_ref()
+            .and_then(|c| c.org.clone())
+            .unwrap_or_default();
+        let auth = || -> Result<Auth<'_>, PortalError> {
+            if has_our_key {
+                Ok(Auth::Key {
+                    key,
+                    org: &owner_org,
+                    client_id: Some(client_id),
+                })
+            } else if let Some(secret) = &self.admin_secret {
+                Ok(Auth::HostSecret(secret))
+            } else {
+                Err(PortalError::NotOwner {
+                    client_id: client_id.to_string(),
+                    kid: jwk.kid.clone(),
+                })
+            }
+        };
         let url = format!("{}/sandbox/clients/{}/jwks", self.base, client_id);
         match registered {
             Some(n) if n == jwk.n => {}
@@ -186,36 +349,30 @@ impl SandboxPortal {
                     .into_iter()
                     .filter(|k| k["kid"].as_str() != Some(jwk.kid.as_str()))
                     .collect();
-                keys.push(serde_json::to_value(jwk).unwrap_or_default());
-                self.send(
-                    self.http
-                        .put(&url)
-                        .json(&serde_json::json!({ "keys": keys })),
-                    &url,
-                )
-                .await?;
+                keys.push(serde_json::to_value(&jwk).unwrap_or_default());
+                let body = serde_json::json!({ "keys": keys });
+                let rb = self.admin_request(reqwest::Method::PUT, &url, &body, auth()?)?;
+                self.send(rb, &url).await?;
             }
             None => {
-                self.send(
-                    self.http
-                        .post(&url)
-                        .json(&serde_json::json!({ "keys": [jwk] })),
-                    &url,
-                )
-                .await?;
+                let body = serde_json::json!({ "keys": [jwk] });
+                let rb = self.admin_request(reqwest::Method::POST, &url, &body, auth()?)?;
+                self.send(rb, &url).await?;
             }
         }
         // Scopes as asked now (the portal's "edit scopes"), so a re-run of `client set` with
-        // other scopes takes effect instead of being silently ignored.
+        // other scopes takes effect instead of being silently ignored. From here on the client
+        // has our key, so our own proof suffices.
         if existing.as_ref().is_none_or(|c| c.scopes != scopes) {
             let url = format!("{}/sandbox/clients/{}/scopes", self.base, client_id);
-            self.send(
-                self.http
-                    .put(&url)
-                    .json(&serde_json::json!({ "scopes": scopes })),
-                &url,
-            )
-            .await?;
+            let body = serde_json::json!({ "scopes": scopes });
+            let auth = Auth::Key {
+                key,
+                org: &owner_org,
+                client_id: Some(client_id),
+            };
+            let rb = self.admin_request(reqwest::Method::PUT, &url, &body, auth)?;
+            self.send(rb, &url).await?;
         }
         Ok(())
     }

@@ -40,6 +40,10 @@ pub struct Runner {
     mp: MaskinportenClient,
     altinn: AltinnClient,
     local: Arc<LocalRunner>,
+    /// The sandbox's host secret when this process knows it (it hosts the sandbox, or a
+    /// `sandbox serve` of this user recorded it): lets `client set` re-key a client whose
+    /// old key is gone.
+    sandbox_secret: Option<crate::secret::Secret>,
 }
 
 impl From<MaskinportenError> for Failure {
@@ -262,7 +266,14 @@ impl Runner {
             env,
             http,
             local: Arc::new(LocalRunner::new(store)),
+            sandbox_secret: None,
         })
+    }
+
+    /// The sandbox's host secret, for client changes this process cannot sign with a key.
+    pub fn with_sandbox_secret(mut self, secret: Option<crate::secret::Secret>) -> Self {
+        self.sandbox_secret = secret;
+        self
     }
 
     pub fn environment(&self) -> &Environment {
@@ -431,9 +442,10 @@ impl Runner {
         client_id: Option<String>,
     ) -> Result<String, Failure> {
         let key = self.key_for(profile)?;
-        let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
+        let admin = portal::SandboxPortal::new(&self.env, self.http.clone())
+            .with_admin_secret(self.sandbox_secret.clone());
         Ok(admin
-            .register_client(client_id.as_deref(), vendor_org, scopes, &key.public_jwk())
+            .register_client(client_id.as_deref(), vendor_org, scopes, &key)
             .await?)
     }
 

@@ -30,6 +30,9 @@ pub enum SessionError {
 pub struct ServerFile {
     pub url: String,
     pub pid: u32,
+    /// The sandbox's host secret (the file is 0600: only this user reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret: Option<String>,
 }
 
 pub fn server_file_path(store: &ProfileStore) -> PathBuf {
@@ -51,10 +54,13 @@ impl Session {
         store: Arc<ProfileStore>,
         profile: &str,
     ) -> Result<Session, SessionError> {
+        let mut secret = None;
         let (env, sandbox, origin) = match setting.resolve()? {
             Some(env) => (env, None, None),
             None => match find_running_sandbox(&store).await {
-                Some(url) => {
+                Some(file) => {
+                    let url = file.url;
+                    secret = file.admin_secret.map(crate::secret::Secret::new);
                     let env = Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url)?;
                     (
                         env,
@@ -76,6 +82,9 @@ impl Session {
                         &handle.issuer(),
                         &handle.base_url(),
                     )?;
+                    secret = Some(crate::secret::Secret::new(
+                        handle.admin_secret().to_string(),
+                    ));
                     let origin = format!(
                         "started an embedded sandbox at {} (state in {})",
                         handle.base_url(),
@@ -86,7 +95,8 @@ impl Session {
             },
         };
         let cache = Arc::new(TokenCache::with_file(store.token_cache_path(profile)));
-        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache)?);
+        let runner =
+            Arc::new(Runner::new(env.clone(), store.clone(), cache)?.with_sandbox_secret(secret));
         Ok(Session {
             env,
             runner,
@@ -110,7 +120,7 @@ impl Session {
 }
 
 /// A `sandbox serve` on this machine that still answers.
-async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
+async fn find_running_sandbox(store: &ProfileStore) -> Option<ServerFile> {
     let text =
         crate::files::read_to_string_capped(&server_file_path(store), crate::files::MAX_SMALL_FILE)
             .ok()?;
@@ -128,5 +138,5 @@ async fn find_running_sandbox(store: &ProfileStore) -> Option<String> {
         .await
         .map(|r| r.status().is_success())
         .unwrap_or(false);
-    ok.then_some(file.url)
+    ok.then_some(file)
 }

@@ -2,7 +2,13 @@
 //! `sandbox serve` (with a fault plan where the defect needs one), the embedded sandbox, or a
 //! small server in the test that misbehaves on purpose. Servers listen on 127.0.0.1 only.
 
+mod sandbox_common;
+
+use altinn_onboard::sandbox::{self, Fault, FaultPlan, FaultRule, SandboxConfig, SandboxOptions};
 use assert_cmd::Command;
+use sandbox_common::{
+    OTHER_VENDOR_ORG, SCOPE_DEMO, VENDOR_ORG, admin_call, create_client, http, key_a, key_b,
+};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -390,4 +396,343 @@ fn get(url: &str) -> String {
     resp.split_once("\r\n\r\n")
         .map(|(_, b)| b.to_string())
         .unwrap_or_default()
+}
+
+// Item 1: the client admin routes prove who calls. Creating needs a proof signed by a key being
+// registered and naming the org; changing needs one signed by a key the client has; the host
+// secret may do both. Before issue 16 every one of these answered 201/200 to anybody.
+#[tokio::test]
+async fn client_admin_routes_need_the_owners_key_or_the_host_secret() {
+    let sb = sandbox::start(SandboxConfig::default())
+        .await
+        .expect("start");
+    let base = sb.base_url();
+    let body = serde_json::json!({"org": VENDOR_ORG, "scopes": [SCOPE_DEMO],
+        "jwks": {"keys": [key_a().jwk("own-a")]}});
+    // No proof: 401 with the way to do it.
+    let resp = http()
+        .post(format!("{base}/sandbox/clients"))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 401);
+    // Signed by a key that is not being registered (B registering A's public key): 403.
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &body,
+        key_b(),
+        "own-a",
+        VENDOR_ORG,
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    // Naming another org than the body's: 403.
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &body,
+        key_a(),
+        "own-a",
+        OTHER_VENDOR_ORG,
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    // A proof for another body (a replay with changed content): 403.
+    let other = serde_json::json!({"org": VENDOR_ORG, "scopes": ["altinn:everything"],
+        "jwks": {"keys": [key_a().jwk("own-a")]}});
+    let proof = sandbox_common::admin_proof(
+        &sb,
+        "POST",
+        "/sandbox/clients",
+        &serde_json::to_vec(&body).expect("json"),
+        key_a(),
+        "own-a",
+        VENDOR_ORG,
+        None,
+    );
+    let resp = http()
+        .post(format!("{base}/sandbox/clients"))
+        .bearer_auth(proof)
+        .json(&other)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 403);
+
+    // The owners: vendor A (key A) and vendor B (key B, another org).
+    let a = create_client(&sb, VENDOR_ORG, &[SCOPE_DEMO], key_a()).await;
+    let b = create_client(&sb, OTHER_VENDOR_ORG, &[SCOPE_DEMO], key_b()).await;
+    let jwks = format!("/sandbox/clients/{}/jwks", a.client_id);
+    let scopes = format!("/sandbox/clients/{}/scopes", a.client_id);
+    let add_b = serde_json::json!({"keys": [key_b().jwk("planted-b")]});
+    // B adds its key to A's client, signing with its own registered key: 403. Without: 401.
+    for method in [reqwest::Method::POST, reqwest::Method::PUT] {
+        let resp = admin_call(
+            &sb,
+            method.clone(),
+            &jwks,
+            &add_b,
+            key_b(),
+            &b.kid,
+            VENDOR_ORG,
+            Some(&a.client_id),
+        )
+        .await;
+        assert_eq!(resp.status(), 403, "{method}");
+        let resp = http()
+            .request(method.clone(), format!("{base}{jwks}"))
+            .json(&add_b)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(resp.status(), 401, "{method}");
+    }
+    let wider = serde_json::json!({"scopes": [SCOPE_DEMO, "altinn:more"]});
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::PUT,
+        &scopes,
+        &wider,
+        key_b(),
+        &b.kid,
+        VENDOR_ORG,
+        Some(&a.client_id),
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    // A proof made for B's own client does not work on A's either.
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::PUT,
+        &scopes,
+        &wider,
+        key_a(),
+        &a.kid,
+        VENDOR_ORG,
+        Some(&b.client_id),
+    )
+    .await;
+    assert_eq!(resp.status(), 403);
+    // A itself may; so may the host.
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::PUT,
+        &scopes,
+        &wider,
+        key_a(),
+        &a.kid,
+        VENDOR_ORG,
+        Some(&a.client_id),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let resp = http()
+        .post(format!("{base}{jwks}"))
+        .bearer_auth(sb.admin_secret())
+        .json(&serde_json::json!({"keys": [key_b().jwk("host-added")]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    // Reading a client stays open (public data only).
+    let resp = http()
+        .get(format!("{base}/sandbox/clients/{}", a.client_id))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    sb.shutdown().await;
+}
+
+// Item 1: a fault plan is the host's: PUT and DELETE need the host secret.
+#[tokio::test]
+async fn fault_plans_need_the_host_secret() {
+    let sb = sandbox::start(SandboxConfig::default())
+        .await
+        .expect("start");
+    let url = format!("{}/sandbox/faults", sb.base_url());
+    let plan = serde_json::json!({"rules": [{"prefix": "/", "fault": {"kind": "drop"}}]});
+    let resp = http().put(&url).json(&plan).send().await.expect("send");
+    assert_eq!(resp.status(), 401);
+    let resp = http()
+        .put(&url)
+        .bearer_auth("not-the-secret")
+        .json(&plan)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 401);
+    assert!(
+        sb.fault_report().plan.rules.is_empty(),
+        "nothing was installed"
+    );
+    let resp = http()
+        .put(&url)
+        .bearer_auth(sb.admin_secret())
+        .json(&serde_json::json!({"rules": [{"path": "/jwk", "fault": {"kind": "status", "status": 503}}]}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 200);
+    let resp = http().delete(&url).send().await.expect("send");
+    assert_eq!(resp.status(), 401);
+    assert_eq!(sb.fault_report().plan.rules.len(), 1);
+    let resp = http()
+        .delete(&url)
+        .bearer_auth(sb.admin_secret())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(resp.status(), 204);
+    sb.shutdown().await;
+}
+
+// Item 1: `sandbox serve` records its host secret 0600 for this user's other commands, and the
+// CLI's `client set` needs no extra flags on loopback.
+#[test]
+fn sandbox_serve_keeps_its_host_secret_private_and_client_set_needs_no_flags() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().expect("tempdir");
+    let server = serve(home.path(), &[]);
+    let file = home.path().join("data").join("sandbox-server.json");
+    let mode = std::fs::metadata(&file)
+        .expect("server file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("read")).expect("json");
+    let secret = recorded["admin_secret"]
+        .as_str()
+        .expect("admin_secret")
+        .to_string();
+    assert!(secret.len() >= 32);
+    let a = Cli::against(home, "noflags", &server.url);
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(&["token"], 0);
+    drop(server);
+}
+
+// Item 3: the answer to a registration is lost after the sandbox made the client. A retry with
+// the same key and org gets that client (200), not "kid already used by another client".
+#[tokio::test]
+async fn registration_is_idempotent_for_the_same_key_and_org() {
+    let plan = FaultPlan::none().rule(
+        FaultRule::path("/sandbox/clients", Fault::dropped_answer())
+            .method("POST")
+            .first(1),
+    );
+    let sb = sandbox::start_with(
+        SandboxConfig::default(),
+        SandboxOptions {
+            faults: plan,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("start");
+    let body = serde_json::json!({"org": VENDOR_ORG, "scopes": [SCOPE_DEMO],
+        "jwks": {"keys": [key_a().jwk("lost-answer")]}});
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let proof = sandbox_common::admin_proof(
+        &sb,
+        "POST",
+        "/sandbox/clients",
+        &bytes,
+        key_a(),
+        "lost-answer",
+        VENDOR_ORG,
+        None,
+    );
+    let lost = http()
+        .post(format!("{}/sandbox/clients", sb.base_url()))
+        .bearer_auth(proof)
+        .header("content-type", "application/json")
+        .body(bytes)
+        .send()
+        .await;
+    assert!(lost.is_err(), "the answer is lost");
+    assert_eq!(sb.fault_report().counters[0].fired, 1);
+    let again = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &body,
+        key_a(),
+        "lost-answer",
+        VENDOR_ORG,
+        None,
+    )
+    .await;
+    assert_eq!(again.status(), 200, "the existing client, not a conflict");
+    let client: Value = again.json().await.expect("json");
+    let id = client["client_id"].as_str().expect("client_id");
+    assert_eq!(client["jwks"]["keys"][0]["kid"], "lost-answer");
+    // Once more: still that one client.
+    let third = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &body,
+        key_a(),
+        "lost-answer",
+        VENDOR_ORG,
+        None,
+    )
+    .await;
+    assert_eq!(third.status(), 200);
+    let third: Value = third.json().await.expect("json");
+    assert_eq!(third["client_id"], id);
+    // The same key for another org is still someone else's kid: 409.
+    let other = serde_json::json!({"org": OTHER_VENDOR_ORG, "scopes": [SCOPE_DEMO],
+        "jwks": {"keys": [key_a().jwk("lost-answer")]}});
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &other,
+        key_a(),
+        "lost-answer",
+        OTHER_VENDOR_ORG,
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 409);
+    sb.shutdown().await;
+}
+
+// Item 3 through the CLI: `client set` whose answer is dropped after the sandbox registered the
+// client carries on with that client (and a rerun gets the same id).
+#[test]
+fn client_set_recovers_when_the_registration_answer_is_lost() {
+    let home = tempfile::tempdir().expect("tempdir");
+    let plan = home.path().join("faults.json");
+    std::fs::write(
+        &plan,
+        r#"{"rules": [{"path": "/sandbox/clients", "method": "POST", "first": 1,
+                       "fault": {"kind": "drop", "after_handler": true}}]}"#,
+    )
+    .expect("plan");
+    let server = serve(home.path(), &["--faults", plan.to_str().expect("utf-8")]);
+    let a = Cli::against(home, "lost", &server.url);
+    a.json(&["keys", "generate"], 0);
+    let first = a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    let id = first["client_id"].as_str().expect("client id").to_string();
+    let report: Value =
+        serde_json::from_str(&get(&format!("{}/sandbox/faults", server.url))).expect("report");
+    assert_eq!(
+        report["counters"][0]["fired"], 1,
+        "the answer was dropped: {report}"
+    );
+    let again = a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    assert_eq!(again["client_id"], id.as_str());
+    a.json(&["token"], 0);
+    drop(server);
 }

@@ -928,6 +928,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             let file = crate::session::ServerFile {
                 url: url.clone(),
                 pid: std::process::id(),
+                admin_secret: Some(handle.admin_secret().to_string()),
             };
             if let Ok(bytes) = serde_json::to_vec(&file)
                 && let Err(e) = crate::profile::write_atomic(&server_file, &bytes, 0o600)
@@ -953,6 +954,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
                 url.clone()
             };
             let issuer = handle.issuer();
+            let host_secret = handle.admin_secret().to_string();
             // Signal handlers go in before the address is announced (see serve_until_signal).
             let serving = handle.serve_until_signal();
             ctx.out.result(&v, || {
@@ -961,6 +963,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
                     if shared { " (and on every other address of this machine)" } else { "" },
                 )
             });
+            // Printed once, on stderr, even with --quiet: the host needs it to change the fault
+            // plan or re-key a participant's client (see the sandbox's admin module).
+            eprintln!(
+                "host secret (shown once; also in {} for this user): {}\n  PUT/DELETE /sandbox/faults and changes to any client take Authorization: Bearer <host secret>",
+                server_file.display(),
+                host_secret
+            );
             let stopped = serving.await;
             let _ = std::fs::remove_file(&server_file);
             stopped.map_err(|e| AppError::new(exit::NETWORK, e.to_string()))?;

@@ -14,7 +14,9 @@
 //! Add the crate as a dev-dependency, start a sandbox on a free loopback port, point the system
 //! under test at [`SandboxHandle::issuer`] (Maskinporten) and [`SandboxHandle::base_url`]
 //! (Altinn), and shut it down at the end. Create a Maskinporten client with
-//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`),
+//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`,
+//! with `Authorization: Bearer` a proof signed by the key or [`SandboxHandle::admin_secret`];
+//! see [`admin`]),
 //! use one of the [`seeded_orgs`] as vendor and customer, and approve requests with
 //! `POST /sandbox/requests/{id}/approve`. [`start_with`] takes [`SandboxOptions`], e.g. a
 //! [`FaultPlan`] to test retries.
@@ -68,6 +70,7 @@
 #![allow(clippy::result_large_err)]
 #![warn(missing_docs)]
 
+pub mod admin;
 mod altinn;
 mod auth;
 pub mod faults;
@@ -193,6 +196,8 @@ pub(crate) struct App {
     pub seen: std::sync::Mutex<state::Seen>,
     /// The fault plan, its counters and the clock offset.
     pub faults: faults::Faults,
+    /// The host secret for the administration routes (see [`admin`]).
+    pub admin_secret: String,
 }
 
 pub(crate) type Shared = Arc<App>;
@@ -386,6 +391,12 @@ impl SandboxHandle {
         format!("{}/token", self.base_url())
     }
 
+    /// The host secret (random per start): `Authorization: Bearer <secret>` may change the
+    /// fault plan and any client (see [`admin`]). Print it for the host; keep it from others.
+    pub fn admin_secret(&self) -> &str {
+        &self.app.admin_secret
+    }
+
     /// The socket address the sandbox listens on (with the port picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -533,6 +544,7 @@ pub async fn start_with(
         local_addr,
         seen: std::sync::Mutex::new(seen),
         faults: faults::Faults::new(options.faults),
+        admin_secret: admin::new_host_secret(),
     });
     let router = routes(app.clone());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
