@@ -7,7 +7,8 @@ mod sandbox_common;
 use altinn_onboard::sandbox::{self, Fault, FaultPlan, FaultRule, SandboxConfig, SandboxOptions};
 use assert_cmd::Command;
 use sandbox_common::{
-    OTHER_VENDOR_ORG, SCOPE_DEMO, VENDOR_ORG, admin_call, create_client, http, key_a, key_b,
+    CUSTOMER_ORG, OTHER_VENDOR_ORG, SCOPE_DEMO, VENDOR_ORG, admin_call, create_client,
+    create_request, http, key_a, key_b, setup, standard_request,
 };
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -735,4 +736,107 @@ fn client_set_recovers_when_the_registration_answer_is_lost() {
     assert_eq!(again["client_id"], id.as_str());
     a.json(&["token"], 0);
     drop(server);
+}
+
+/// One raw request with a chosen `Host` header; the status and body.
+fn with_host(base: &str, method: &str, path: &str, host: &str) -> (u16, String) {
+    let u = url::Url::parse(base).expect("url");
+    let addr = format!(
+        "{}:{}",
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(80)
+    );
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).expect("read");
+    let status = resp
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+// Item 11: a forged Host neither becomes the issuer nor goes into links: the sandbox answers
+// 421 to requests naming another host, and builds confirmUrl from its public URL.
+#[tokio::test]
+async fn a_forged_host_is_misdirected_and_links_use_the_public_url() {
+    let sb = sandbox::start(SandboxConfig::default())
+        .await
+        .expect("start");
+    let base = sb.base_url();
+    let port = sb.local_addr().port();
+    let meta = "/.well-known/oauth-authorization-server";
+    let b = base.clone();
+    let forged = tokio::task::spawn_blocking(move || with_host(&b, "GET", meta, "evil.example"))
+        .await
+        .expect("join");
+    assert_eq!(forged.0, 421, "{}", forged.1);
+    assert!(!forged.1.contains("evil.example/"), "{}", forged.1);
+    // The names of this machine keep working, and the issuer is the sandbox's own URL.
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+        let b = base.clone();
+        let (status, body) = tokio::task::spawn_blocking(move || with_host(&b, "GET", meta, &host))
+            .await
+            .expect("join");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["issuer"], format!("{base}/"));
+    }
+    let b = base.clone();
+    let other_port = tokio::task::spawn_blocking(move || {
+        with_host(
+            &b,
+            "GET",
+            meta,
+            &format!("127.0.0.1:{}", port.wrapping_add(1)),
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(other_port.0, 421);
+    sb.shutdown().await;
+
+    // With a public URL (a workshop host's LAN name), links use it whatever Host was sent.
+    let public = "http://workshop.example:8088";
+    let sb = sandbox::start(SandboxConfig {
+        public_url: Some(url::Url::parse(public).expect("url")),
+        ..Default::default()
+    })
+    .await
+    .expect("start");
+    let s = setup(&sb, "publicurl").await;
+    let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, CUSTOMER_ORG)).await;
+    assert_eq!(resp.status(), 201);
+    let req: Value = resp.json().await.expect("json");
+    assert!(
+        req["confirmUrl"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{public}/accessmanagement/"))),
+        "{req}"
+    );
+    let b = sb.base_url();
+    let named =
+        tokio::task::spawn_blocking(move || with_host(&b, "GET", meta, "workshop.example:8088"))
+            .await
+            .expect("join");
+    assert_eq!(named.0, 200, "{}", named.1);
+    let v: Value = serde_json::from_str(&named.1).expect("json");
+    assert_eq!(v["issuer"], format!("{public}/"));
+    let b = sb.base_url();
+    let forged =
+        tokio::task::spawn_blocking(move || with_host(&b, "GET", meta, "evil.example:8088"))
+            .await
+            .expect("join");
+    assert_eq!(forged.0, 421);
+    sb.shutdown().await;
 }

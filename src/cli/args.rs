@@ -249,6 +249,11 @@ pub enum SandboxCommand {
         /// JSON, a skewed clock); see `PUT /sandbox/faults` to change it while running.
         #[arg(long)]
         faults: Option<PathBuf>,
+        /// The URL others reach this sandbox at (e.g. http://192.168.1.20:8088): confirmUrl
+        /// links and the issuer use it. Default: the address each caller's connection
+        /// reached. Requests naming another Host get 421.
+        #[arg(long, value_parser = parse_public_url)]
+        public_url: Option<url::Url>,
     },
     /// List the seeded organisations.
     Orgs,
@@ -256,6 +261,20 @@ pub enum SandboxCommand {
     Approve { id: String },
     /// Reject a request as the customer would (sandbox only).
     Reject { id: String },
+}
+
+fn parse_public_url(s: &str) -> Result<url::Url, String> {
+    let u = url::Url::parse(s.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https")
+        || u.host_str().is_none()
+        || u.path() != "/"
+        || u.query().is_some()
+        || u.fragment().is_some()
+        || !u.username().is_empty()
+    {
+        return Err("give the base only, e.g. http://192.168.1.20:8088".into());
+    }
+    Ok(u)
 }
 
 fn parse_bits(s: &str) -> Result<u32, String> {

@@ -909,11 +909,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             state,
             strict_resources,
             faults,
+            public_url,
         } => {
             let config = crate::sandbox::SandboxConfig {
                 bind: std::net::SocketAddr::new(bind, port),
                 state_file: state,
                 strict_resources,
+                public_url: public_url.clone(),
             };
             let mut options = crate::sandbox::SandboxOptions::default();
             if let Some(path) = faults {
@@ -945,7 +947,9 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             // Bound to every interface (a workshop): participants use this machine's address
             // on the room's network, which the sandbox cannot know; it answers on any of them.
             let shared = bind.is_unspecified();
-            let peer = if shared {
+            let peer = if let Some(p) = &public_url {
+                p.as_str().trim_end_matches('/').to_string()
+            } else if shared {
                 format!(
                     "http://<this machine's LAN address>:{}",
                     handle.local_addr().port()

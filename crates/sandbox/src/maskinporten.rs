@@ -38,6 +38,11 @@ pub(crate) fn accepted_audiences(app: &Shared, base: &Base) -> Vec<String> {
     if !v.contains(&canonical) {
         v.push(canonical);
     }
+    if let Some(named) = base.1.as_ref().map(|b| format!("{b}/"))
+        && !v.contains(&named)
+    {
+        v.push(named);
+    }
     v
 }
 
