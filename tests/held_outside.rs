@@ -840,3 +840,46 @@ async fn a_forged_host_is_misdirected_and_links_use_the_public_url() {
     assert_eq!(forged.0, 421);
     sb.shutdown().await;
 }
+
+// Item 7, the wizard's side: the flow refuses a new key while the old one is registered (the
+// wizard shows why), and the same key pressed again confirms; leaving the step withdraws it.
+#[test]
+fn the_wizard_asks_before_replacing_a_registered_key() {
+    use altinn_onboard::env::{EnvKind, EnvSetting};
+    use altinn_onboard::flow::{Effect, ErrorKind, Flow, Msg, Step};
+    use altinn_onboard::profile::Profile;
+    let mut p = Profile::new("w", EnvSetting::new(EnvKind::Sandbox));
+    p.kid = Some("kid-1".into());
+    p.key_path = Some("/keys/k.pem".into());
+    p.vendor_org = Some(VENDOR.into());
+    p.client_id = Some("client-1".into());
+    p.scopes = vec!["altinn:authentication/systemregister.write".into()];
+    p.client_registered = true;
+    let generate = || Msg::GenerateKey {
+        bits: 2048,
+        kid: None,
+    };
+    let mut f = Flow::resume(p.clone());
+    assert!(f.update(generate()).is_empty(), "refused the first time");
+    let e = f.error.clone().expect("an explanation");
+    assert_eq!((e.step, e.kind), (Step::Key, ErrorKind::Validation));
+    assert!(
+        e.message.contains("client-1") && e.message.contains("press the same key again"),
+        "{}",
+        e.message
+    );
+    let fx = f.update(generate());
+    assert!(
+        fx.iter().any(|x| matches!(x, Effect::GenerateKey { .. })),
+        "confirmed the second time: {fx:?}"
+    );
+    // Leaving the step withdraws the confirmation.
+    let mut f = Flow::resume(p.clone());
+    f.update(generate());
+    f.update(Msg::GoTo(Step::Key));
+    assert!(f.update(generate()).is_empty());
+    // A profile whose key is not registered anywhere is not asked.
+    p.client_registered = false;
+    let mut f = Flow::resume(p);
+    assert!(!f.update(generate()).is_empty());
+}
