@@ -365,10 +365,11 @@ fn post(url: &str) {
         u.host_str().unwrap_or("127.0.0.1"),
         u.port().unwrap_or(80)
     );
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    // The sandbox answers only requests naming it (421 for another Host; issue 16).
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
     write!(
         s,
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         u.path()
     )
     .expect("write");

@@ -113,7 +113,7 @@ fn main() {
             Environment::from_parts(EnvKind::Sandbox, &sb.issuer(), &sb.base_url()).expect("env");
         let http = altinn_onboard::http::client().expect("http client");
         let client_id = SandboxPortal::new(&env, http.clone())
-            .register_client(None, VENDOR, &req.scopes, &key.public_jwk())
+            .register_client(None, VENDOR, &req.scopes, &key)
             .await
             .expect("register client");
         let mp = MaskinportenClient::new(&env, http, Arc::new(TokenCache::in_memory()));
@@ -166,7 +166,7 @@ fn main() {
         let env = Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url).expect("env");
         let http = altinn_onboard::http::client().expect("http client");
         let client_id = SandboxPortal::new(&env, http.clone())
-            .register_client(None, VENDOR, &req.scopes, &key.public_jwk())
+            .register_client(None, VENDOR, &req.scopes, &key)
             .await
             .expect("register client");
         let mp = MaskinportenClient::new(&env, http, Arc::new(TokenCache::in_memory()));

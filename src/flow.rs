@@ -303,6 +303,9 @@ pub enum Msg {
     },
     /// TT02/prod: the user says the public JWK is uploaded to the client in the portal.
     ConfirmClientUploaded,
+    /// The next key generated or imported may replace the key registered with the client
+    /// (`keys generate --replace`); without it the flow refuses once and explains.
+    AllowKeyReplacement,
     SubmitSystem(SystemForm),
     SubmitRequest(RequestForm),
     OpenBrowser,
@@ -479,6 +482,10 @@ pub struct Flow {
     /// The last remote effect, for Retry.
     last_effect: Option<Effect>,
     poll_generation: u64,
+    /// A new key may replace the one registered with the client: set by
+    /// [`Msg::AllowKeyReplacement`] (`keys generate --replace`), or by a first refused attempt
+    /// in the wizard, so that asking again confirms.
+    key_replacement_allowed: bool,
 }
 
 /// The first step whose work is not done yet, from a saved profile.
@@ -546,8 +553,42 @@ impl Flow {
             client_awaits_upload: false,
             last_effect: None,
             poll_generation: 0,
+            key_replacement_allowed: false,
             profile,
         }
+    }
+
+    /// Refuse (once) a new key while the current one is registered with a client: the client
+    /// would keep the old public key, and `token` and `call` would fail until `client set` (or
+    /// an upload in the portal) registered the new one. Returns true when refused; the refusal
+    /// arms the confirmation, so asking again (the wizard's second `g`) goes ahead.
+    fn refuse_key_replacement(&mut self) -> bool {
+        let Some(client_id) = self
+            .profile
+            .client_id
+            .clone()
+            .filter(|_| self.profile.client_registered && self.profile.kid.is_some())
+        else {
+            return false;
+        };
+        if self.key_replacement_allowed {
+            return false;
+        }
+        self.key_replacement_allowed = true;
+        let kid = self.profile.kid.clone().unwrap_or_default();
+        let next = if self.is_sandbox_like() {
+            "`client set` registers the new key with it"
+        } else {
+            "upload the new public JWK to the client in Digdir's self-service portal, then run `client set --confirm-uploaded`"
+        };
+        self.fail(
+            Step::Key,
+            ErrorKind::Validation,
+            format!(
+                "this profile's key {kid} is registered with Maskinporten client {client_id}; a new key replaces it here, and `token` and `call` fail until the client has the new public key ({next})\n  hint: to replace it anyway run `keys generate --replace` (or `keys import --replace`); in the wizard, press the same key again"
+            ),
+        );
+        true
     }
 
     /// The furthest step the user may go to now.
@@ -650,6 +691,10 @@ impl Flow {
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::SelectEnvironment(setting) => self.select_environment(setting),
+            Msg::AllowKeyReplacement => {
+                self.key_replacement_allowed = true;
+                vec![]
+            }
             Msg::GenerateKey { bits, kid } => {
                 if let Some(k) = &kid
                     && let Err(e) = validate::kid(k)
@@ -659,6 +704,9 @@ impl Flow {
                 }
                 if !matches!(bits, 2048 | 3072 | 4096) {
                     self.fail(Step::Key, ErrorKind::Validation, format!("key size {bits} is not supported: use 2048 (Maskinporten's portal expects it), 3072 or 4096"));
+                    return vec![];
+                }
+                if self.refuse_key_replacement() {
                     return vec![];
                 }
                 self.remote(Busy::Key, Effect::GenerateKey { bits, kid })
@@ -676,6 +724,9 @@ impl Flow {
                     && let Err(e) = validate::kid(k)
                 {
                     self.invalid(e);
+                    return vec![];
+                }
+                if self.refuse_key_replacement() {
                     return vec![];
                 }
                 self.remote(Busy::Key, Effect::ImportKey { source, kid })
@@ -697,6 +748,7 @@ impl Flow {
                             // environment; the portal's kid for the old key is void).
                             self.profile.key_replaced();
                         }
+                        self.key_replacement_allowed = false;
                         self.notice =
                             Some(format!("key {} saved to {}", info.kid, info.path.display()));
                         self.key = Some(info);
@@ -978,6 +1030,8 @@ impl Flow {
                 _ => vec![],
             },
             Msg::GoTo(step) => {
+                // Leaving the key step withdraws a confirmation the wizard had armed.
+                self.key_replacement_allowed = false;
                 if step > self.reachable().max(self.step) && step != Step::Polling {
                     self.fail(
                         self.step,

@@ -43,6 +43,10 @@ pub struct Runner {
     local: Arc<LocalRunner>,
     /// What the Maskinporten side says it is (asked once, on first need).
     server: tokio::sync::OnceCell<ServerKind>,
+    /// The sandbox's host secret when this process knows it (it hosts the sandbox, or a
+    /// `sandbox serve` of this user recorded it): lets `client set` re-key a client whose
+    /// old key is gone.
+    sandbox_secret: Option<crate::secret::Secret>,
 }
 
 impl From<MaskinportenError> for Failure {
@@ -91,17 +95,21 @@ impl From<KeyError> for Failure {
 
 impl From<portal::PortalError> for Failure {
     fn from(e: portal::PortalError) -> Self {
-        let kind = if e.is_network() {
+        // An answer that is not the sandbox's (an HTML page, broken JSON) is a server
+        // failure (exit 3), like a network error; a refusal is the remote's "no" (exit 2).
+        let kind = if e.is_network() || e.is_bad_answer() {
             ErrorKind::Network
         } else {
             ErrorKind::Rejected
         };
         let status = match &e {
-            portal::PortalError::Rejected { status, .. } => Some(*status),
+            portal::PortalError::Rejected { status, .. }
+            | portal::PortalError::DecisionRefused { status, .. } => Some(*status),
             portal::PortalError::NotASandbox { .. } => Some(404),
             _ => None,
         };
-        Failure::new(kind, e.to_string()).with_upstream(None, status)
+        let code = e.code().map(str::to_string);
+        Failure::new(kind, e.to_string()).with_upstream(code, status)
     }
 }
 
@@ -267,7 +275,14 @@ impl Runner {
             http,
             local: Arc::new(LocalRunner::new(store)),
             server: tokio::sync::OnceCell::new(),
+            sandbox_secret: None,
         })
+    }
+
+    /// The sandbox's host secret, for client changes this process cannot sign with a key.
+    pub fn with_sandbox_secret(mut self, secret: Option<crate::secret::Secret>) -> Self {
+        self.sandbox_secret = secret;
+        self
     }
 
     pub fn environment(&self) -> &Environment {
@@ -483,13 +498,14 @@ impl Runner {
         previous: Option<String>,
     ) -> Result<String, Failure> {
         let key = self.key_for(profile)?;
-        let admin = portal::SandboxPortal::new(&self.env, self.http.clone());
+        let admin = portal::SandboxPortal::new(&self.env, self.http.clone())
+            .with_admin_secret(self.sandbox_secret.clone());
         Ok(admin
             .register_client_replacing(
                 client_id.as_deref(),
                 vendor_org,
                 scopes,
-                &key.public_jwk(),
+                &key,
                 previous.as_deref(),
             )
             .await?)

@@ -87,6 +87,9 @@ pub struct OpenOptions {
 pub struct ServerFile {
     pub url: String,
     pub pid: u32,
+    /// The sandbox's host secret (the file is 0600: only this user reads it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_secret: Option<String>,
 }
 
 pub fn server_file_path(store: &ProfileStore) -> PathBuf {
@@ -110,6 +113,8 @@ struct Running {
     url: String,
     /// `None` for a server without `/sandbox/info` (an older build).
     info: Option<Info>,
+    /// Its host secret, when it recorded one in the server file.
+    admin_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,29 +139,40 @@ impl Session {
         profile: &str,
         opts: OpenOptions,
     ) -> Result<Session, SessionError> {
+        // The sandbox's host secret, when this process knows it (see `Runner::with_sandbox_secret`).
+        let mut secret = None;
         let (env, sandbox, origin, rebound) = match setting.resolve()? {
             Some(env) => (env, None, None, false),
             None => {
                 let (reached, origin, rebound) = open_sandbox(&store, profile, opts).await?;
                 let (env, handle) = match reached {
-                    Reached::Server(url) => (
-                        Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url)?,
-                        None,
-                    ),
-                    Reached::Embedded(handle) => (
-                        Environment::from_parts(
-                            EnvKind::Sandbox,
-                            &handle.issuer(),
-                            &handle.base_url(),
-                        )?,
-                        Some(handle),
-                    ),
+                    Reached::Server(url, admin_secret) => {
+                        secret = admin_secret.map(crate::secret::Secret::new);
+                        (
+                            Environment::from_parts(EnvKind::Sandbox, &format!("{url}/"), &url)?,
+                            None,
+                        )
+                    }
+                    Reached::Embedded(handle) => {
+                        secret = Some(crate::secret::Secret::new(
+                            handle.admin_secret().to_string(),
+                        ));
+                        (
+                            Environment::from_parts(
+                                EnvKind::Sandbox,
+                                &handle.issuer(),
+                                &handle.base_url(),
+                            )?,
+                            Some(handle),
+                        )
+                    }
                 };
                 (env, handle, Some(origin), rebound)
             }
         };
         let cache = Arc::new(TokenCache::with_file(store.token_cache_path(profile)));
-        let runner = Arc::new(Runner::new(env.clone(), store.clone(), cache)?);
+        let runner =
+            Arc::new(Runner::new(env.clone(), store.clone(), cache)?.with_sandbox_secret(secret));
         Ok(Session {
             env,
             runner,
@@ -187,7 +203,8 @@ impl Session {
 }
 
 enum Reached {
-    Server(String),
+    /// A running `sandbox serve`: its URL and host secret (from the server file, 0600).
+    Server(String, Option<String>),
     Embedded(SandboxHandle),
 }
 
@@ -239,7 +256,7 @@ async fn open_sandbox(
                     write_binding(store, profile, &binding_for_server(&r.url, info));
                 }
                 return Ok((
-                    Reached::Server(r.url.clone()),
+                    Reached::Server(r.url.clone(), r.admin_secret.clone()),
                     format!("using the sandbox running at {}", r.url),
                     false,
                 ));
@@ -273,7 +290,7 @@ async fn open_sandbox(
             );
         }
         return Ok((
-            Reached::Server(r.url.clone()),
+            Reached::Server(r.url.clone(), r.admin_secret.clone()),
             format!(
                 "using the sandbox running at {} (it holds this profile's objects)",
                 r.url
@@ -336,7 +353,7 @@ async fn open_sandbox(
                     write_binding(store, profile, &binding_for_server(&r.url, info));
                 }
                 (
-                    Reached::Server(r.url.clone()),
+                    Reached::Server(r.url.clone(), r.admin_secret.clone()),
                     format!("using the sandbox running at {}", r.url),
                 )
             }
@@ -442,5 +459,6 @@ async fn find_running_sandbox(store: &ProfileStore) -> Option<Running> {
     Some(Running {
         url: file.url,
         info,
+        admin_secret: file.admin_secret,
     })
 }

@@ -283,7 +283,7 @@ async fn vendor_token(sandbox: &altinn_onboard::sandbox::SandboxHandle) -> Strin
         .collect();
     let portal = altinn_onboard::portal::SandboxPortal::new(&env, reqwest::Client::new());
     let client_id = portal
-        .register_client(None, "310904473", &scopes, &key.public_jwk())
+        .register_client(None, "310904473", &scopes, &key)
         .await
         .expect("client");
     let mp = MaskinportenClient::new(

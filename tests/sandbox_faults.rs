@@ -171,9 +171,22 @@ async fn dropped_answer_after_handler_runs_the_handler() {
     let key = key_a();
     let body = json!({"org": VENDOR_ORG, "client_id": "dropped-answer-client",
         "scopes": [SCOPE_DEMO], "jwks": {"keys": [key.jwk("k1")]}});
+    let bytes = serde_json::to_vec(&body).expect("json");
+    let proof = admin_proof(
+        &sb,
+        "POST",
+        "/sandbox/clients",
+        &bytes,
+        key,
+        "k1",
+        VENDOR_ORG,
+        None,
+    );
     let err = http()
         .post(format!("{}/sandbox/clients", sb.base_url()))
-        .json(&body)
+        .bearer_auth(proof)
+        .header("content-type", "application/json")
+        .body(bytes)
         .send()
         .await
         .expect_err("the answer is lost");
@@ -403,7 +416,13 @@ async fn admin_routes_set_show_and_clear_the_plan_and_are_never_faulted() {
             {"prefix": "/", "fault": {"kind": "drop"}}
         ]
     });
-    let resp = http().put(&url).json(&plan).send().await.expect("PUT");
+    let resp = http()
+        .put(&url)
+        .bearer_auth(sb.admin_secret())
+        .json(&plan)
+        .send()
+        .await
+        .expect("PUT");
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["plan"]["seed"], 3);
@@ -422,6 +441,7 @@ async fn admin_routes_set_show_and_clear_the_plan_and_are_never_faulted() {
     // Bad plans: a clear 400, and the active plan stays.
     let resp = http()
         .put(&url)
+        .bearer_auth(sb.admin_secret())
         .json(&json!({"rules": [{"path": "/token", "fault": {"kind": "status", "status": 404}}]}))
         .send()
         .await
@@ -433,6 +453,7 @@ async fn admin_routes_set_show_and_clear_the_plan_and_are_never_faulted() {
     assert!(d.contains("rule 0") && d.contains("5xx"), "{d}");
     let resp = http()
         .put(&url)
+        .bearer_auth(sb.admin_secret())
         .header("content-type", "application/json")
         .body("{\"rules\": [")
         .send()
@@ -441,6 +462,7 @@ async fn admin_routes_set_show_and_clear_the_plan_and_are_never_faulted() {
     assert_eq!(resp.status(), 400);
     let resp = http()
         .put(&url)
+        .bearer_auth(sb.admin_secret())
         .header("content-type", "text/plain")
         .body("{}")
         .send()
@@ -456,7 +478,12 @@ async fn admin_routes_set_show_and_clear_the_plan_and_are_never_faulted() {
     );
 
     // DELETE clears it.
-    let resp = http().delete(&url).send().await.expect("DELETE");
+    let resp = http()
+        .delete(&url)
+        .bearer_auth(sb.admin_secret())
+        .send()
+        .await
+        .expect("DELETE");
     assert_eq!(resp.status(), 204);
     assert_eq!(faults_admin(&sb).await["plan"]["rules"], json!([]));
     still_serving(&sb).await;
@@ -469,7 +496,13 @@ async fn put_replaces_the_plan_and_restarts_the_counters() {
     let plan = json!({"rules": [{"path": "/jwk", "method": "GET", "first": 1,
         "fault": {"kind": "status", "status": 503}}]});
     for _ in 0..2 {
-        let resp = http().put(&url).json(&plan).send().await.expect("PUT");
+        let resp = http()
+            .put(&url)
+            .bearer_auth(sb.admin_secret())
+            .json(&plan)
+            .send()
+            .await
+            .expect("PUT");
         assert_eq!(resp.status(), 200);
         assert_eq!(get(&sb, "/jwk").await.expect("answer").status(), 503);
         assert_eq!(get(&sb, "/jwk").await.expect("answer").status(), 200);

@@ -221,17 +221,45 @@ async fn grant_verification_failures() {
 async fn key_rotation_via_sandbox_admin() {
     let sb = start().await;
     let v = create_client(&sb, VENDOR_ORG, &[SCOPE_REGISTER], key_a()).await;
-    // add key B
+    let jwks_path = format!("/sandbox/clients/{}/jwks", v.client_id);
+    let both = json!({"keys": [key_b().jwk("kid-b-rot")]});
+    // Without a proof, or with one signed by a key the client does not have: refused
+    // (issue 16: only the client's owner changes it).
     let resp = http()
-        .post(format!(
-            "{}/sandbox/clients/{}/jwks",
-            sb.base_url(),
-            v.client_id
-        ))
-        .json(&json!({"keys": [key_b().jwk("kid-b-rot")]}))
+        .post(format!("{}{jwks_path}", sb.base_url()))
+        .json(&both)
         .send()
         .await
         .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        &jwks_path,
+        &both,
+        key_b(),
+        "kid-b-rot",
+        VENDOR_ORG,
+        Some(&v.client_id),
+    )
+    .await;
+    assert_eq!(
+        resp.status(),
+        403,
+        "signed by the key being added, not one the client has"
+    );
+    // add key B, signed with key A (rotation step 1)
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::POST,
+        &jwks_path,
+        &both,
+        key_a(),
+        &v.kid,
+        VENDOR_ORG,
+        Some(&v.client_id),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
     assert_eq!(
@@ -240,17 +268,18 @@ async fn key_rotation_via_sandbox_admin() {
             .status(),
         200
     );
-    // replace with only key B: key A no longer works
-    let resp = http()
-        .put(format!(
-            "{}/sandbox/clients/{}/jwks",
-            sb.base_url(),
-            v.client_id
-        ))
-        .json(&json!({"keys": [key_b().jwk("kid-b-rot")]}))
-        .send()
-        .await
-        .unwrap();
+    // replace with only key B (signed with B, which the client now has): key A no longer works
+    let resp = admin_call(
+        &sb,
+        reqwest::Method::PUT,
+        &jwks_path,
+        &both,
+        key_b(),
+        "kid-b-rot",
+        VENDOR_ORG,
+        Some(&v.client_id),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     let c = grant_claims(&sb, &v, SCOPE_REGISTER);
     let (_, d) = expect_oauth_error(post_grant(&sb, &sign(&c, Some(&v.kid), key_a())).await).await;
@@ -263,16 +292,17 @@ async fn key_rotation_via_sandbox_admin() {
         json!({"keys": []}),
         json!({"nope": 1}),
     ] {
-        let resp = http()
-            .post(format!(
-                "{}/sandbox/clients/{}/jwks",
-                sb.base_url(),
-                v.client_id
-            ))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+        let resp = admin_call(
+            &sb,
+            reqwest::Method::POST,
+            &jwks_path,
+            &body,
+            key_b(),
+            "kid-b-rot",
+            VENDOR_ORG,
+            Some(&v.client_id),
+        )
+        .await;
         assert_eq!(resp.status(), 400);
     }
     // unknown client
@@ -291,22 +321,34 @@ async fn create_client_rules() {
     let url = format!("{}/sandbox/clients", sb.base_url());
     // a given client id is kept; a duplicate is 409
     let body = json!({"client_id": "my-client", "org": VENDOR_ORG, "scopes": [SCOPE_REGISTER], "jwks": {"keys": [key_a().jwk("k-my")]}});
-    let resp = http().post(&url).json(&body).send().await.unwrap();
+    let post = |body: Value, kid: &'static str| {
+        let sb = &sb;
+        async move {
+            admin_call(
+                sb,
+                reqwest::Method::POST,
+                "/sandbox/clients",
+                &body,
+                key_a(),
+                kid,
+                VENDOR_ORG,
+                None,
+            )
+            .await
+        }
+    };
+    let resp = post(body.clone(), "k-my").await;
     assert_eq!(resp.status(), 201);
     let created: Value = resp.json().await.unwrap();
     assert_eq!(created["client_id"], "my-client");
     assert_eq!(created["org"], VENDOR_ORG);
-    assert_eq!(
-        http().post(&url).json(&body).send().await.unwrap().status(),
-        409
-    );
+    assert_eq!(post(body.clone(), "k-my").await.status(), 409);
     // generated UUID client id
-    let resp = http()
-        .post(&url)
-        .json(&json!({"org": VENDOR_ORG, "scopes": [], "jwks": {"keys": [key_a().jwk("k-gen")]}}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post(
+        json!({"org": VENDOR_ORG, "scopes": [], "jwks": {"keys": [key_a().jwk("k-gen")]}}),
+        "k-gen",
+    )
+    .await;
     let created: Value = resp.json().await.unwrap();
     assert!(uuid::Uuid::parse_str(created["client_id"].as_str().unwrap()).is_ok());
     // invalid org number (check digit), missing org, not JSON

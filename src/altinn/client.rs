@@ -700,6 +700,42 @@ impl AltinnClient {
         token: &Secret,
         body: Option<&serde_json::Value>,
     ) -> Result<TestCallResult, AltinnError> {
+        // GET and HEAD change nothing, so a transient failure (429/502/503/504, a dropped
+        // connection) is retried with the same policy as every other safe call; a POST is
+        // sent once, since the API behind it may not de-duplicate.
+        let policy = if method == Method::GET || method == Method::HEAD {
+            self.retry
+        } else {
+            http::RetryPolicy::none()
+        };
+        let mut attempt = 0;
+        loop {
+            let result = self.test_call_once(&method, url, token, body).await;
+            let wait = match &result {
+                Ok(r) if http::is_retryable_status(r.result.status) => {
+                    policy.wait(attempt, r.retry_after)
+                }
+                Err(AltinnError::Network { .. }) => policy.wait(attempt, None),
+                _ => None,
+            };
+            match wait {
+                Some(delay) => {
+                    tracing::info!(%method, %url, attempt, ?delay, "test call: transient failure; retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                None => return result.map(|r| r.result),
+            }
+        }
+    }
+
+    async fn test_call_once(
+        &self,
+        method: &Method,
+        url: &str,
+        token: &Secret,
+        body: Option<&serde_json::Value>,
+    ) -> Result<TestCallAttempt, AltinnError> {
         let started = Instant::now();
         let mut rb = self
             .http
@@ -714,6 +750,7 @@ impl AltinnClient {
             reason: describe_reqwest(&e),
         })?;
         let status = resp.status().as_u16();
+        let retry_after = http::retry_after(resp.headers());
         let headers = resp
             .headers()
             .iter()
@@ -729,16 +766,20 @@ impl AltinnClient {
             url: url.to_string(),
             reason: describe_reqwest(&e),
         })?;
+        // The answer's own time (the attempt that answered), as before retries existed.
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let json = serde_json::from_str(&text).ok();
-        Ok(TestCallResult {
-            method: method.to_string(),
-            url: url.to_string(),
-            status,
-            elapsed_ms,
-            headers,
-            body: text,
-            json,
+        Ok(TestCallAttempt {
+            retry_after,
+            result: TestCallResult {
+                method: method.to_string(),
+                url: url.to_string(),
+                status,
+                elapsed_ms,
+                headers,
+                body: text,
+                json,
+            },
         })
     }
 }
@@ -757,6 +798,12 @@ fn framework_hint(status: u16, scope: &str) -> String {
         403 => format!("forbidden: the token's organisation is not the system's vendor, or it lacks scope `{scope}`"),
         _ => "the request was not accepted; see the message".into(),
     }
+}
+
+/// One attempt of a test call, with what the retry decision needs.
+struct TestCallAttempt {
+    retry_after: Option<std::time::Duration>,
+    result: TestCallResult,
 }
 
 fn to_json<T: Serialize>(v: &T) -> serde_json::Value {

@@ -83,12 +83,19 @@ pub enum KeysCommand {
         /// Key id (default: the RFC 7638 thumbprint).
         #[arg(long)]
         kid: Option<String>,
+        /// Replace a key that is already registered with the profile's client (the client
+        /// must then get the new public key: `client set`, or an upload in the portal).
+        #[arg(long)]
+        replace: bool,
     },
     /// Import an existing private key: a file (PEM, JWK or base64 JWK) or `-` for stdin.
     Import {
         source: String,
         #[arg(long)]
         kid: Option<String>,
+        /// Replace a key that is already registered with the profile's client.
+        #[arg(long)]
+        replace: bool,
     },
     /// Show the kid, key path and public JWK.
     Show {
@@ -193,7 +200,9 @@ pub enum RequestCommand {
         /// Poll until it is accepted, rejected or the timeout passes (exit 5 if still pending).
         #[arg(long)]
         wait: bool,
-        /// Seconds to wait with --wait.
+        /// Seconds the whole command may take, connects and reads included (with --wait: how
+        /// long to wait for a final answer). Exit 5 when an answer came and is still pending,
+        /// exit 3 when no answer came in time.
         #[arg(long, default_value_t = 600)]
         timeout: u64,
     },
@@ -262,6 +271,11 @@ pub enum SandboxCommand {
         /// JSON, a skewed clock); see `PUT /sandbox/faults` to change it while running.
         #[arg(long)]
         faults: Option<PathBuf>,
+        /// The URL others reach this sandbox at (e.g. http://192.168.1.20:8088): confirmUrl
+        /// links and the issuer use it. Default: the address each caller's connection
+        /// reached. Requests naming another Host get 421.
+        #[arg(long, value_parser = parse_public_url)]
+        public_url: Option<url::Url>,
     },
     /// List the seeded organisations.
     Orgs,
@@ -275,6 +289,20 @@ pub enum SandboxCommand {
         /// Request id (default: the profile's newest request).
         id: Option<String>,
     },
+}
+
+fn parse_public_url(s: &str) -> Result<url::Url, String> {
+    let u = url::Url::parse(s.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(u.scheme(), "http" | "https")
+        || u.host_str().is_none()
+        || u.path() != "/"
+        || u.query().is_some()
+        || u.fragment().is_some()
+        || !u.username().is_empty()
+    {
+        return Err("give the base only, e.g. http://192.168.1.20:8088".into());
+    }
+    Ok(u)
 }
 
 fn parse_bits(s: &str) -> Result<u32, String> {

@@ -148,14 +148,25 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
             });
             Ok(exit::OK)
         }
-        KeysCommand::Generate { bits, kid } => {
+        KeysCommand::Generate { bits, kid, replace } => {
+            let before = profile.clone();
             let mut flow = Flow::resume(profile.clone());
+            if replace {
+                flow.update(Msg::AllowKeyReplacement);
+            }
             let msgs = flow.update(Msg::GenerateKey { bits, kid });
             key_effects(ctx, &runner, &mut flow, msgs).await?;
             profile = flow.profile.clone();
-            print_key(ctx, &flow, &profile)
+            print_key(ctx, &flow, &profile)?;
+            replaced_key_next_step(ctx, &before, &profile);
+            Ok(exit::OK)
         }
-        KeysCommand::Import { source, kid } => {
+        KeysCommand::Import {
+            source,
+            kid,
+            replace,
+        } => {
+            let before = profile.clone();
             let source = if source == "-" {
                 let bytes = crate::files::read_capped_from(
                     std::io::stdin(),
@@ -169,14 +180,44 @@ async fn keys(ctx: &Ctx, cmd: KeysCommand) -> Result<i32, AppError> {
                 source
             };
             let mut flow = Flow::resume(profile.clone());
+            if replace {
+                flow.update(Msg::AllowKeyReplacement);
+            }
             let msgs = flow.update(Msg::ImportKey {
                 source: crate::secret::Secret::new(source),
                 kid,
             });
             key_effects(ctx, &runner, &mut flow, msgs).await?;
             profile = flow.profile.clone();
-            print_key(ctx, &flow, &profile)
+            print_key(ctx, &flow, &profile)?;
+            replaced_key_next_step(ctx, &before, &profile);
+            Ok(exit::OK)
         }
+    }
+}
+
+/// After a key registered with a client was replaced (`--replace`): the exact command that
+/// gives the client the new key, so `token` and `call` work again.
+fn replaced_key_next_step(ctx: &Ctx, before: &Profile, after: &Profile) {
+    let (Some(client_id), Some(org)) = (&before.client_id, &before.vendor_org) else {
+        return;
+    };
+    if !before.client_registered || after.client_registered {
+        return;
+    }
+    let scope = if before.scopes.is_empty() {
+        String::new()
+    } else {
+        format!(" --scope \"{}\"", before.scopes.join(" "))
+    };
+    let old = before.kid.as_deref().unwrap_or("?");
+    match after.environment.kind.self_service_portal() {
+        Some(portal) => ctx.out.info(format!(
+            "the key {old} was registered with client {client_id}; until the client has the new key, `token` and `call` fail.\nnext: in {portal}, add the new public JWK to client {client_id} (and remove the old key), then run `client set --vendor-org {org} --client-id {client_id}{scope} --confirm-uploaded`"
+        )),
+        None => ctx.out.info(format!(
+            "the key {old} was registered with client {client_id}; until the client has the new key, `token` and `call` fail.\nnext: `client set --vendor-org {org} --client-id {client_id}{scope}`"
+        )),
     }
 }
 
@@ -575,7 +616,7 @@ async fn request_create(
             if open {
                 open_browser(ctx, &session, &flow.profile, req.confirm_url.clone()).await;
             }
-            let update = poll(ctx, &mut flow, &session, req.id.clone(), true, Duration::from_secs(timeout))
+            let update = poll(ctx, &mut flow, &session, req.id.clone(), true, tokio::time::Instant::now() + Duration::from_secs(timeout))
                 .await
                 .map_err(AppError::from)?;
             ctx.save(&mut flow.profile)?;
@@ -607,6 +648,8 @@ async fn request_status(
     wait: bool,
     timeout: u64,
 ) -> Result<i32, AppError> {
+    // The deadline starts with the command, so `--timeout` bounds all of it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let req_id = match &id {
@@ -625,15 +668,7 @@ async fn request_status(
                     }
                 },
             };
-            let outcome = poll(
-                ctx,
-                &mut flow,
-                &session,
-                req_id,
-                wait,
-                Duration::from_secs(timeout),
-            )
-            .await;
+            let outcome = poll(ctx, &mut flow, &session, req_id, wait, deadline).await;
             let update = outcome.map_err(AppError::from)?;
             // The flow saves final answers; a pending one is recorded too (its checked_at).
             if flow
@@ -662,36 +697,33 @@ async fn request_status(
 
 /// Poll a request's status the way the wizard does: the flow's polling (its backoff, its
 /// handling of transient errors) run by the session's runner. Without `wait`, one answer;
-/// with it, until the status is final or `timeout` has passed (the timeout bounds the whole
-/// wait, including a poll in progress). Returns the last answer, or the last error if that
-/// came last.
+/// with it, until the status is final or the deadline has passed. The deadline bounds every
+/// call, the first one included (its token fetch, connects, reads and retries): a server that
+/// accepts connections and never answers cannot keep the command past `--timeout`. Returns
+/// the last answer, the last error if that came last, or a network failure (exit 3) when no
+/// answer came at all before the deadline.
 async fn poll(
     ctx: &Ctx,
     flow: &mut Flow,
     session: &Session,
     request_id: String,
     wait: bool,
-    timeout: Duration,
+    deadline: tokio::time::Instant,
 ) -> Result<crate::flow::StatusUpdate, Failure> {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + timeout;
     let mut last: Option<Result<crate::flow::StatusUpdate, Failure>> = None;
     let mut queue: VecDeque<Effect> = flow.update(Msg::PollRequest { request_id }).into();
     while let Some(effect) = queue.pop_front() {
         let is_poll = matches!(effect, Effect::PollStatus { .. });
-        // The first answer is always awaited; later polls only while waiting and in time.
+        // The first answer is always asked for; later polls only while waiting and in time.
         if is_poll && last.is_some() && (!wait || tokio::time::Instant::now() >= deadline) {
             break;
         }
         let snapshot = flow.profile.clone();
         let run = session.runner.run(effect, &snapshot);
-        let reply = if is_poll && last.is_some() {
-            match tokio::time::timeout_at(deadline, run).await {
-                Ok(reply) => reply,
-                Err(_) => break,
-            }
-        } else {
-            run.await
+        let reply = match tokio::time::timeout_at(deadline, run).await {
+            Ok(reply) => reply,
+            Err(_) => break,
         };
         if let Some(Msg::StatusPolled { result, .. }) = &reply {
             match result {
@@ -714,8 +746,12 @@ async fn poll(
     }
     last.unwrap_or_else(|| {
         Err(Failure::new(
-            ErrorKind::Local,
-            "the status was never asked for",
+            ErrorKind::Network,
+            format!(
+                "no answer from {} within the timeout ({}s); the request's status is unknown\n  hint: check that the server is up and answering (`doctor`), or allow longer with --timeout",
+                session.env.altinn_base.as_str().trim_end_matches('/'),
+                started.elapsed().as_secs(),
+            ),
         ))
     })
 }
@@ -1019,11 +1055,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             any_resource,
             strict_resources: _,
             faults,
+            public_url,
         } => {
             let config = crate::sandbox::SandboxConfig {
                 bind: std::net::SocketAddr::new(bind, port),
                 state_file: state,
                 any_resource,
+                public_url: public_url.clone(),
             };
             let mut options = crate::sandbox::SandboxOptions::default();
             if let Some(path) = faults {
@@ -1038,6 +1076,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             let file = crate::session::ServerFile {
                 url: url.clone(),
                 pid: std::process::id(),
+                admin_secret: Some(handle.admin_secret().to_string()),
             };
             if let Ok(bytes) = serde_json::to_vec(&file)
                 && let Err(e) = crate::profile::write_atomic(&server_file, &bytes, 0o600)
@@ -1054,7 +1093,9 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             // Bound to every interface (a workshop): participants use this machine's address
             // on the room's network, which the sandbox cannot know; it answers on any of them.
             let shared = bind.is_unspecified();
-            let peer = if shared {
+            let peer = if let Some(p) = &public_url {
+                p.as_str().trim_end_matches('/').to_string()
+            } else if shared {
                 format!(
                     "http://<this machine's LAN address>:{}",
                     handle.local_addr().port()
@@ -1063,6 +1104,7 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
                 url.clone()
             };
             let issuer = handle.issuer();
+            let host_secret = handle.admin_secret().to_string();
             // Signal handlers go in before the address is announced (see serve_until_signal).
             let serving = handle.serve_until_signal();
             ctx.out.result(&v, || {
@@ -1071,6 +1113,13 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
                     if shared { " (and on every other address of this machine)" } else { "" },
                 )
             });
+            // Printed once, on stderr, even with --quiet: the host needs it to change the fault
+            // plan or re-key a participant's client (see the sandbox's admin module).
+            eprintln!(
+                "host secret (shown once; also in {} for this user): {}\n  PUT/DELETE /sandbox/faults and changes to any client take Authorization: Bearer <host secret>",
+                server_file.display(),
+                host_secret
+            );
             let stopped = serving.await;
             let _ = std::fs::remove_file(&server_file);
             stopped.map_err(|e| AppError::new(exit::NETWORK, e.to_string()))?;
@@ -1112,6 +1161,9 @@ async fn sandbox_decide(ctx: &Ctx, id: Option<String>, approve: bool) -> Result<
                 ))
             })?,
     };
+    // Checked here, before anything is sent: a request id is a UUID, and a wrong one is the
+    // user's mistake (exit 1), not a server failure.
+    let id = crate::validate::uuid(&id).map_err(|e| AppError::usage(e.to_string()))?;
     let session = ctx.session(&env).await?;
     // A custom server takes decisions only if it says it is a sandbox (its metadata).
     match session.runner.server_kind().await {

@@ -108,12 +108,18 @@ pub async fn create_client(
     key: &TestKey,
 ) -> Vendor {
     let kid = format!("kid-{}", uuid::Uuid::new_v4());
-    let resp = http()
-        .post(format!("{}/sandbox/clients", sb.base_url()))
-        .json(&json!({"org": org, "scopes": scopes, "jwks": {"keys": [key.jwk(&kid)]}}))
-        .send()
-        .await
-        .expect("send");
+    let body = json!({"org": org, "scopes": scopes, "jwks": {"keys": [key.jwk(&kid)]}});
+    let resp = admin_call(
+        sb,
+        reqwest::Method::POST,
+        "/sandbox/clients",
+        &body,
+        key,
+        &kid,
+        org,
+        None,
+    )
+    .await;
     assert_eq!(resp.status(), 201, "create client: {:?}", resp.text().await);
     let body: Value = resp.json().await.expect("json");
     Vendor {
@@ -121,6 +127,65 @@ pub async fn create_client(
         kid,
         org: org.to_string(),
     }
+}
+
+/// A proof for the sandbox's client administration (crates/sandbox/src/admin.rs): signed with
+/// `key` under `kid`, naming the org (and the client, for changes), bound to the request.
+#[allow(clippy::too_many_arguments)]
+pub fn admin_proof(
+    sb: &SandboxHandle,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    key: &TestKey,
+    kid: &str,
+    org: &str,
+    client_id: Option<&str>,
+) -> String {
+    use sha2::Digest;
+    let t = now();
+    let digest: String = sha2::Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut claims = json!({
+        "purpose": "sandbox-client-admin",
+        "aud": sb.issuer(),
+        "org": org,
+        "htm": method,
+        "htu": path,
+        "body_sha256": digest,
+        "iat": t,
+        "exp": t + 60,
+    });
+    if let Some(id) = client_id {
+        claims["client_id"] = json!(id);
+    }
+    sign(&claims, Some(kid), key)
+}
+
+/// An admin call with a JSON body and a proof signed by `key` (see [`admin_proof`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn admin_call(
+    sb: &SandboxHandle,
+    method: reqwest::Method,
+    path: &str,
+    body: &Value,
+    key: &TestKey,
+    kid: &str,
+    org: &str,
+    client_id: Option<&str>,
+) -> reqwest::Response {
+    let bytes = serde_json::to_vec(body).expect("json");
+    let proof = admin_proof(sb, method.as_str(), path, &bytes, key, kid, org, client_id);
+    http()
+        .request(method, format!("{}{path}", sb.base_url()))
+        .bearer_auth(proof)
+        .header("content-type", "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .expect("send")
 }
 
 /// Claims of a correct grant (docs.digdir.no jwtgrant): aud = issuer, iss = client id, ≤120 s.

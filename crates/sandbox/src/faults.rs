@@ -51,7 +51,8 @@
 //! Three ways in: [`super::SandboxOptions::faults`] at start, [`FaultPlan::from_file`] for a plan
 //! file, and at runtime `PUT /sandbox/faults` (the plan as JSON; counters restart), `GET
 //! /sandbox/faults` (the plan and each rule's `seen`/`fired` counters) and `DELETE
-//! /sandbox/faults` (no faults, clock back to normal). The `/sandbox/faults` routes are never
+//! /sandbox/faults` (no faults, clock back to normal). `PUT` and `DELETE` need the host secret
+//! (`Authorization: Bearer <secret>`, see [`super::admin`]); `GET` is open. The `/sandbox/faults` routes are never
 //! faulted themselves, so a plan can always be changed or removed. All other routes can be,
 //! including the rest of `/sandbox/`.
 
@@ -795,6 +796,10 @@ pub(crate) async fn put_plan(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A plan breaks every participant's sandbox: only the host may set one.
+    if let Err(refused) = super::admin::require_host_secret(&app, &headers) {
+        return refused;
+    }
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -828,7 +833,10 @@ pub(crate) async fn put_plan(
 }
 
 /// sandbox: `DELETE /sandbox/faults` — no faults, the real clock.
-pub(crate) async fn delete_plan(State(app): State<Shared>) -> Response {
+pub(crate) async fn delete_plan(State(app): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(refused) = super::admin::require_host_secret(&app, &headers) {
+        return refused;
+    }
     app.faults.set(FaultPlan::none());
     tracing::info!("fault plan cleared");
     StatusCode::NO_CONTENT.into_response()

@@ -14,7 +14,9 @@
 //! Add the crate as a dev-dependency, start a sandbox on a free loopback port, point the system
 //! under test at [`SandboxHandle::issuer`] (Maskinporten) and [`SandboxHandle::base_url`]
 //! (Altinn), and shut it down at the end. Create a Maskinporten client with
-//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`),
+//! `POST /sandbox/clients` (`{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}`,
+//! with `Authorization: Bearer` a proof signed by the key or [`SandboxHandle::admin_secret`];
+//! see [`admin`]),
 //! use one of the [`seeded_orgs`] as vendor and customer, and approve requests with
 //! `POST /sandbox/requests/{id}/approve`. [`start_with`] takes [`SandboxOptions`], e.g. a
 //! [`FaultPlan`] to test retries.
@@ -78,6 +80,7 @@
 #![allow(clippy::result_large_err)]
 #![warn(missing_docs)]
 
+pub mod admin;
 mod altinn;
 mod auth;
 pub mod catalogue;
@@ -125,6 +128,12 @@ pub struct SandboxConfig {
     /// id then counts as a delegable resource). Default false: unknown resources are
     /// AUTH.VLD-00003, as in TT02. `sandbox serve --any-resource`.
     pub any_resource: bool,
+    /// The base URL others reach this sandbox at (`http://192.168.1.20:8088`): links such as
+    /// `confirmUrl`, the Maskinporten issuer and token `iss` use it. `None`: the address the
+    /// caller's connection reached (the bind address; for `0.0.0.0`, the interface used).
+    /// Requests naming another `Host` than this URL's, a loopback name or the address the
+    /// connection reached get 421 Misdirected Request.
+    pub public_url: Option<url::Url>,
 }
 
 impl Default for SandboxConfig {
@@ -133,6 +142,7 @@ impl Default for SandboxConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             state_file: None,
             any_resource: false,
+            public_url: None,
         }
     }
 }
@@ -210,6 +220,10 @@ pub(crate) struct App {
     pub seen: std::sync::Mutex<state::Seen>,
     /// The fault plan, its counters and the clock offset.
     pub faults: faults::Faults,
+    /// The host secret for the administration routes (see [`admin`]).
+    pub admin_secret: String,
+    /// [`SandboxConfig::public_url`], without a trailing slash.
+    pub public_url: Option<String>,
 }
 
 pub(crate) type Shared = Arc<App>;
@@ -353,29 +367,116 @@ fn canonical_base(addr: SocketAddr) -> String {
     }
 }
 
-/// The base URL as the caller addressed this server (from `Host`), so links work whether the
-/// caller used 127.0.0.1, localhost or a LAN address. Falls back to the canonical base.
-pub(crate) struct Base(pub String);
+/// The address of this server that a connection reached (the socket's local address): with
+/// `--bind 0.0.0.0` it says which interface the caller used, which no header can forge.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LocalAddr(pub SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for LocalAddr
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        let fallback = *stream.remote_addr();
+        LocalAddr(stream.io().local_addr().unwrap_or(fallback))
+    }
+}
+
+/// The address this request's connection reached, or the listening address.
+fn reached(parts: &Parts, app: &App) -> SocketAddr {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<LocalAddr>>()
+        .map(|c| c.0.0)
+        .unwrap_or(app.local_addr)
+}
+
+/// The base URL links, the issuer and token `iss` are built from (issue 16, item 11): the
+/// configured public URL, else the address the connection reached (never the `Host` header,
+/// which the caller chooses: `Host: evil.example` once put another host into `confirmUrl`).
+/// The second field is the base as the caller named this server (`Host`, already checked by
+/// [`check_host`] to be one of ours), which a grant's `aud` may also name (a client configured
+/// with `http://localhost:N/`).
+pub(crate) struct Base(pub String, pub Option<String>);
 
 impl FromRequestParts<Shared> for Base {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, Self::Rejection> {
-        let host = parts
+        let reached = reached(parts, app);
+        let named = parts
             .headers
             .get(axum::http::header::HOST)
             .and_then(|h| h.to_str().ok())
-            .filter(|h| {
-                !h.is_empty()
-                    && h.len() < 256
-                    && h.bytes().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
-                    })
-            });
-        Ok(Base(match host {
-            Some(h) => format!("http://{h}"),
-            None => app.canonical_base(),
-        }))
+            .filter(|h| host_is_ours(h, app, reached))
+            .map(|h| format!("http://{}", h.trim().to_ascii_lowercase()));
+        Ok(Base(
+            match &app.public_url {
+                Some(u) => u.clone(),
+                None => canonical_base(reached),
+            },
+            named,
+        ))
+    }
+}
+
+/// The `Host` names this server answers to: the public URL's authority, a loopback name or the
+/// address the connection reached, each with the port (LAN workshops use the host's address;
+/// `localhost` and `127.0.0.1` always work on the host itself). Anything else is for another
+/// server: 421 Misdirected Request (RFC 9110 §15.5.20). A request without `Host` is allowed.
+fn host_is_ours(host: &str, app: &App, reached: SocketAddr) -> bool {
+    let host = host.trim().to_ascii_lowercase();
+    if let Some(public) = app
+        .public_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        && let Some(name) = public.host_str()
+    {
+        let port = public.port_or_known_default().unwrap_or(80);
+        let with_port = format!("{}:{port}", name.to_ascii_lowercase());
+        if host == with_port || (public.port().is_none() && host == name.to_ascii_lowercase()) {
+            return true;
+        }
+    }
+    // Our own port, as seen on the reached address (a port-forward needs --public-url).
+    let port = reached.port();
+    let Some(name) = host.strip_suffix(&format!(":{port}")) else {
+        return false;
+    };
+    let ip = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost"
+        || ip
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip == reached.ip() || ip == app.local_addr.ip())
+}
+
+/// Refuse requests addressed to another host (see [`host_is_ours`]).
+async fn check_host(
+    axum::extract::State(app): axum::extract::State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let reached = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<LocalAddr>>()
+        .map(|c| c.0.0)
+        .unwrap_or(app.local_addr);
+    let host = req
+        .headers()
+        .get(axum::http::header::HOST)
+        .map(|h| h.to_str().unwrap_or("\u{fffd}").to_string());
+    match host {
+        Some(h) if !host_is_ours(&h, &app, reached) => problem::sandbox_error(
+            axum::http::StatusCode::MISDIRECTED_REQUEST,
+            "misdirected_request",
+            format!(
+                "This sandbox answers as {}, not as the Host this request named; use that URL (a sandbox reached under another name needs `sandbox serve --public-url`)",
+                app.public_url
+                    .clone()
+                    .unwrap_or_else(|| canonical_base(reached))
+            ),
+        ),
+        _ => next.run(req).await,
     }
 }
 
@@ -408,6 +509,12 @@ impl SandboxHandle {
     /// e.g. one started without a state file. Also served at `GET /sandbox/info`.
     pub fn instance_id(&self) -> String {
         self.app.key.kid.clone()
+    }
+
+    /// The host secret (random per start): `Authorization: Bearer <secret>` may change the
+    /// fault plan and any client (see [`admin`]). Print it for the host; keep it from others.
+    pub fn admin_secret(&self) -> &str {
+        &self.app.admin_secret
     }
 
     /// The socket address the sandbox listens on (with the port picked for port 0).
@@ -557,15 +664,23 @@ pub async fn start_with(
         local_addr,
         seen: std::sync::Mutex::new(seen),
         faults: faults::Faults::new(options.faults),
+        admin_secret: admin::new_host_secret(),
+        public_url: config
+            .public_url
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string()),
     });
     let router = routes(app.clone());
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<LocalAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.await;
+        })
+        .await
     });
     tracing::info!(
         base = %canonical_base(local_addr),
@@ -759,7 +874,9 @@ fn routes(app: Shared) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // sandbox: fault injection over every route (after routing, so rules can name a route
         // template); a no-op while the plan is empty
-        .layer(axum::middleware::from_fn_with_state(app.clone(), faults::inject));
+        .layer(axum::middleware::from_fn_with_state(app.clone(), faults::inject))
+        // sandbox: answer only requests addressed to this sandbox (421 otherwise; issue 16)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), check_host));
     // Unknown routes: axum's 404 with an empty body, as ASP.NET answers (no endpoint, no
     // status-code-pages middleware). Every vendor action answers a missing vendor in the token
     // with `Unauthorized()` (RSU:226 etc.), a 401 RFC 9110 ProblemDetails; failed

@@ -33,11 +33,16 @@ pub struct TokenForm {
 
 /// The issuers a grant's `aud` may name: this server as the caller addressed it, and its
 /// canonical `http://127.0.0.1:N/`.
-fn accepted_audiences(app: &Shared, base: &Base) -> Vec<String> {
+pub(crate) fn accepted_audiences(app: &Shared, base: &Base) -> Vec<String> {
     let mut v = vec![format!("{}/", base.0)];
     let canonical = format!("{}/", app.canonical_base());
     if !v.contains(&canonical) {
         v.push(canonical);
+    }
+    if let Some(named) = base.1.as_ref().map(|b| format!("{b}/"))
+        && !v.contains(&named)
+    {
+        v.push(named);
     }
     v
 }
@@ -408,7 +413,7 @@ fn parse_systemuser_details(details: &Value) -> Result<WantedSystemUser, Respons
     })
 }
 
-fn jwk_decoding_key(jwk: &Value) -> Option<DecodingKey> {
+pub(crate) fn jwk_decoding_key(jwk: &Value) -> Option<DecodingKey> {
     let n = jwk.get("n")?.as_str()?;
     let e = jwk.get("e")?.as_str()?;
     DecodingKey::from_rsa_components(n, e).ok()

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::admin::{self, Owner};
 use super::altinn::{self, DecideError, Decision};
 use super::auth::verify_sandbox_token;
 use super::maskinporten::validate_client_jwk;
@@ -462,6 +463,13 @@ fn client_json(c: &Client) -> Value {
     })
 }
 
+/// Two public JWKs are the same key: same kid, modulus and exponent.
+fn same_public_key(a: &Value, b: &Value) -> bool {
+    ["kid", "n", "e"]
+        .iter()
+        .all(|m| a.get(*m).and_then(Value::as_str).is_some() && a.get(*m) == b.get(*m))
+}
+
 fn parse_keys(v: Option<&Value>) -> Result<Vec<Value>, Response> {
     let bad = |m: String| sandbox_error(StatusCode::BAD_REQUEST, "invalid_jwks", m);
     let keys = v
@@ -530,6 +538,8 @@ fn refuse_ungranted_scopes(org: &str, scopes: &[String]) -> Result<(), Response>
 /// /sandbox/clients/{id}/scopes `{"scopes": [...]}` replaces the client's scopes → 200 with it.
 pub async fn replace_client_scopes(
     State(app): State<Shared>,
+    base: Base,
+    uri: Uri,
     Path(client_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -556,6 +566,23 @@ pub async fn replace_client_scopes(
             format!("No client with id {client_id}"),
         );
     };
+    // Only the client's owner: a proof signed with one of its keys, or the host secret.
+    let owner = Owner::Existing {
+        client_id: &client.client_id,
+        org: &client.org,
+        keys: &client.keys,
+    };
+    if let Err(refused) = admin::authorize(
+        &app,
+        &base,
+        &Method::PUT,
+        uri.path(),
+        &headers,
+        &body,
+        owner,
+    ) {
+        return refused;
+    }
     if let Err(e) = refuse_ungranted_scopes(&client.org, &scopes) {
         return e;
     }
@@ -573,7 +600,13 @@ pub async fn replace_client_scopes(
 
 /// mirrors (in spirit): Digdir self-service "create client" — POST /sandbox/clients
 /// `{"client_id"?, "org", "scopes": [...], "jwks": {"keys": [...]}}` → 201 with the client.
-pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn create_client(
+    State(app): State<Shared>,
+    base: Base,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let v = match parse_admin_json(&headers, &body) {
         Ok(v) => v,
         Err(e) => return e,
@@ -607,7 +640,37 @@ pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: 
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.trim().to_string(),
         Some(_) => return bad("\"client_id\" must be a non-empty string when given"),
     };
+    // Proof of possession of a key being registered, naming the org (or the host secret):
+    // nobody registers a client for another vendor's org with a key they do not hold.
+    let owner = Owner::New { org, keys: &keys };
+    if let Err(refused) = admin::authorize(
+        &app,
+        &base,
+        &Method::POST,
+        uri.path(),
+        &headers,
+        &body,
+        owner,
+    ) {
+        return refused;
+    }
+    let explicit_id = !matches!(v.get("client_id"), None | Some(Value::Null));
     let mut st = app.lock().await;
+    // Idempotent for the same key and org (issue 16, item 3): when the answer to a create was
+    // lost, the retry gets the client that was made (200) instead of "kid already used".
+    // The caller has just proven it holds the key, so it learns nothing it does not own.
+    // (With an explicit client id the caller names the client; that case answers 409 and the
+    // caller updates it, as before.)
+    if let Some(existing) = st.clients.values().find(|c| {
+        !explicit_id
+            && c.org == org
+            && keys
+                .iter()
+                .all(|k| c.keys.iter().any(|x| same_public_key(x, k)))
+    }) {
+        tracing::info!(client_id = %existing.client_id, org, "sandbox client already registered with this key; answering it");
+        return json_ok(StatusCode::OK, &client_json(existing));
+    }
     if st.clients.contains_key(&client_id) {
         return sandbox_error(
             StatusCode::CONFLICT,
@@ -667,15 +730,40 @@ pub async fn get_client(State(app): State<Shared>, Path(client_id): Path<String>
 /// DELETE /sandbox/clients/{id}: the portal's "delete client". A client's organisation is
 /// fixed (as in Digdir's portal), so a vendor that fixes a mistyped organisation deletes the
 /// client and creates a new one for the right organisation, with the same key.
-pub async fn delete_client(State(app): State<Shared>, Path(client_id): Path<String>) -> Response {
+/// Only the client's owner may: a proof signed with one of its keys, or the host secret.
+pub async fn delete_client(
+    State(app): State<Shared>,
+    base: Base,
+    uri: Uri,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let mut st = app.lock().await;
-    if st.clients.remove(&client_id).is_none() {
+    let Some(client) = st.clients.get(&client_id) else {
         return sandbox_error(
             StatusCode::NOT_FOUND,
             "client_not_found",
             format!("No client with id {client_id}"),
         );
+    };
+    let owner = Owner::Existing {
+        client_id: &client.client_id,
+        org: &client.org,
+        keys: &client.keys,
+    };
+    if let Err(refused) = admin::authorize(
+        &app,
+        &base,
+        &Method::DELETE,
+        uri.path(),
+        &headers,
+        &body,
+        owner,
+    ) {
+        return refused;
     }
+    st.clients.remove(&client_id);
     if let Err(e) = app.persist(&st).await {
         return sandbox_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -689,6 +777,8 @@ pub async fn delete_client(State(app): State<Shared>, Path(client_id): Path<Stri
 
 async fn change_keys(
     app: Shared,
+    base: Base,
+    uri: Uri,
     client_id: String,
     headers: HeaderMap,
     body: Bytes,
@@ -709,12 +799,24 @@ async fn change_keys(
         Err(e) => return e,
     };
     let mut st = app.lock().await;
-    if !st.clients.contains_key(&client_id) {
+    let Some(current) = st.clients.get(&client_id) else {
         return sandbox_error(
             StatusCode::NOT_FOUND,
             "client_not_found",
             format!("No client with id {client_id}"),
         );
+    };
+    // Only the client's owner: a proof signed with a key it already has (rotation: add the new
+    // key signed with the old one), or the host secret.
+    let owner = Owner::Existing {
+        client_id: &current.client_id,
+        org: &current.org,
+        keys: &current.keys,
+    };
+    let method = if replace { Method::PUT } else { Method::POST };
+    if let Err(refused) = admin::authorize(&app, &base, &method, uri.path(), &headers, &body, owner)
+    {
+        return refused;
     }
     for k in &keys {
         let kid = k.get("kid").and_then(Value::as_str).unwrap_or("");
@@ -768,21 +870,25 @@ async fn change_keys(
 /// POST /sandbox/clients/{id}/jwks: add keys (rotation: add the new key, switch, then PUT).
 pub async fn add_client_keys(
     State(app): State<Shared>,
+    base: Base,
+    uri: Uri,
     Path(client_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    change_keys(app, client_id, headers, body, false).await
+    change_keys(app, base, uri, client_id, headers, body, false).await
 }
 
 /// PUT /sandbox/clients/{id}/jwks: replace the whole key set.
 pub async fn replace_client_keys(
     State(app): State<Shared>,
+    base: Base,
+    uri: Uri,
     Path(client_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    change_keys(app, client_id, headers, body, true).await
+    change_keys(app, base, uri, client_id, headers, body, true).await
 }
 
 /// GET /sandbox/orgs: `[{"orgNo","name"}]`
