@@ -92,7 +92,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, oneshot};
 
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
-pub use orgs::{SeedOrg, seeded_orgs, seeded_resources};
+pub use orgs::{
+    DelegationReason, Gap, SeedOrg, SeedPerson, default_person, people_of, seeded_orgs,
+    seeded_people, seeded_resources,
+};
 
 use state::{SigningKey, State};
 
@@ -649,8 +652,14 @@ fn routes(app: Shared) -> Router {
         // sandbox: act as the customer (standard, agent and change requests); mirrors the effect of
         //          AA RequestSystemUserController.ApproveSystemUserRequest / RejectSystemUserRequest,
         //          the agent variants and ChangeRequestSystemUserController approve/reject
+        //          (RSU:437-455, 491-509; CR:314-331), as a seeded person of the customer
+        //          (`?as=`; default its access manager), with the approval checks of
+        //          SystemUserService (altinn/decision.rs names each file:line)
         .route("/sandbox/requests/{request_id}/approve", post(ui::admin_approve))
         .route("/sandbox/requests/{request_id}/reject", post(ui::admin_reject))
+        // sandbox-only: a request's status and why its last approval was refused
+        //          (`{id, kind, status, partyOrgNo, lastRefusal}`); no real counterpart
+        .route("/sandbox/requests/{request_id}", get(ui::admin_request_state))
         // sandbox: the fault plan (PUT replaces it, GET shows it with counters, DELETE clears
         //          it); never faulted itself
         .route(faults::FAULTS_PATH, get(faults::get_plan).put(faults::put_plan).delete(faults::delete_plan))

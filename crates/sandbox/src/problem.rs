@@ -80,7 +80,6 @@ problems! {
     AGENT_REQUEST_NOT_FOUND = (30, 404, "The Id does not refer to an AgentRequest in our system.");
     AGENT_MISSING_ACCESS_PACKAGES = (58, 400, "No AccessPackages found, an Agent SystemUser must have at least one");
     MISSING_RIGHTS_OR_ACCESS_PACKAGES = (59, 400, "No AccessPackages or Single Rights found, a SystemUser must have at least one");
-    CHANGE_REQUEST_STATUS_NOT_NEW = (61, 409, "The Status of the Request is not New. Please generate a new CorrellationId for a new Change Request");
     ACCESS_PACKAGE_NOT_FOUND = (63, 400, "One or more accesspackage is not found in the referenced system in the System Register.");
     ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = (64, 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.");
     ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = (65, 400, "One or more access packages cannot be delegated because they are not intended for client relationships");
@@ -101,6 +100,13 @@ impl AuthProblem {
             json!(status_description(status)),
         );
         (status, body)
+    }
+
+    /// The problem with several extension members (top-level, like ProblemExtensionData).
+    pub fn with_members(&self, members: Map<String, Value>) -> Response {
+        let (status, mut body) = self.body();
+        body.extend(members);
+        json_response(status, "application/problem+json", &Value::Object(body))
     }
 
     /// `Problem.X.Create(ProblemExtensionData)`: extensions are top-level members.
