@@ -4,6 +4,7 @@
 //! `/sandbox/`, which this module calls. Nothing else in the clients knows about the sandbox.
 
 use crate::env::Environment;
+use crate::flow::ApprovalRefusal;
 use crate::http;
 use crate::keys::PublicJwk;
 use crate::maskinporten::describe_reqwest;
@@ -23,6 +24,21 @@ pub enum PortalError {
     Network { url: String, reason: String },
     #[error("unexpected answer from the sandbox at {url}: {reason}")]
     BadResponse { url: String, reason: String },
+    /// The customer's approval (or rejection) was refused with an Altinn problem.
+    #[error("{}", refused_text(.code, .title, .refusal.as_ref()))]
+    Refused {
+        status: u16,
+        code: String,
+        title: String,
+        refusal: Option<Box<ApprovalRefusal>>,
+    },
+}
+
+fn refused_text(code: &str, title: &str, refusal: Option<&Box<ApprovalRefusal>>) -> String {
+    match refusal {
+        Some(r) => r.lines().join("\n  "),
+        None => format!("Altinn refused: {code} {title}"),
+    }
 }
 
 impl PortalError {
@@ -240,14 +256,96 @@ impl SandboxPortal {
         }
     }
 
-    /// Act as the customer (sandbox only): approve or reject a request.
-    pub async fn decide(&self, request_id: &str, approve: bool) -> Result<(), PortalError> {
+    /// Act as the customer (sandbox only): approve or reject a request, as `person` (a seeded
+    /// person of the customer org; `None`: its access manager). Returns who decided. An Altinn
+    /// refusal comes back as [`PortalError::Refused`] with the sandbox's explanation.
+    pub async fn decide(
+        &self,
+        request_id: &str,
+        approve: bool,
+        person: Option<&str>,
+    ) -> Result<Decided, PortalError> {
         let url = format!(
             "{}/sandbox/requests/{}/{}",
             self.base,
             request_id,
             if approve { "approve" } else { "reject" }
         );
-        self.send(self.http.post(&url), &url).await
+        let mut rb = self.http.post(&url);
+        if let Some(p) = person {
+            rb = rb.query(&[("as", p)]);
+        }
+        let (status, text) = self.fetch(rb, &url).await?;
+        if (200..300).contains(&status) {
+            return serde_json::from_str(&text).map_err(|e| PortalError::BadResponse {
+                url,
+                reason: e.to_string(),
+            });
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Problem {
+            code: String,
+            #[serde(default)]
+            title: String,
+            #[serde(default)]
+            sandbox_refusal: Option<Box<ApprovalRefusal>>,
+        }
+        match serde_json::from_str::<Problem>(&text) {
+            Ok(p) => Err(PortalError::Refused {
+                status,
+                code: p.code,
+                title: p.title,
+                refusal: p.sandbox_refusal,
+            }),
+            Err(_) => Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            }),
+        }
     }
+
+    /// Why the customer's last approval of a request was refused (sandbox only,
+    /// `GET /sandbox/requests/{id}`): `None` when it was not, or the server does not know the
+    /// request or has no such route (not a sandbox).
+    pub async fn last_refusal(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<ApprovalRefusal>, PortalError> {
+        let url = format!("{}/sandbox/requests/{}", self.base, request_id);
+        let (status, text) = self.fetch(self.http.get(&url), &url).await?;
+        match status {
+            200 => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct State {
+                    #[serde(default)]
+                    last_refusal: Option<ApprovalRefusal>,
+                }
+                serde_json::from_str::<State>(&text)
+                    .map(|s| s.last_refusal)
+                    .map_err(|e| PortalError::BadResponse {
+                        url,
+                        reason: e.to_string(),
+                    })
+            }
+            404 | 405 => Ok(None),
+            _ => Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            }),
+        }
+    }
+}
+
+/// The sandbox's answer to a decision.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Decided {
+    pub status: String,
+    /// The seeded person who decided (older sandboxes do not say).
+    #[serde(default)]
+    pub person: Option<String>,
+    #[serde(default)]
+    pub system_user_id: Option<String>,
 }

@@ -382,6 +382,7 @@ fn polling_step() {
                 status: RequestStatus::New,
                 confirm_url: None,
                 at: t0(),
+                refusal: None,
             }),
         });
     }
@@ -405,6 +406,7 @@ fn polling_step() {
             status: RequestStatus::Rejected,
             confirm_url: None,
             at: t0(),
+            refusal: None,
         }),
     });
     snap!("polling_rejected", app);
@@ -514,6 +516,7 @@ fn polling_state_is_built_by_the_flow() {
             last_checked_at: None,
             last_error: None,
             active: true,
+            refusal: None,
         })
     );
 
@@ -525,6 +528,7 @@ fn polling_state_is_built_by_the_flow() {
             status: RequestStatus::New,
             confirm_url: None,
             at: t0(),
+            refusal: None,
         }),
     });
     let p = app.flow.polling.clone().expect("still polling");

@@ -241,12 +241,24 @@ pub enum SandboxCommand {
         #[arg(long)]
         faults: Option<PathBuf>,
     },
-    /// List the seeded organisations.
+    /// List the seeded organisations and their people (who approves, who is refused and why).
     Orgs,
-    /// Approve a request as the customer would (sandbox only).
-    Approve { id: String },
+    /// Approve a request as the customer would (sandbox only), with the checks Altinn makes
+    /// at approval; a refusal says which right or package and what to change (exit 2).
+    Approve {
+        id: String,
+        /// Act as this seeded person of the customer organisation (handle or name, see
+        /// `sandbox orgs`); default: its access manager.
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
+    },
     /// Reject a request as the customer would (sandbox only).
-    Reject { id: String },
+    Reject {
+        id: String,
+        /// Act as this seeded person of the customer organisation (see `sandbox orgs`).
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
+    },
 }
 
 fn parse_bits(s: &str) -> Result<u32, String> {
