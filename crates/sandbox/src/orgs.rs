@@ -116,9 +116,9 @@ pub struct SeedPerson {
 use DelegationReason::*;
 
 /// guess: invented people and roles. The first access manager of each org is its default
-/// approver, so a first run approves without choosing anyone; every org except Solsikke
-/// Barnehage SA approves by default. Orgs without seeded people (vendors known from their
-/// clients) get [`FALLBACK_PERSON`].
+/// approver and can delegate everything, so a first run approves without choosing anyone;
+/// the others show one refusal each (`shows`). Orgs without seeded people (vendors known from
+/// their clients) get [`FALLBACK_PERSON`].
 static SEEDED_PEOPLE: &[SeedPerson] = &[
     SeedPerson {
         id: "anne",
@@ -175,15 +175,6 @@ static SEEDED_PEOPLE: &[SeedPerson] = &[
         shows: "refused: AUTH-00068 on any single right, AUTH-00053 on any access package",
     },
     SeedPerson {
-        id: "siri",
-        name: "Siri Solberg",
-        org_no: "314567897",
-        role: "DAGL",
-        access_manager: true,
-        gaps: &[Gap::AnyResource(MissingRoleAccess), Gap::AnyPackage],
-        shows: "default approver, refused: AUTH-00016 on any single right, AUTH-00053 on any access package",
-    },
-    SeedPerson {
         id: "tor",
         name: "Tor Blom",
         org_no: "314567897",
@@ -191,6 +182,15 @@ static SEEDED_PEOPLE: &[SeedPerson] = &[
         access_manager: true,
         gaps: &[],
         shows: "approves",
+    },
+    SeedPerson {
+        id: "siri",
+        name: "Siri Solberg",
+        org_no: "314567897",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(MissingRoleAccess), Gap::AnyPackage],
+        shows: "refused: AUTH-00016 on any single right, AUTH-00053 on any access package",
     },
     SeedPerson {
         id: "eva",
@@ -371,9 +371,11 @@ mod tests {
             let d = default_person(o.org_no);
             assert!(d.access_manager && d.org_no == o.org_no, "{}", o.org_no);
         }
-        // The workshop's refused default and the happy default.
-        assert!(!default_person("314567897").gaps.is_empty());
-        assert!(default_person("312345676").gaps.is_empty());
+        // Every default approver approves (a first run needs no choice); someone refuses.
+        for o in seeded_orgs() {
+            assert!(default_person(o.org_no).gaps.is_empty(), "{}", o.org_no);
+        }
+        assert!(!find_person("314567897", "siri").unwrap().gaps.is_empty());
         assert_eq!(default_person("991825827").id, "dagl");
         assert_eq!(find_person("312345676", "PER").map(|p| p.id), Some("per"));
         assert_eq!(find_person("312345676", "Kari Havbris").map(|p| p.id), Some("kari"));
