@@ -70,6 +70,7 @@
 
 mod altinn;
 mod auth;
+pub mod catalogue;
 pub mod faults;
 pub mod files;
 mod maskinporten;
