@@ -380,3 +380,64 @@ async fn sandbox_orgs_lists_the_people() {
     assert_eq!(resp.status(), 404);
     sb.shutdown().await;
 }
+
+/// A system whose only right is `resource`, and a request for it; `None` when registration
+/// refused the resource (with the code it gave).
+async fn system_with_right(
+    sb: &altinn_onboard::sandbox::SandboxHandle,
+    s: &Setup,
+    name: &str,
+    resource: &str,
+) -> Result<String, Value> {
+    let mut b = system_body(VENDOR_ORG, name, &[]);
+    b["rights"] = json!([{"resource": [{"id": "urn:altinn:resource", "value": resource}]}]);
+    b["accessPackages"] = json!([]);
+    let resp = create_system(sb, &s.token, &b).await;
+    if resp.status() != 200 {
+        return Err(resp.json().await.unwrap());
+    }
+    let mut r = standard_request(&format!("{VENDOR_ORG}_{name}"), HAPPY_ORG);
+    r["rights"] = b["rights"].clone();
+    Ok(request_for(s, sb, r).await)
+}
+
+#[tokio::test]
+async fn resource_level_refusals_70_and_71() {
+    let sb = start().await;
+    let s = setup(&sb, "base").await;
+    // delegable: false in the resource catalogue (a BrokerService, allowed on a system):
+    // AUTH-00070 at approval, whoever approves.
+    let id = system_with_right(&sb, &s, "nodelegate", "eformidling-dpo-meldingsutveksling")
+        .await
+        .expect("a BrokerService resource may be registered");
+    let body = expect_problem(approve(&sb, &id).await, 403, "AUTH-00070").await;
+    assert_eq!(
+        body["sandboxRefusal"]["subject"],
+        "eformidling-dpo-meldingsutveksling"
+    );
+    assert_eq!(vendor_status(&s, &sb, &id).await, "New");
+    // A MaskinportenSchema resource: refused at registration (AUTH.VLD-00017) where the
+    // resource types are checked, else at approval with AUTH-00071 and what to change.
+    match system_with_right(&sb, &s, "mpschema", "skd-maskinportenschemaid-8").await {
+        Ok(id) => {
+            let body = expect_problem(approve(&sb, &id).await, 403, "AUTH-00071").await;
+            let fix = body["sandboxRefusal"]["fix"].as_str().unwrap();
+            assert!(
+                fix.contains("remove the MaskinportenSchema resource skd-maskinportenschemaid-8"),
+                "{fix}"
+            );
+            let st = sandbox_state(&sb, &id).await;
+            assert_eq!(
+                (st["status"].as_str(), st["lastRefusal"]["code"].as_str()),
+                (Some("New"), Some("AUTH-00071"))
+            );
+        }
+        Err(problem) => {
+            assert_eq!(
+                problem["validationErrors"][0]["code"], "AUTH.VLD-00017",
+                "{problem}"
+            );
+        }
+    }
+    sb.shutdown().await;
+}

@@ -192,18 +192,18 @@ pub fn resolve_person(org: &str, who: Option<&str>) -> Result<&'static SeedPerso
 // What the checks need from the Resource Registry and Access Management
 // ---------------------------------------------------------------------------------------------
 
-/// `(resourceType, delegable)` of a resource, from the sandbox's resource catalogue; `None`
-/// for a resource the catalogue does not know (only possible with the lenient resource mode).
-fn resource_facts(id: &str) -> Option<(String, bool)> {
-    // guess: until the seeded resource catalogue exists, no resource is known.
-    let _ = id;
-    None
+/// `(is MaskinportenSchema, delegable)` of a resource, from the sandbox's resource catalogue
+/// (what Access Management's CheckDelegationAccess reports as ResourceIsMaskinPortenSchema /
+/// ResourceNotDelegable); `None` for a resource the catalogue does not know (only possible in
+/// the lenient resource mode).
+fn resource_facts(id: &str) -> Option<(bool, bool)> {
+    crate::catalogue::resource(id).map(|r| (r.is_maskinporten_schema(), r.delegable))
 }
 
-/// `(isDelegable, isAssignable)` of an access package, from the sandbox's package catalogue.
+/// `(isDelegable, isAssignable)` of an access package, from the sandbox's package catalogue
+/// (AccessManagementClient.cs:380-405 reads the same two flags).
 fn package_flags(urn: &str) -> Option<(bool, bool)> {
-    // guess: the client-relation packages are delegable but not assignable; the rest both.
-    Some((true, !orgs::is_client_only_package(urn)))
+    crate::catalogue::package(urn).map(|p| (p.is_delegable(), p.is_assignable()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,8 +313,8 @@ fn resource_id(right: &Right) -> String {
 fn rights_delegation_check(rights: &[Right], person: &SeedPerson) -> Result<(), Box<Refused>> {
     for right in rights {
         let id = resource_id(right);
-        if let Some((kind, delegable)) = resource_facts(&id) {
-            if kind == "MaskinportenSchema" {
+        if let Some((maskinporten_schema, delegable)) = resource_facts(&id) {
+            if maskinporten_schema {
                 return Err(Box::new(refused(
                     DELEGATION_RESOURCE_IS_MASKINPORTEN_SCHEMA,
                     person,
@@ -834,4 +834,137 @@ pub async fn request_state(app: &Shared, id: Uuid) -> Option<RequestState> {
             party_org_no: c.party_org_no.clone(),
             last_refusal: c.last_refusal.clone(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn right(id: &str) -> Right {
+        Right {
+            action: None,
+            resource: vec![AttributePair {
+                id: "urn:altinn:resource".into(),
+                value: id.into(),
+            }],
+        }
+    }
+
+    fn pkg(name: &str) -> AccessPackage {
+        AccessPackage {
+            urn: Some(format!("urn:altinn:accesspackage:{name}")),
+        }
+    }
+
+    fn system(packages: Vec<AccessPackage>) -> System {
+        System {
+            internal_id: Uuid::new_v4(),
+            id: "991825827_s".into(),
+            vendor_id: "0192:991825827".into(),
+            name: [("nb".to_string(), "S".to_string())].into(),
+            description: BTreeMap::new(),
+            rights: vec![],
+            access_packages: packages,
+            client_id: vec![],
+            is_visible: false,
+            allowed_redirect_urls: vec![],
+            is_deleted: false,
+            created: Utc::now(),
+        }
+    }
+
+    fn person(id: &str) -> &'static SeedPerson {
+        orgs::seeded_people()
+            .iter()
+            .find(|p| p.id == id)
+            .expect("seeded")
+    }
+
+    #[test]
+    fn resource_level_reasons_come_first() {
+        let kari = person("kari");
+        // MaskinportenSchema -> AUTH-00071, whoever approves (DelegationHelper.cs:205-224)
+        let e = rights_delegation_check(&[right("skd-maskinportenschemaid-8")], kari).unwrap_err();
+        assert_eq!(e.problem.code, 71);
+        assert_eq!(e.refusal.subject.as_deref(), Some("skd-maskinportenschemaid-8"));
+        assert!(e.refusal.fix.contains("remove the MaskinportenSchema resource"));
+        // delegable: false -> AUTH-00070, before the person's own gap (siri: role -> 16)
+        let e = rights_delegation_check(
+            &[right("eformidling-dpo-meldingsutveksling")],
+            person("siri"),
+        )
+        .unwrap_err();
+        assert_eq!(e.problem.code, 70);
+        // the first failing right decides (DelegationHelper.cs:85-112)
+        let e = rights_delegation_check(
+            &[right("ske-krav-og-betalinger"), right("skd-maskinportenschemaid-8")],
+            person("siri"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.problem.code, e.refusal.subject.as_deref()),
+            (16, Some("ske-krav-og-betalinger"))
+        );
+        // delegable resources and unknown ones (lenient mode) pass for a person without gaps
+        assert!(
+            rights_delegation_check(&[right("ske-krav-og-betalinger"), right("x-unknown")], kari)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn every_reason_maps_to_its_problem() {
+        use DelegationReason::*;
+        for (reason, code) in [
+            (MissingPackageAccess, 68),
+            (MissingRoleAccess, 16),
+            (MissingDelegationAccess, 18),
+            (MissingSrrRightAccess, 19),
+            (InsufficientAuthenticationLevel, 20),
+            (AccessListValidationFail, 69),
+        ] {
+            let p = reason_problem(reason);
+            assert_eq!((p.code, p.status), (code, 403));
+            assert!(p.title.starts_with("DelegationCheck failed with error:"));
+        }
+    }
+
+    #[test]
+    fn package_validation_uses_the_catalogue_flags() {
+        let kari = person("kari");
+        let sys = system(vec![pkg("regnskapsforer-lonn"), pkg("tilgangsstyrer")]);
+        // standard: a client package is not assignable -> AUTH-00064
+        let e = package_validation(&[pkg("regnskapsforer-lonn")], &sys, false, kari).unwrap_err();
+        assert_eq!(e.problem.code, 64);
+        assert_eq!(
+            e.extension,
+            Some((
+                "NotDelegablePackages",
+                "urn:altinn:accesspackage:regnskapsforer-lonn".to_string()
+            ))
+        );
+        // agent: tilgangsstyrer is assignable but not delegable -> AUTH-00065
+        let e = package_validation(&[pkg("tilgangsstyrer")], &sys, true, kari).unwrap_err();
+        assert_eq!(e.problem.code, 65);
+        assert!(package_validation(&[pkg("regnskapsforer-lonn")], &sys, true, kari).is_ok());
+        assert!(package_validation(&[pkg("tilgangsstyrer")], &sys, false, kari).is_ok());
+        // not on the system -> AUTH-00063 first
+        let e = package_validation(&[pkg("skattegrunnlag")], &sys, false, kari).unwrap_err();
+        assert_eq!((e.problem.code, e.extension.map(|x| x.0)), (63, Some("NotFoundPackages")));
+    }
+
+    #[test]
+    fn package_delegation_is_auth_00053_for_any_reason() {
+        let e = package_delegation_check(&[pkg("tilgangsstyrer")], person("ingrid")).unwrap_err();
+        assert_eq!((e.problem.code, e.problem.status), (53, 400));
+        assert!(package_delegation_check(&[pkg("tilgangsstyrer")], person("kari")).is_ok());
+    }
+
+    #[test]
+    fn not_an_access_manager_is_auth_00066() {
+        let e = access_manager_check(person("per"), "312345676").unwrap_err();
+        assert_eq!((e.problem.code, e.problem.status), (66, 403));
+        assert!(e.refusal.fix.contains("Kari Havbris"));
+        assert!(access_manager_check(person("kari"), "312345676").is_ok());
+    }
 }
