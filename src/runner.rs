@@ -95,7 +95,9 @@ impl From<portal::PortalError> for Failure {
         };
         let (code, status) = match &e {
             portal::PortalError::Rejected { status, .. } => (None, Some(*status)),
-            portal::PortalError::Refused { status, code, .. } => (Some(code.clone()), Some(*status)),
+            portal::PortalError::Refused { status, code, .. } => {
+                (Some(code.clone()), Some(*status))
+            }
             portal::PortalError::NotASandbox { .. } => (None, Some(404)),
             _ => (None, None),
         };
@@ -540,20 +542,21 @@ impl Runner {
         // On a sandbox, a request still waiting may have been refused at approval: ask the
         // sandbox why (the real API does not say). A server without the admin route (custom
         // environment, not a sandbox) or a failing call just means "nothing known".
-        let refusal = if status.is_pending() && matches!(self.env.kind, EnvKind::Sandbox | EnvKind::Custom) {
-            match portal::SandboxPortal::new(&self.env, self.http.clone())
-                .last_refusal(&info.id)
-                .await
-            {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::debug!(error = %e, "could not ask the sandbox about refusals");
-                    None
+        let refusal =
+            if status.is_pending() && matches!(self.env.kind, EnvKind::Sandbox | EnvKind::Custom) {
+                match portal::SandboxPortal::new(&self.env, self.http.clone())
+                    .last_refusal(&info.id)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not ask the sandbox about refusals");
+                        None
+                    }
                 }
-            }
-        } else {
-            None
-        };
+            } else {
+                None
+            };
         Ok(StatusUpdate {
             request_id: info.id.clone(),
             status,

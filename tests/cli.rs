@@ -306,7 +306,10 @@ fn a_refused_approval_is_explained_and_the_request_stays_new() {
     assert_eq!(refused["error"]["code"], "AUTH-00066", "{refused}");
     assert_eq!(refused["error"]["status"], 403);
     let text = error_text(&refused).unwrap_or_default();
-    assert!(text.contains("what to change:") && text.contains("Kari Havbris"), "{text}");
+    assert!(
+        text.contains("what to change:") && text.contains("Kari Havbris"),
+        "{text}"
+    );
 
     let status = a.json(&["request", "status"], 0);
     assert_eq!(status["status"], "New");

@@ -55,7 +55,11 @@ async fn sandbox_state(sb: &altinn_onboard::sandbox::SandboxHandle, id: &str) ->
 }
 
 /// A standard request from the setup's system for `customer`, returning its id.
-async fn request_for(s: &Setup, sb: &altinn_onboard::sandbox::SandboxHandle, body: Value) -> String {
+async fn request_for(
+    s: &Setup,
+    sb: &altinn_onboard::sandbox::SandboxHandle,
+    body: Value,
+) -> String {
     let resp = create_request(sb, &s.token, &body).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
     resp.json::<Value>().await.unwrap()["id"]
@@ -121,7 +125,14 @@ async fn not_an_access_manager_gets_auth_00066_and_the_request_stays_new() {
     assert!(!html.contains(r#"id="approve""#));
 
     // The page as the default person: a person chooser, kari selected, Approve offered.
-    let html = http().get(&page).send().await.unwrap().text().await.unwrap();
+    let html = http()
+        .get(&page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains(r#"<option value="kari" selected>"#), "{html}");
     assert!(html.contains(r#"<option value="per">"#));
     assert!(html.contains(r#"name="person" value="kari""#));
@@ -129,15 +140,29 @@ async fn not_an_access_manager_gets_auth_00066_and_the_request_stays_new() {
     assert!(html.contains(r#"id="last-refusal""#) && html.contains("AUTH-00066"));
 
     // The admin routes as per: AUTH-00066 (403) for approve and reject.
-    expect_problem(decide_as(&sb, &id, "approve", "per").await, 403, "AUTH-00066").await;
-    expect_problem(decide_as(&sb, &id, "reject", "Per Bakke").await, 403, "AUTH-00066").await;
+    expect_problem(
+        decide_as(&sb, &id, "approve", "per").await,
+        403,
+        "AUTH-00066",
+    )
+    .await;
+    expect_problem(
+        decide_as(&sb, &id, "reject", "Per Bakke").await,
+        403,
+        "AUTH-00066",
+    )
+    .await;
     // The form post as per: the refusal page.
     let resp = http()
         .post(format!(
             "{}/accessmanagement/ui/systemuser/request",
             sb.base_url()
         ))
-        .form(&[("id", id.as_str()), ("decision", "approve"), ("person", "per")])
+        .form(&[
+            ("id", id.as_str()),
+            ("decision", "approve"),
+            ("person", "per"),
+        ])
         .send()
         .await
         .unwrap();
@@ -160,10 +185,7 @@ async fn not_an_access_manager_gets_auth_00066_and_the_request_stays_new() {
     assert!(body["error_description"].as_str().unwrap().contains("kari"));
 
     // The access manager still approves afterwards.
-    assert_eq!(
-        decide_as(&sb, &id, "approve", "kari").await.status(),
-        200
-    );
+    assert_eq!(decide_as(&sb, &id, "approve", "kari").await.status(), 200);
     sb.shutdown().await;
 }
 
@@ -223,7 +245,10 @@ async fn rights_delegation_refusals_map_to_the_real_codes() {
     }
     // Another person of the refusing org (tor, LEDE) approves the same kind of request.
     let (_, list) = get_json(
-        &api(&sb, &format!("/systemuser/request/vendor/bysystem/{}", s.system_id)),
+        &api(
+            &sb,
+            &format!("/systemuser/request/vendor/bysystem/{}", s.system_id),
+        ),
         &s.token,
     )
     .await;
@@ -252,7 +277,12 @@ async fn package_delegation_refusal_is_auth_00053() {
         "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}],
     });
     let id = request_for(&s, &sb, body).await;
-    let body = expect_problem(decide_as(&sb, &id, "approve", "siri").await, 400, "AUTH-00053").await;
+    let body = expect_problem(
+        decide_as(&sb, &id, "approve", "siri").await,
+        400,
+        "AUTH-00053",
+    )
+    .await;
     assert_eq!(
         body["title"],
         "The user does not have enough access to delegate the requested access packages"
@@ -293,7 +323,10 @@ async fn agent_requests_skip_the_delegation_checks() {
     let resp = decide_as(&sb, &id, "approve", "siri").await;
     assert_eq!(resp.status(), 200);
     let out: Value = resp.json().await.unwrap();
-    assert_eq!((out["kind"].as_str(), out["person"].as_str()), (Some("agent"), Some("siri")));
+    assert_eq!(
+        (out["kind"].as_str(), out["person"].as_str()),
+        (Some("agent"), Some("siri"))
+    );
     assert_eq!(out["systemUserId"], id.as_str());
     sb.shutdown().await;
 }
@@ -330,7 +363,12 @@ async fn change_requests_use_auth_00001_and_auth_00013() {
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
     // siri lacks the role: a change request answers AUTH-00001, not AUTH-00016
     // (ChangeRequestSystemUserService.cs:366-375).
-    let body = expect_problem(decide_as(&sb, &corr, "approve", "siri").await, 400, "AUTH-00001").await;
+    let body = expect_problem(
+        decide_as(&sb, &corr, "approve", "siri").await,
+        400,
+        "AUTH-00001",
+    )
+    .await;
     assert!(
         body["sandboxRefusal"]["detail"]
             .as_str()
@@ -339,7 +377,10 @@ async fn change_requests_use_auth_00001_and_auth_00013() {
         "{body}"
     );
     let st = sandbox_state(&sb, &corr).await;
-    assert_eq!((st["kind"].as_str(), st["status"].as_str()), (Some("change"), Some("New")));
+    assert_eq!(
+        (st["kind"].as_str(), st["status"].as_str()),
+        (Some("change"), Some("New"))
+    );
     assert_eq!(st["lastRefusal"]["code"], "AUTH-00001");
     // The default approver (tor) approves it.
     assert_eq!(approve(&sb, &corr).await.status(), 200);

@@ -446,7 +446,10 @@ fn polling_refused() {
         app.flow.polling.as_ref().and_then(|p| p.refusal.as_ref()),
         Some(&refusal)
     );
-    assert!(app.flow.in_flight(), "a refusal keeps the request New: polling goes on");
+    assert!(
+        app.flow.in_flight(),
+        "a refusal keeps the request New: polling goes on"
+    );
     app.now = now + Duration::from_millis(1500);
     app.poll_started = Some(now - Duration::from_secs(4));
     app.next_poll_at = Some(now + Duration::from_millis(2500));

@@ -56,6 +56,13 @@
 //!   only [`seeded_resources`] do (AUTH.VLD-00003 otherwise). Access packages: a short list of
 //!   client-relation packages is "not assignable" for standard system users (AUTH-00064) and
 //!   may not sit on a visible system (AUTH.VLD-00018).
+//! - The customer's people: each seeded organisation has a few invented people ([`seeded_people`])
+//!   with a role, whether they are an access manager (else AUTH-00066) and what they cannot
+//!   delegate (AUTH-00016/18/19/20/68 for single rights, AUTH-00053 for packages). The approval
+//!   page's log-in is simulated (choose a person); the default is the org's first access
+//!   manager, who can delegate everything, so an unattended run approves. `POST
+//!   /sandbox/requests/{id}/approve?as=<person>` acts as someone else; a refusal is kept on the
+//!   request (still New) and shown by `GET /sandbox/requests/{id}`.
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.

@@ -249,8 +249,10 @@ pub fn seeded_people() -> &'static [SeedPerson] {
 
 /// The seeded people of one organisation, default approver first.
 pub fn people_of(org_no: &str) -> Vec<&'static SeedPerson> {
-    let mut people: Vec<&'static SeedPerson> =
-        SEEDED_PEOPLE.iter().filter(|p| p.org_no == org_no).collect();
+    let mut people: Vec<&'static SeedPerson> = SEEDED_PEOPLE
+        .iter()
+        .filter(|p| p.org_no == org_no)
+        .collect();
     // Stable: access managers keep their order, ahead of everyone else.
     people.sort_by_key(|p| !p.access_manager);
     if people.is_empty() {
@@ -365,7 +367,11 @@ mod tests {
         let mut ids = std::collections::HashSet::new();
         for p in seeded_people() {
             assert!(ids.insert(p.id), "duplicate person id {}", p.id);
-            assert!(seeded_org_name(p.org_no).is_some(), "{} has no seeded org", p.id);
+            assert!(
+                seeded_org_name(p.org_no).is_some(),
+                "{} has no seeded org",
+                p.id
+            );
         }
         for o in seeded_orgs() {
             let d = default_person(o.org_no);
@@ -378,7 +384,10 @@ mod tests {
         assert!(!find_person("314567897", "siri").unwrap().gaps.is_empty());
         assert_eq!(default_person("991825827").id, "dagl");
         assert_eq!(find_person("312345676", "PER").map(|p| p.id), Some("per"));
-        assert_eq!(find_person("312345676", "Kari Havbris").map(|p| p.id), Some("kari"));
+        assert_eq!(
+            find_person("312345676", "Kari Havbris").map(|p| p.id),
+            Some("kari")
+        );
         assert!(find_person("312345676", "ola").is_none());
     }
 

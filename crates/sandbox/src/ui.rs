@@ -64,7 +64,15 @@ fn result_page(
     message: &str,
     redirect: Option<&str>,
 ) -> Response {
-    result_page_with(status, headline, class, data_status, message, redirect, String::new())
+    result_page_with(
+        status,
+        headline,
+        class,
+        data_status,
+        message,
+        redirect,
+        String::new(),
+    )
 }
 
 /// What the customer sees when Altinn refuses the approval: the problem (code, title), which
@@ -77,7 +85,10 @@ fn refusal_page(r: &altinn::decision::Refused, again: Option<String>) -> Respons
         escape(&f.code)
     );
     if let Some(s) = &f.subject {
-        details += &format!(r#"<dt>Right / package</dt><dd id="refusal-subject"><code>{}</code></dd>"#, escape(s));
+        details += &format!(
+            r#"<dt>Right / package</dt><dd id="refusal-subject"><code>{}</code></dd>"#,
+            escape(s)
+        );
     }
     details += &format!(
         r#"<dt>Why</dt><dd id="refusal-detail">{}</dd><dt>What to change</dt><dd id="refusal-fix">{}</dd><dt>Logged in as</dt><dd id="refusal-person">{} ({})</dd></dl>"#,
@@ -88,7 +99,10 @@ fn refusal_page(r: &altinn::decision::Refused, again: Option<String>) -> Respons
     );
     details += r#"<p class="note">The request is still New: it can be approved once the cause is fixed.</p>"#;
     if let Some(link) = again {
-        details += &format!(r#"<p><a id="again" href="{}">Back to the request (log in as someone else)</a></p>"#, escape(&link));
+        details += &format!(
+            r#"<p><a id="again" href="{}">Back to the request (log in as someone else)</a></p>"#,
+            escape(&link)
+        );
     }
     result_page_with(
         StatusCode::from_u16(f.status).unwrap_or(StatusCode::FORBIDDEN),
@@ -427,7 +441,11 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
                 if p.id == person.id { " selected" } else { "" },
                 escape(p.name),
                 escape(p.role),
-                if p.access_manager { ", access manager" } else { "" }
+                if p.access_manager {
+                    ", access manager"
+                } else {
+                    ""
+                }
             )
         })
         .collect();
@@ -975,7 +993,10 @@ pub async fn admin_reject(
 
 /// GET /sandbox/requests/{id} -> `{id, kind, status, partyOrgNo, lastRefusal}` (sandbox-only:
 /// why the customer's last approval attempt failed; the real vendor API does not say).
-pub async fn admin_request_state(State(app): State<Shared>, Path(raw_id): Path<String>) -> Response {
+pub async fn admin_request_state(
+    State(app): State<Shared>,
+    Path(raw_id): Path<String>,
+) -> Response {
     let Ok(id) = Uuid::parse_str(raw_id.trim()) else {
         return sandbox_error(
             StatusCode::BAD_REQUEST,

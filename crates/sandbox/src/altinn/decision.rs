@@ -103,7 +103,10 @@ pub enum DecideError {
     /// An approval (or page load) refused by one of the checks; recorded on the request.
     Refused(Box<Refused>),
     /// `--as` / the page named nobody of the customer organisation.
-    UnknownPerson { org: String, who: String },
+    UnknownPerson {
+        org: String,
+        who: String,
+    },
     Save(String),
 }
 
@@ -277,9 +280,7 @@ fn reason_problem(reason: DelegationReason) -> AuthProblem {
 
 fn reason_words(reason: DelegationReason) -> &'static str {
     match reason {
-        DelegationReason::MissingPackageAccess => {
-            "has no access package that gives this right"
-        }
+        DelegationReason::MissingPackageAccess => "has no access package that gives this right",
         DelegationReason::MissingRoleAccess => "has no role in ER or Altinn that gives this right",
         DelegationReason::MissingDelegationAccess => {
             "has not been given this right by direct delegation"
@@ -319,8 +320,12 @@ fn rights_delegation_check(rights: &[Right], person: &SeedPerson) -> Result<(), 
                     DELEGATION_RESOURCE_IS_MASKINPORTEN_SCHEMA,
                     person,
                     Some(id.clone()),
-                    format!("The resource {id} is a MaskinportenSchema resource; it cannot be delegated to a system user."),
-                    format!("The vendor must remove the MaskinportenSchema resource {id} from the system (PUT systemregister/vendor/{{id}}/rights) and send a new request; the API's scope belongs on the Maskinporten client instead."),
+                    format!(
+                        "The resource {id} is a MaskinportenSchema resource; it cannot be delegated to a system user."
+                    ),
+                    format!(
+                        "The vendor must remove the MaskinportenSchema resource {id} from the system (PUT systemregister/vendor/{{id}}/rights) and send a new request; the API's scope belongs on the Maskinporten client instead."
+                    ),
                 )));
             }
             if !delegable {
@@ -328,8 +333,12 @@ fn rights_delegation_check(rights: &[Right], person: &SeedPerson) -> Result<(), 
                     DELEGATION_RESOURCE_NOT_DELEGABLE,
                     person,
                     Some(id.clone()),
-                    format!("The resource {id} is marked not delegable (delegable: false) in the resource registry."),
-                    format!("The vendor must remove {id} from the system's rights and send a new request (ask the resource owner for a delegable resource)."),
+                    format!(
+                        "The resource {id} is marked not delegable (delegable: false) in the resource registry."
+                    ),
+                    format!(
+                        "The vendor must remove {id} from the system's rights and send a new request (ask the resource owner for a delegable resource)."
+                    ),
                 )));
             }
         }
@@ -420,7 +429,9 @@ fn package_validation(
             person,
             Some(list.clone()),
             format!("The request asks for access package(s) the system does not list: {list}."),
-            format!("The vendor must add {list} to the system (PUT systemregister/vendor/{{id}}/accesspackages) or send a request without them."),
+            format!(
+                "The vendor must add {list} to the system (PUT systemregister/vendor/{{id}}/accesspackages) or send a request without them."
+            ),
         );
         r.extension = Some(("NotFoundPackages", list));
         return Err(Box::new(r));
@@ -431,9 +442,11 @@ fn package_validation(
         .iter()
         .map(urn)
         .filter(|u| {
-            package_flags(u).is_some_and(|(delegable, assignable)| {
-                if agent { !delegable } else { !assignable }
-            })
+            package_flags(u).is_some_and(
+                |(delegable, assignable)| {
+                    if agent { !delegable } else { !assignable }
+                },
+            )
         })
         .collect();
     if !not_delegable.is_empty() {
@@ -441,14 +454,22 @@ fn package_validation(
         let (problem, detail, fix) = if agent {
             (
                 ACCESS_PACKAGE_NOT_DELEGABLE_AGENT,
-                format!("The access package(s) {list} are not meant for client relationships (isDelegable: false), so an agent system user cannot get them."),
-                format!("The vendor must remove {list} from the agent request (and the system), or ask for a standard system user instead."),
+                format!(
+                    "The access package(s) {list} are not meant for client relationships (isDelegable: false), so an agent system user cannot get them."
+                ),
+                format!(
+                    "The vendor must remove {list} from the agent request (and the system), or ask for a standard system user instead."
+                ),
             )
         } else {
             (
                 ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD,
-                format!("The access package(s) {list} are meant for client relationships (isAssignable: false), so a standard system user cannot get them."),
-                format!("The vendor must remove {list} from the request, or send an agent request (system user for clients) instead."),
+                format!(
+                    "The access package(s) {list} are meant for client relationships (isAssignable: false), so a standard system user cannot get them."
+                ),
+                format!(
+                    "The vendor must remove {list} from the request, or send an agent request (system user for clients) instead."
+                ),
             )
         };
         let mut r = refused(problem, person, Some(list.clone()), detail, fix);
@@ -626,7 +647,11 @@ async fn record(app: &Shared, st: &mut World, id: Uuid, refused: Box<Refused>) -
     let stored = if let Some(r) = st.requests.get_mut(&id).filter(|r| r.status == "New") {
         r.last_refusal = Some(refused.refusal.clone());
         true
-    } else if let Some(c) = st.change_requests.get_mut(&id).filter(|c| c.status == "New") {
+    } else if let Some(c) = st
+        .change_requests
+        .get_mut(&id)
+        .filter(|c| c.status == "New")
+    {
         c.last_refusal = Some(refused.refusal.clone());
         true
     } else {
@@ -886,8 +911,15 @@ mod tests {
         // MaskinportenSchema -> AUTH-00071, whoever approves (DelegationHelper.cs:205-224)
         let e = rights_delegation_check(&[right("skd-maskinportenschemaid-8")], kari).unwrap_err();
         assert_eq!(e.problem.code, 71);
-        assert_eq!(e.refusal.subject.as_deref(), Some("skd-maskinportenschemaid-8"));
-        assert!(e.refusal.fix.contains("remove the MaskinportenSchema resource"));
+        assert_eq!(
+            e.refusal.subject.as_deref(),
+            Some("skd-maskinportenschemaid-8")
+        );
+        assert!(
+            e.refusal
+                .fix
+                .contains("remove the MaskinportenSchema resource")
+        );
         // delegable: false -> AUTH-00070, before the person's own gap (siri: role -> 16)
         let e = rights_delegation_check(
             &[right("eformidling-dpo-meldingsutveksling")],
@@ -897,7 +929,10 @@ mod tests {
         assert_eq!(e.problem.code, 70);
         // the first failing right decides (DelegationHelper.cs:85-112)
         let e = rights_delegation_check(
-            &[right("ske-krav-og-betalinger"), right("skd-maskinportenschemaid-8")],
+            &[
+                right("ske-krav-og-betalinger"),
+                right("skd-maskinportenschemaid-8"),
+            ],
             person("siri"),
         )
         .unwrap_err();
@@ -950,7 +985,10 @@ mod tests {
         assert!(package_validation(&[pkg("tilgangsstyrer")], &sys, false, kari).is_ok());
         // not on the system -> AUTH-00063 first
         let e = package_validation(&[pkg("skattegrunnlag")], &sys, false, kari).unwrap_err();
-        assert_eq!((e.problem.code, e.extension.map(|x| x.0)), (63, Some("NotFoundPackages")));
+        assert_eq!(
+            (e.problem.code, e.extension.map(|x| x.0)),
+            (63, Some("NotFoundPackages"))
+        );
     }
 
     #[test]
