@@ -25,7 +25,7 @@ pub enum PortalError {
     #[error("unexpected answer from the sandbox at {url}: {reason}")]
     BadResponse { url: String, reason: String },
     /// The customer's approval (or rejection) was refused with an Altinn problem.
-    #[error("{}", refused_text(.code, .title, .refusal.as_ref()))]
+    #[error("{}", refused_text(.code, .title, .refusal.as_deref()))]
     Refused {
         status: u16,
         code: String,
@@ -34,7 +34,7 @@ pub enum PortalError {
     },
 }
 
-fn refused_text(code: &str, title: &str, refusal: Option<&Box<ApprovalRefusal>>) -> String {
+fn refused_text(code: &str, title: &str, refusal: Option<&ApprovalRefusal>) -> String {
     match refusal {
         Some(r) => r.lines().join("\n  "),
         None => format!("Altinn refused: {code} {title}"),
