@@ -419,7 +419,7 @@ pub fn resource_id(input: &str) -> Result<String, ValidationError> {
 /// An access package URN; a bare name gets the `urn:altinn:accesspackage:` prefix.
 pub fn access_package(input: &str) -> Result<String, ValidationError> {
     const F: &str = "access package";
-    const E: &str = "urn:altinn:accesspackage:<name>, e.g. urn:altinn:accesspackage:skattnaering";
+    const E: &str = "urn:altinn:accesspackage:<name>, e.g. urn:altinn:accesspackage:skatt-naering";
     let s = input.trim();
     let name = s.strip_prefix("urn:altinn:accesspackage:").unwrap_or(s);
     if name.is_empty() {

@@ -785,7 +785,7 @@ fn client_set_can_be_rerun_and_changes_scopes() {
             "--vendor-org",
             VENDOR,
             "--scope",
-            &format!("{SCOPES} altinn:extra"),
+            &format!("{SCOPES} altinn:systembruker.demo"),
         ],
         0,
     );
@@ -794,8 +794,31 @@ fn client_set_can_be_rerun_and_changes_scopes() {
         "the same client, not a new one"
     );
     // The new scope took effect in the sandbox: a token with it is issued.
-    let tok = a.json(&["token", "--scope", "altinn:extra"], 0);
-    assert_eq!(tok["scope"], "altinn:extra");
+    let tok = a.json(&["token", "--scope", "altinn:systembruker.demo"], 0);
+    assert_eq!(tok["scope"], "altinn:systembruker.demo");
+    // A scope Digdir does not have (here: the sandbox's scope list) is refused, as the
+    // self-service portal would; the client keeps its scopes.
+    let refused = a.json(
+        &[
+            "client",
+            "set",
+            "--vendor-org",
+            VENDOR,
+            "--scope",
+            &format!("{SCOPES} altinn:extra"),
+        ],
+        2,
+    );
+    assert!(
+        error_text(&refused)
+            .as_deref()
+            .is_some_and(|e| e.contains("altinn:extra")),
+        "{refused}"
+    );
+    a.json(
+        &["token", "--scope", "altinn:systembruker.demo", "--fresh"],
+        0,
+    );
 }
 
 #[test]

@@ -275,7 +275,7 @@ async fn system_register_create_get_update_delete() {
         .await
         .unwrap();
     assert_eq!(expect_validation(resp).await, vec!["AUTH.VLD-00006"]);
-    let packages = json!([{"urn": "urn:altinn:accesspackage:skattnaering"}, {"urn": "urn:altinn:accesspackage:regnskap-okonomi-rapport"}]);
+    let packages = json!([{"urn": "urn:altinn:accesspackage:skatt-naering"}, {"urn": "urn:altinn:accesspackage:regnskap-okonomi-rapport"}]);
     let resp = http()
         .put(api(
             &sb,
@@ -375,7 +375,7 @@ async fn system_register_validation_codes() {
 
     // duplicate access packages, client-only package on a visible system
     let mut b = system_body(VENDOR_ORG, "pk", &[]);
-    b["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:skattnaering"}, {"urn": "urn:altinn:accesspackage:skattnaering"},
+    b["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:skatt-naering"}, {"urn": "urn:altinn:accesspackage:skatt-naering"},
                                  {"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}, {"urn": "not-a-package"}]);
     let mut codes = expect_validation(create_system(&sb, &token, &b).await).await;
     codes.sort();
@@ -385,13 +385,8 @@ async fn system_register_validation_codes() {
     );
     sb.shutdown().await;
 
-    // strict resources: unknown resource → VLD-00003
-    let strict = sandbox::start(SandboxConfig {
-        strict_resources: true,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    // Unknown resource → VLD-00003: the default (the catalogue is the Resource Registry).
+    let strict = sandbox::start(SandboxConfig::default()).await.unwrap();
     let v = create_client(&strict, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let token = token_for(&strict, &v, &[SCOPE_REGISTER]).await;
     let mut b = system_body(VENDOR_ORG, "strict", &[]);
@@ -411,6 +406,18 @@ async fn system_register_validation_codes() {
         "no-such-resource"
     );
     strict.shutdown().await;
+
+    // `any_resource` (sandbox serve --any-resource): an unknown well-formed id passes.
+    let lenient = sandbox::start(SandboxConfig {
+        any_resource: true,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let v = create_client(&lenient, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
+    let token = token_for(&lenient, &v, &[SCOPE_REGISTER]).await;
+    assert_eq!(create_system(&lenient, &token, &b).await.status(), 200);
+    lenient.shutdown().await;
 }
 
 #[tokio::test]
@@ -674,7 +681,7 @@ async fn request_validation_errors() {
     let b = json!({"systemId": s.system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:other"}]});
     check(b, 400, "AUTH-00063").await;
     // package on the system: fine
-    let b = json!({"systemId": s.system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}]});
+    let b = json!({"systemId": s.system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]});
     assert_eq!(create_request(&sb, &s.token, &b).await.status(), 201);
     // the vendor's own org (known because it owns a client) is an acceptable customer
     assert_eq!(
@@ -1249,7 +1256,7 @@ async fn approval_pages_for_agent_and_change_requests() {
     let v = create_client(&sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
     let token = token_for(&sb, &v, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
     let mut b = system_body(VENDOR_ORG, "mixed", &[&v.client_id]);
-    b["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}, {"urn": "urn:altinn:accesspackage:skattnaering"}]);
+    b["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:regnskapsforer-lonn"}, {"urn": "urn:altinn:accesspackage:skatt-naering"}]);
     b["isVisible"] = json!(false);
     assert_eq!(create_system(&sb, &token, &b).await.status(), 200);
     let system_id = format!("{VENDOR_ORG}_mixed");
@@ -1319,7 +1326,7 @@ async fn approval_pages_for_agent_and_change_requests() {
     assert!(resp.text().await.unwrap().contains("Request approved"));
 
     // change request page for a standard system user
-    let std_req = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}]});
+    let std_req = json!({"systemId": system_id, "partyOrgNo": CUSTOMER_ORG, "accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]});
     let id = create_request(&sb, &token, &std_req)
         .await
         .json::<Value>()
@@ -1333,7 +1340,7 @@ async fn approval_pages_for_agent_and_change_requests() {
         .unwrap()
         .to_string();
     let corr = uuid::Uuid::new_v4().to_string();
-    let change = json!({"unwantedAccessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}], "requiredRights": [b["rights"][0]]});
+    let change = json!({"unwantedAccessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}], "requiredRights": [b["rights"][0]]});
     let resp = http()
         .post(api(
             &sb,

@@ -274,7 +274,7 @@ async fn package_delegation_refusal_is_auth_00053() {
     let body = json!({
         "systemId": s.system_id,
         "partyOrgNo": REFUSING_ORG,
-        "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}],
+        "accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}],
     });
     let id = request_for(&s, &sb, body).await;
     let body = expect_problem(
@@ -289,7 +289,7 @@ async fn package_delegation_refusal_is_auth_00053() {
     );
     assert_eq!(
         body["sandboxRefusal"]["subject"],
-        "urn:altinn:accesspackage:skattnaering"
+        "urn:altinn:accesspackage:skatt-naering"
     );
     assert_eq!(vendor_status(&s, &sb, &id).await, "New");
     sb.shutdown().await;
@@ -338,7 +338,7 @@ async fn change_requests_use_auth_00001_and_auth_00013() {
     // A system user for the refusing org, approved by tor (who can delegate everything).
     let mut body = standard_request(&s.system_id, REFUSING_ORG);
     body["rights"] = json!([]);
-    body["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:skattnaering"}]);
+    body["accessPackages"] = json!([{"urn": "urn:altinn:accesspackage:skatt-naering"}]);
     let id = request_for(&s, &sb, body).await;
     let resp = decide_as(&sb, &id, "approve", "tor").await;
     assert_eq!(resp.status(), 200);

@@ -142,7 +142,7 @@ pub struct SystemArgs {
     /// Resource id for a right (repeatable), e.g. ske-krav-og-betalinger.
     #[arg(long = "resource")]
     pub resources: Vec<String>,
-    /// Access package URN (repeatable), e.g. urn:altinn:accesspackage:skattnaering.
+    /// Access package URN (repeatable), e.g. urn:altinn:accesspackage:skatt-naering.
     #[arg(long = "access-package")]
     pub access_packages: Vec<String>,
     /// Allowed redirect URL (repeatable).
@@ -233,8 +233,13 @@ pub enum SandboxCommand {
         /// Keep state in this JSON file (default: in memory).
         #[arg(long)]
         state: Option<PathBuf>,
-        /// Accept only the seeded resources in rights (exercises AUTH.VLD-00003).
+        /// Let system rights name resources the sandbox's catalogue lacks (any well-formed id
+        /// then counts as a delegable resource). Default: unknown resources are refused with
+        /// AUTH.VLD-00003, as in TT02.
         #[arg(long)]
+        any_resource: bool,
+        /// Accepted for old scripts; strict resources are now the default (no effect).
+        #[arg(long, hide = true, conflicts_with = "any_resource")]
         strict_resources: bool,
         /// Inject faults from this JSON plan (latency, 5xx, 429, dropped connections, bad
         /// JSON, a skewed clock); see `PUT /sandbox/faults` to change it while running.

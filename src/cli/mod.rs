@@ -876,13 +876,14 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             port,
             bind,
             state,
-            strict_resources,
+            any_resource,
+            strict_resources: _,
             faults,
         } => {
             let config = crate::sandbox::SandboxConfig {
                 bind: std::net::SocketAddr::new(bind, port),
                 state_file: state,
-                strict_resources,
+                any_resource,
             };
             let mut options = crate::sandbox::SandboxOptions::default();
             if let Some(path) = faults {

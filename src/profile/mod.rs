@@ -131,7 +131,7 @@ pub struct SystemSpec {
     /// Resource ids (the `value` of `urn:altinn:resource`), e.g. `ske-krav-og-betalinger`.
     #[serde(default)]
     pub rights: Vec<String>,
-    /// Access package URNs, e.g. `urn:altinn:accesspackage:skattnaering`.
+    /// Access package URNs, e.g. `urn:altinn:accesspackage:skatt-naering`.
     #[serde(default)]
     pub access_packages: Vec<String>,
     #[serde(default)]

@@ -204,7 +204,7 @@ pub fn system_body(vendor_org: &str, name: &str, client_ids: &[&str]) -> Value {
         "name": {"nb": "Testsystem", "nn": "Testsystem", "en": "Test system"},
         "description": {"nb": "Beskrivelse", "nn": "Skildring", "en": "Description"},
         "rights": [{"resource": [{"id": "urn:altinn:resource", "value": "ske-krav-og-betalinger"}]}],
-        "accessPackages": [{"urn": "urn:altinn:accesspackage:skattnaering"}],
+        "accessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}],
         "clientId": client_ids,
         "allowedRedirectUrls": ["https://vendor.example/receipt"],
         "isVisible": true,

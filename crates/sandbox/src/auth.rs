@@ -33,8 +33,28 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// mirrors: AuthenticationHelper.ContainsRequiredScope — `urn:altinn:scope` or `scope`, and a
-    /// case-insensitive *substring* test on the whole scope string (faithfully odd).
+    /// mirrors: Altinn.Common.PEP ScopeAccessHandler, the handler of every `RequireScopeAnyOf`
+    /// route policy (SystemRegisterAuthorizationPolicyBuilderExtensions.cs:19-25; read at
+    /// Altinn/altinn-authorization-tmp@f7ff53bd2
+    /// src/pkgs/Altinn.Authorization.PEP/src/Altinn.Authorization.PEP/Authorization/ScopeAccessHandler.cs):
+    /// the first `urn:altinn:scope` claim, else the first `scope` claim, split on single spaces,
+    /// and an exact, case-sensitive (ordinal) match of a whole token against any required scope.
+    /// So `…systemregister.write.extra` or `ALTINN:…` do not pass (spec §4a).
+    pub fn has_exact_scope(&self, any_of: &[&str]) -> bool {
+        let scope = self
+            .claims
+            .get("urn:altinn:scope")
+            .or_else(|| self.claims.get("scope"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        scope.split(' ').any(|token| any_of.contains(&token))
+    }
+
+    /// mirrors: AuthenticationHelper.ContainsRequiredScope (AuthenticationHelper.cs:418-431) —
+    /// `urn:altinn:scope` or `scope`, and a case-insensitive *substring* test on the whole scope
+    /// string (faithfully odd). Used ONLY for the system register's admin bypass
+    /// (HasAdminAccess in HasWriteAccess, AuthenticationHelper.cs:357-381); route policies use
+    /// [`Caller::has_exact_scope`].
     pub fn has_any_scope(&self, required: &[&str]) -> bool {
         let scope = self
             .claims
@@ -170,7 +190,7 @@ pub fn authorize(
     any_of: &[&str],
 ) -> Result<Caller, Response> {
     let caller = authenticate(app, base, headers)?;
-    if !caller.has_any_scope(any_of) {
+    if !caller.has_exact_scope(any_of) {
         return Err(problem::forbidden());
     }
     Ok(caller)
@@ -338,4 +358,39 @@ pub async fn openid_configuration(base: Base) -> Response {
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(claims: Value) -> Caller {
+        Caller {
+            claims: claims.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn route_policies_match_whole_scope_tokens_exactly() {
+        let w = SCOPE_SYSTEMREGISTER_WRITE;
+        let ok = |scope: &str| caller(json!({ "scope": scope })).has_exact_scope(&[w]);
+        assert!(ok(w));
+        assert!(ok(&format!("x {w}")));
+        assert!(ok(&format!("{w} {SCOPE_REQUEST_READ}")));
+        // What the substring test let through and ScopeAccessHandler does not.
+        assert!(!ok(&format!("{w}.extra")));
+        assert!(!ok(&w.to_uppercase()));
+        assert!(!ok(&format!("x{w}")));
+        assert!(!ok(""));
+        // `urn:altinn:scope` wins over `scope`.
+        let both = caller(json!({ "urn:altinn:scope": "a:b", "scope": w }));
+        assert!(!both.has_exact_scope(&[w]));
+    }
+
+    #[test]
+    fn the_admin_bypass_keeps_its_substring_test() {
+        let c = caller(json!({ "scope": "ALTINN:AUTHENTICATION/SYSTEMREGISTER.ADMIN.x" }));
+        assert!(c.has_any_scope(&[SCOPE_SYSTEMREGISTER_ADMIN]));
+        assert!(!c.has_exact_scope(&[SCOPE_SYSTEMREGISTER_ADMIN]));
+    }
 }

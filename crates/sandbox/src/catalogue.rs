@@ -492,6 +492,13 @@ pub fn areas() -> &'static [Area] {
     &catalogue().areas
 }
 
+/// The ids of every seeded resource (what a system's rights may name without `--any-resource`).
+pub fn seeded_resources() -> &'static [&'static str] {
+    static IDS: LazyLock<Vec<&'static str>> =
+        LazyLock::new(|| resources().iter().map(|r| r.id.as_str()).collect());
+    &IDS
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loading the embedded assets (tested below: a broken asset fails `cargo test`, not a sandbox)
 // ---------------------------------------------------------------------------------------------

@@ -52,10 +52,17 @@
 //! - The stand-in for the Entity Register knows the seeded organisations ([`seeded_orgs`]) and
 //!   every organisation that owns a sandbox client. Any other `partyOrgNo`, valid check digit or
 //!   not, gets AUTH-00000, as an org missing from Register does in TT02.
-//! - Resource ids: any well-formed id "exists" unless `strict_resources` is set, in which case
-//!   only [`seeded_resources`] do (AUTH.VLD-00003 otherwise). Access packages: a short list of
-//!   client-relation packages is "not assignable" for standard system users (AUTH-00064) and
-//!   may not sit on a visible system (AUTH.VLD-00018).
+//! - Resources and access packages come from [`catalogue`]: all 223 real access packages with
+//!   their real flags, and a dozen resources (verbatim test data of the real services where we
+//!   have it). A resource the catalogue lacks is AUTH.VLD-00003, a MaskinportenSchema,
+//!   Altinn2Service or Consent resource AUTH.VLD-00017 — what passes here passes in TT02.
+//!   [`SandboxConfig::any_resource`] (`sandbox serve --any-resource`) lets any well-formed
+//!   unknown resource id through instead, for systems built on resources the sandbox does not seed.
+//!   The same catalogues are served on the real public metadata paths
+//!   (`/resourceregistry/api/v1/resource/...`, `/accessmanagement/api/v1/meta/info/accesspackages/...`).
+//! - Maskinporten scopes: only the scopes in the sandbox's scope list exist; the three
+//!   `altinn:authentication/*` vendor scopes go only to registered system vendors (every seeded
+//!   organisation but Solsikke Barnehage SA, and any organisation the sandbox does not seed).
 //! - The customer's people: each seeded organisation has a few invented people ([`seeded_people`])
 //!   with a role, whether they are an access manager (else AUTH-00066) and what they cannot
 //!   delegate (AUTH-00016/18/19/20/68 for single rights, AUTH-00053 for packages). The approval
@@ -81,6 +88,7 @@ pub mod catalogue;
 pub mod faults;
 pub mod files;
 mod maskinporten;
+mod metadata;
 mod models;
 mod orgs;
 mod problem;
@@ -99,10 +107,11 @@ use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, oneshot};
 
+pub use catalogue::seeded_resources;
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use orgs::{
     DelegationReason, Gap, SeedOrg, SeedPerson, default_person, people_of, seeded_orgs,
-    seeded_people, seeded_resources,
+    seeded_people,
 };
 
 use state::{SigningKey, State};
@@ -117,8 +126,10 @@ pub struct SandboxConfig {
     pub bind: SocketAddr,
     /// Persist state here (created when missing). `None`: in memory only.
     pub state_file: Option<PathBuf>,
-    /// Accept only the seeded resource ids in system rights (exercises AUTH.VLD-00003).
-    pub strict_resources: bool,
+    /// Let a system's rights name resources the seeded catalogue does not have (any well-formed
+    /// id then counts as a delegable resource). Default false: unknown resources are
+    /// AUTH.VLD-00003, as in TT02. `sandbox serve --any-resource`.
+    pub any_resource: bool,
 }
 
 impl Default for SandboxConfig {
@@ -126,7 +137,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             bind: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
             state_file: None,
-            strict_resources: false,
+            any_resource: false,
         }
     }
 }
@@ -197,7 +208,7 @@ pub(crate) struct App {
     pub state: Mutex<State>,
     pub key: SigningKey,
     pub state_file: Option<PathBuf>,
-    pub strict_resources: bool,
+    pub any_resource: bool,
     pub page_size: usize,
     pub local_addr: SocketAddr,
     /// The state file as we last read or wrote it (to notice other processes' writes).
@@ -539,7 +550,7 @@ pub async fn start_with(
         state: Mutex::new(state),
         key,
         state_file: config.state_file.clone(),
-        strict_resources: config.strict_resources,
+        any_resource: config.any_resource,
         page_size: options.page_size.max(1),
         local_addr,
         seen: std::sync::Mutex::new(seen),
@@ -557,7 +568,7 @@ pub async fn start_with(
     tracing::info!(
         base = %canonical_base(local_addr),
         persisted = config.state_file.is_some(),
-        strict_resources = config.strict_resources,
+        any_resource = config.any_resource,
         fault_rules = app.faults.report().plan.rules.len(),
         "sandbox listening"
     );
@@ -588,6 +599,24 @@ fn routes(app: Shared) -> Router {
         .route(&format!("{V1}/openid/.well-known/openid-configuration"), get(auth::openid_configuration))
         // mirrors: AA OpenIdController.GetJsonWebKeySetAsync
         .route(&format!("{V1}/openid/.well-known/openid-configuration/jwks"), get(maskinporten::jwks))
+        // ---- Public metadata APIs the authentication service consults (metadata.rs; anonymous,
+        //      served from catalogue.rs) ----
+        // mirrors: RR ResourceController.Search (Altinn/altinn-resource-registry@408d858a
+        //          src/Altinn.ResourceRegistry/Controllers/ResourceController.cs:527-532; `[HttpGet("Search")]`,
+        //          ASP.NET routes are case-insensitive, so `search` too)
+        .route("/resourceregistry/api/v1/resource/search", get(metadata::resource_search))
+        .route("/resourceregistry/api/v1/resource/Search", get(metadata::resource_search))
+        // mirrors: RR ResourceController.Get (ResourceController.cs:84-111)
+        .route("/resourceregistry/api/v1/resource/{id}", get(metadata::resource_get))
+        // mirrors: AM PackagesController.Search (Altinn/altinn-authorization-tmp@f7ff53bd2
+        //          src/apps/Altinn.AccessManagement/src/Altinn.AccessManagement.Api.Metadata/Controllers/PackagesController.cs:42-79)
+        .route("/accessmanagement/api/v1/meta/info/accesspackages/search", get(metadata::package_search))
+        // mirrors: AM PackagesController.GetPackage (PackagesController.cs:246-263)
+        .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}", get(metadata::package_get))
+        // mirrors: AM PackagesController.GetPackageByUrn (PackagesController.cs:270-287)
+        .route("/accessmanagement/api/v1/meta/info/accesspackages/package/urn/{urn}", get(metadata::package_by_urn))
+        // mirrors: AM PackagesController.GetPackageResources (PackagesController.cs:294-318)
+        .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}/resources", get(metadata::package_resources))
         // ---- Altinn system register (SystemRegisterController; altinn/system_register.rs) ----
         // mirrors: AA SystemRegisterController.CreateRegisteredSystem (POST vendor) +
         //          GetListOfRegisteredSystemsForVendor (GET vendor)

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::orgs;
 use super::problem::oauth_error;
 use super::{Base, Shared};
 
@@ -229,11 +230,23 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
             "Missing scope. At least one scope is required",
         ));
     }
-    if scopes.iter().any(|s| !client.scopes.iter().any(|c| c == s)) {
-        return Err(oauth_error(
-            "invalid_scope",
-            "Token request contains invalid scopes for client",
-        ));
+    // MP-200: the scope must be on the client, and Digdir must (still) grant it to the client's
+    // organisation: a scope the sandbox's catalogue lacks does not exist, and the
+    // altinn:authentication/* scopes are for registered system vendors only (orgs.rs). One
+    // answer for all, as Maskinporten gives; the reason goes to the sandbox's log.
+    for s in &scopes {
+        let reason = if !client.scopes.iter().any(|c| c == s) {
+            Some(format!("the client does not have the scope {s}"))
+        } else {
+            orgs::scope_refusal(&client.org, s)
+        };
+        if let Some(reason) = reason {
+            tracing::info!(client_id = %client_id, %reason, "invalid_scope");
+            return Err(oauth_error(
+                "invalid_scope",
+                "Token request contains invalid scopes for client",
+            ));
+        }
     }
 
     // Replay key: client + jti; without a jti, the grant itself.
@@ -282,10 +295,9 @@ async fn issue(app: &Shared, base: &Base, assertion: &str) -> Result<Response, R
                 && su.external_ref == external_ref
                 && st.systems.get(&su.system_id).is_some_and(|sys| {
                     !sys.is_deleted
-                        && sys
-                            .client_id
-                            .iter()
-                            .any(|c| c.eq_ignore_ascii_case(&client_id))
+                        // `@client_id = ANY (sr.client_id)`: PostgreSQL text equality,
+                        // case-sensitive (SystemUserRepository.cs:355; spec §4c).
+                        && sys.client_id.iter().any(|c| c == &client_id)
                         && sys.vendor_org() == client.org
                 })
         });

@@ -1,5 +1,6 @@
-//! Seed data: fictitious organisations, the resource list for `--strict-resources`, and the
-//! access packages the sandbox treats as "for client relations" (agent system users).
+//! Seed data: fictitious organisations (the sandbox's stand-in for the Entity Register) and
+//! the Maskinporten scopes the sandbox's stand-in for Digdir grants, and to whom. Resources and
+//! access packages are in [`crate::catalogue`].
 
 use serde::Serialize;
 
@@ -11,33 +12,47 @@ pub struct SeedOrg {
     pub org_no: &'static str,
     /// Display name.
     pub name: &'static str,
+    /// Digdir has granted it the `altinn:authentication/*` scopes (on application, to system
+    /// vendors); a client of an organisation without them cannot have them.
+    #[serde(rename = "systemVendor")]
+    pub system_vendor: bool,
 }
 
 /// Organisation numbers are valid (9 digits, mod-11 check digit); the names are invented.
+/// guess: all but one are registered system vendors, so any of them can play vendor or customer;
+/// the last one stays a vendor because the wizard proposes it as the vendor.
 static SEEDED_ORGS: &[SeedOrg] = &[
     SeedOrg {
         org_no: "310904473",
         name: "Fjellbekk Regnskap AS",
+        system_vendor: true,
     },
     SeedOrg {
         org_no: "312345676",
         name: "Havbris Bakeri AS",
+        system_vendor: true,
     },
     SeedOrg {
         org_no: "313456781",
         name: "Nordlys Rørlegger AS",
+        system_vendor: true,
     },
     SeedOrg {
         org_no: "314567897",
         name: "Solsikke Barnehage SA",
+        // A kindergarten that never applied to Digdir to be a system vendor: a client of this
+        // org cannot get the altinn:authentication/* scopes (tests and workshops use it).
+        system_vendor: false,
     },
     SeedOrg {
         org_no: "315678900",
         name: "Tindeklatrer Sport AS",
+        system_vendor: true,
     },
     SeedOrg {
         org_no: "316789013",
         name: "Granskog Snekkerverksted AS",
+        system_vendor: true,
     },
 ];
 
@@ -295,50 +310,90 @@ pub fn is_valid_org_no(s: &str) -> bool {
     u32::from(bytes[8] - b'0') == check
 }
 
-/// Resources known to the sandbox's stand-in for the Resource Registry in strict mode.
-/// guess: a plausible mix of real TT02 demo resources and the sandbox's own reference API.
-static SEEDED_RESOURCES: &[&str] = &[
-    "ske-krav-og-betalinger",
-    "ttd_systembruker-logistikk-demo",
-    "ttd_systembruker-salary",
-    "altinn-onboard-sandbox-reference",
-    "app_ttd_sandbox-demo",
-];
+// ---------------------------------------------------------------------------------------------
+// Digdir's scope grants
+// ---------------------------------------------------------------------------------------------
 
-/// Resource ids that exist when [`SandboxConfig::strict_resources`](crate::SandboxConfig) is set.
-pub fn seeded_resources() -> &'static [&'static str] {
-    SEEDED_RESOURCES
+/// Who Digdir lets have a scope (its "scope access" list for an organisation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeGrant {
+    /// `accessible_for_all`: any organisation may add it to a client.
+    AllOrgs,
+    /// Granted on application to registered system vendors only: the three
+    /// `altinn:authentication/*` vendor scopes (Digdir's system-user onboarding:
+    /// shared/docs/altinn-api-details.md §6 "get the system register and system-user scopes from
+    /// Digdir"; altinn-fidelity-audit.md (e) item 4).
+    SystemVendors,
+    /// Only for Altinn's operator (Digdir, 991825827): `systemregister.admin`, which bypasses
+    /// system ownership (AuthenticationHelper.HasAdminAccess). guess: no vendor gets it.
+    AltinnOperator,
 }
 
-/// guess: access packages meant for client relations (regnskapsfører/revisor/forretningsfører).
-/// The real list comes from Access Management's package metadata, which we do not have. These are
-/// the packages an agent (client) system user may ask for; a standard system user may not
-/// (AUTH-00064), and a visible system may not list them (AUTH.VLD-00018).
-static CLIENT_ONLY_PACKAGES: &[&str] = &[
-    "urn:altinn:accesspackage:regnskapsforer-med-signeringsrettighet",
-    "urn:altinn:accesspackage:regnskapsforer-uten-signeringsrettighet",
-    "urn:altinn:accesspackage:regnskapsforer-lonn",
-    "urn:altinn:accesspackage:ansvarlig-revisor",
-    "urn:altinn:accesspackage:revisormedarbeider",
-    "urn:altinn:accesspackage:forretningsforer-eiendom",
+/// Digdir's organisation number; it operates Altinn (and Digdir's own samples use it as vendor).
+const DIGDIR_ORG: &str = "991825827";
+
+/// The Maskinporten scopes the sandbox knows (a small slice of Digdir's `scopes/all`; names from
+/// Altinn/altinn-authentication@ad4f6f36 src/Core/Constants/AuthzConstants.cs and the demo API's
+/// scope from Digdir's SmartCloud sample). Any other scope does not exist here: Maskinporten
+/// answers `invalid_scope` for it.
+pub static KNOWN_SCOPES: &[(&str, ScopeGrant)] = &[
+    (
+        "altinn:authentication/systemregister.write",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemuser.request.write",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemuser.request.read",
+        ScopeGrant::SystemVendors,
+    ),
+    (
+        "altinn:authentication/systemregister.admin",
+        ScopeGrant::AltinnOperator,
+    ),
+    // guess: the demo API's scope is open to every organisation in TT02.
+    ("altinn:systembruker.demo", ScopeGrant::AllOrgs),
 ];
 
-pub fn is_client_only_package(urn: &str) -> bool {
-    CLIENT_ONLY_PACKAGES
+/// Is `org` a registered system vendor? The seeded organisations say so themselves; an
+/// organisation the sandbox does not seed is taken to be the user's own, and in TT02 a user of
+/// this tool has applied for the vendor scopes. guess: that default; use the seeded
+/// non-vendor (Solsikke Barnehage SA, 314567897) to see the refusal.
+pub fn is_system_vendor(org: &str) -> bool {
+    SEEDED_ORGS
         .iter()
-        .any(|p| p.eq_ignore_ascii_case(urn))
+        .find(|o| o.org_no == org)
+        .is_none_or(|o| o.system_vendor)
 }
 
-/// Well-formed access package urn: `urn:altinn:accesspackage:<name>` with a lower-case name.
-pub fn is_wellformed_package(urn: &str) -> bool {
-    match urn.strip_prefix("urn:altinn:accesspackage:") {
-        Some(name) => {
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        }
-        None => false,
+/// Why Digdir would not let a client of `org` have `scope` (None: it may). Checked when a
+/// sandbox client is created or its scopes change (Digdir's self-service only offers the
+/// scopes the organisation has access to) and again at the token endpoint (Maskinporten
+/// answers `invalid_scope`, MP-200), so a state file from an older sandbox cannot smuggle
+/// one through.
+pub fn scope_refusal(org: &str, scope: &str) -> Option<String> {
+    let Some((_, grant)) = KNOWN_SCOPES.iter().find(|(name, _)| *name == scope) else {
+        return Some(format!(
+            "the scope {scope} does not exist in the sandbox's scope catalogue (known: {})",
+            KNOWN_SCOPES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    match grant {
+        ScopeGrant::AllOrgs => None,
+        ScopeGrant::SystemVendors if is_system_vendor(org) => None,
+        ScopeGrant::SystemVendors => Some(format!(
+            "organisation {org} is not a registered system vendor: Digdir grants {scope} only to organisations that applied to be system vendors"
+        )),
+        ScopeGrant::AltinnOperator if org == DIGDIR_ORG => None,
+        ScopeGrant::AltinnOperator => Some(format!(
+            "{scope} is only granted to Altinn's operator, not to vendors; use altinn:authentication/systemregister.write"
+        )),
     }
 }
 
@@ -389,6 +444,38 @@ mod tests {
             Some("kari")
         );
         assert!(find_person("312345676", "ola").is_none());
+    }
+
+    #[test]
+    fn scopes_follow_digdirs_grants() {
+        let write = "altinn:authentication/systemregister.write";
+        assert_eq!(scope_refusal("310904473", write), None, "seeded vendor");
+        assert_eq!(
+            scope_refusal("317890125", write),
+            None,
+            "unseeded: the user's own org"
+        );
+        let refusal = scope_refusal("314567897", write).expect("seeded non-vendor");
+        assert!(
+            refusal.contains("not a registered system vendor"),
+            "{refusal}"
+        );
+        assert_eq!(scope_refusal("314567897", "altinn:systembruker.demo"), None);
+        assert!(scope_refusal("310904473", "altinn:extra").is_some());
+        // Exact names: no prefix, suffix or case games.
+        assert!(scope_refusal("310904473", "ALTINN:authentication/systemregister.write").is_some());
+        assert!(
+            scope_refusal("310904473", "altinn:authentication/systemregister.write.x").is_some()
+        );
+        let admin = "altinn:authentication/systemregister.admin";
+        assert!(scope_refusal("310904473", admin).is_some());
+        assert_eq!(scope_refusal("991825827", admin), None);
+        assert_eq!(
+            seeded_orgs().iter().filter(|o| !o.system_vendor).count(),
+            1,
+            "exactly one seeded non-vendor"
+        );
+        assert!(seeded_orgs().last().is_some_and(|o| o.system_vendor));
     }
 
     #[test]

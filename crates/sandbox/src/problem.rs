@@ -152,6 +152,7 @@ vlds! {
     VLD_DUPLICATE_CLIENT_IDS = (11, "Request contains duplicate client ids");
     VLD_SYSTEM_ID_MISMATCH = (12, "The system ID in the request body does not match the system ID in the URL");
     VLD_SYSTEM_ID_SPACES = (13, "System ID cannot have spaces in id (leading, trailing or in between the id)");
+    VLD_RESOURCE_NOT_DELEGABLE = (17, "One or more resources specified in rights is of resource type which is not delegable.");
     VLD_VISIBLE_WITH_CLIENT_PACKAGE = (18, "Access packages meant for system user for client relations can't be used in combination with the flag isVisible: true");
 }
 

@@ -701,6 +701,23 @@ fn parse_scopes(v: Option<&Value>) -> Result<Vec<String>, &'static str> {
     }
 }
 
+/// Digdir's self-service only offers an organisation the scopes it has access to: a scope the
+/// sandbox does not know, or a vendor scope for an organisation that is not a registered
+/// system vendor, is refused (400 `invalid_scope`, with the reason) instead of silently
+/// producing a client that can never get a token.
+fn refuse_ungranted_scopes(org: &str, scopes: &[String]) -> Result<(), Response> {
+    for scope in scopes {
+        if let Some(reason) = orgs::scope_refusal(org, scope) {
+            return Err(sandbox_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                format!("Digdir would not give this client {scope}: {reason}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// mirrors (in spirit): Digdir self-service "edit client scopes" — PUT
 /// /sandbox/clients/{id}/scopes `{"scopes": [...]}` replaces the client's scopes → 200 with it.
 pub async fn replace_client_scopes(
@@ -731,6 +748,9 @@ pub async fn replace_client_scopes(
             format!("No client with id {client_id}"),
         );
     };
+    if let Err(e) = refuse_ungranted_scopes(&client.org, &scopes) {
+        return e;
+    }
     client.scopes = scopes;
     let body = client_json(client);
     if let Err(e) = app.persist(&st).await {
@@ -767,6 +787,9 @@ pub async fn create_client(State(app): State<Shared>, headers: HeaderMap, body: 
         Ok(s) => s,
         Err(m) => return bad(m),
     };
+    if let Err(e) = refuse_ungranted_scopes(org, &scopes) {
+        return e;
+    }
     let keys = match parse_keys(v.get("jwks")) {
         Ok(k) => k,
         Err(e) => return e,

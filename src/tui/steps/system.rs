@@ -76,7 +76,7 @@ impl SystemFields {
             .validated(check::rights),
             access_packages: Field::text(
                 "Access packages",
-                "package URNs or names, e.g. urn:altinn:accesspackage:skattnaering",
+                "package URNs or names, e.g. urn:altinn:accesspackage:skatt-naering",
                 &value(|s| s.access_packages.clone(), ""),
             )
             .validated(check::packages),

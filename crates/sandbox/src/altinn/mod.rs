@@ -32,6 +32,7 @@ use super::auth::{
     Caller, SCOPE_REQUEST_READ, SCOPE_REQUEST_WRITE, SCOPE_SYSTEMREGISTER_ADMIN,
     SCOPE_SYSTEMREGISTER_WRITE, authorize, json_body, parse_guid,
 };
+use super::catalogue;
 use super::models::*;
 use super::orgs;
 use super::problem::{self, *};
@@ -199,22 +200,29 @@ fn next_link(base: &Base, path: &str, token: String) -> String {
 // Shared validation
 // ---------------------------------------------------------------------------------------------
 
-/// mirrors: SystemRegisterController.ValidateRights + SystemRegisterService.GetInvalidResourceIdsDetailed
+/// mirrors: SystemRegisterController.ValidateRights (SR:469-487) +
+/// SystemRegisterService.GetInvalidResourceIdsDetailed (SRS:154-185): per attribute pair,
+/// `id` must be `urn:altinn:resource` (AUTH.VLD-00009), the Resource Registry must know `value`
+/// (AUTH.VLD-00003), and its type must be on the whitelist SRS:31-40 (AUTH.VLD-00017).
+/// The registry is the sandbox's catalogue ([`catalogue::resource`]); with `--any-resource`
+/// an unknown well-formed id counts as a delegable resource (the sandbox's old leniency).
 fn validate_rights(app: &Shared, rights: &[Right]) -> ValidationProblem {
     let mut errors = ValidationProblem::default();
     let mut invalid_format = Vec::new();
     let mut not_found = Vec::new();
+    let mut not_delegable = Vec::new();
     for right in rights {
         for attr in &right.resource {
             if attr.id != "urn:altinn:resource" {
                 invalid_format.push(attr.value.clone());
-            } else if app.strict_resources {
-                if !orgs::seeded_resources().contains(&attr.value.as_str()) {
-                    not_found.push(attr.value.clone());
-                }
-            } else if !orgs::is_wellformed_resource(&attr.value) {
-                // guess: without a resource registry, any well-formed id "exists".
-                not_found.push(attr.value.clone());
+                continue;
+            }
+            match catalogue::resource(&attr.value) {
+                Some(r) if !r.type_allowed_on_system() => not_delegable.push(attr.value.clone()),
+                Some(_) => {}
+                // guess: `--any-resource` stands in for resources the sandbox does not seed.
+                None if app.any_resource && orgs::is_wellformed_resource(&attr.value) => {}
+                None => not_found.push(attr.value.clone()),
             }
         }
     }
@@ -230,6 +238,13 @@ fn validate_rights(app: &Shared, rights: &[Right]) -> ValidationProblem {
             VLD_RESOURCE_DOES_NOT_EXIST,
             PATH_RESOURCE_RIGHTS,
             Some(("ResourceIds Not Found : ", not_found.join(" | "))),
+        );
+    }
+    if !not_delegable.is_empty() {
+        errors.add_with(
+            VLD_RESOURCE_NOT_DELEGABLE,
+            PATH_RESOURCE_RIGHTS,
+            Some(("ResourceIds Not Delegable : ", not_delegable.join(" | "))),
         );
     }
     // mirrors: AuthenticationHelper.HasDuplicateRights (action + resource list as key)
@@ -251,22 +266,49 @@ fn validate_rights(app: &Shared, rights: &[Right]) -> ValidationProblem {
     errors
 }
 
-/// mirrors: SystemRegisterController.ValidateAccessPackages
+/// mirrors: SystemRegisterController.ValidateAccessPackages (SR:489-535) +
+/// SystemRegisterService.GetInvalidAccessPackageUrnsDetailed (SRS:205-254): an empty urn or
+/// one with fewer than four `:`-parts is "Invalid format"; Access Management's
+/// `package/urn/{urn}` (here [`catalogue::package`]) must find it ("Not found"); neither
+/// `isDelegable` nor `isAssignable` is "Not possible to delegate" — all three one
+/// AUTH.VLD-00008. Duplicates: AUTH.VLD-00007. A visible system with any package that is not
+/// `isAssignable` (the client-relation packages, and the undelegable ones): AUTH.VLD-00018.
 fn validate_packages(packages: &[AccessPackage], is_visible: bool) -> ValidationProblem {
     let mut errors = ValidationProblem::default();
-    let invalid: Vec<String> = packages
-        .iter()
-        .map(|p| p.urn.clone().unwrap_or_default())
-        .filter(|u| !orgs::is_wellformed_package(u))
-        .collect();
-    if !invalid.is_empty() {
+    let (mut invalid_format, mut not_found, mut not_delegable) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let mut non_assignable = false;
+    for p in packages {
+        let urn = p.urn.clone().unwrap_or_default();
+        if urn.is_empty() || urn.split(':').count() < 4 {
+            invalid_format.push(urn);
+            continue;
+        }
+        match catalogue::package(&urn) {
+            None => not_found.push(urn),
+            Some(pkg) => {
+                if !pkg.is_delegable() && !pkg.is_assignable() {
+                    not_delegable.push(urn);
+                }
+                non_assignable |= !pkg.is_assignable();
+            }
+        }
+    }
+    let mut details = Vec::new();
+    for (label, urns) in [
+        ("Invalid format", &invalid_format),
+        ("Not found", &not_found),
+        ("Not possible to delegate", &not_delegable),
+    ] {
+        if !urns.is_empty() {
+            details.push(format!("{label}: {}", urns.join(", ")));
+        }
+    }
+    if !details.is_empty() {
         errors.add_with(
             VLD_ACCESS_PACKAGE_NOT_VALID,
             PATH_ACCESS_PACKAGES,
-            Some((
-                "Invalid Urn Details : ",
-                format!("Invalid format: {}", invalid.join(", ")),
-            )),
+            Some(("Invalid Urn Details : ", details.join(" | "))),
         );
     }
     let mut seen = std::collections::HashSet::new();
@@ -276,11 +318,7 @@ fn validate_packages(packages: &[AccessPackage], is_visible: bool) -> Validation
     {
         errors.add(VLD_DUPLICATE_ACCESS_PACKAGES, PATH_ACCESS_PACKAGES);
     }
-    if is_visible
-        && packages
-            .iter()
-            .any(|p| orgs::is_client_only_package(p.urn.as_deref().unwrap_or("")))
-    {
+    if is_visible && non_assignable {
         errors.add(VLD_VISIBLE_WITH_CLIENT_PACKAGE, PATH_ACCESS_PACKAGES);
     }
     errors
@@ -328,11 +366,12 @@ fn rights_on_system(requested: &[Right], system: &System) -> bool {
             .all(|r| !r.resource.is_empty() && system.rights.iter().any(|s| s.same_as(r)))
 }
 
-/// mirrors: SystemUserService.ValidateAccessPackages (AUTH-00063, then AUTH-00064/65), with the
-/// `NotFoundPackages` / `NotDelegablePackages` problem extensions.
-/// guess: the real check asks Access Management whether a package is "assignable" (standard) or
-/// "delegable" (agent). The sandbox treats the client-relation packages in `orgs` as not
-/// assignable, and every package as delegable.
+/// mirrors: SystemUserService.ValidateAccessPackages (SUS:682-757; AUTH-00063, then
+/// AUTH-00064/65), with the `NotFoundPackages` / `NotDelegablePackages` problem extensions.
+/// Every requested urn must be on the system (exact, case-sensitive `==`); then Access
+/// Management ([`catalogue::package`]) must know it and, for a standard request, say
+/// `isAssignable` (else AUTH-00064), for an agent request `isDelegable` (else AUTH-00065).
+/// All not-found urns are reported before any not-delegable one (SUS:739-745).
 fn check_packages(
     requested: &[AccessPackage],
     system: &System,
@@ -354,7 +393,13 @@ fn check_packages(
     }
     let not_delegable: Vec<String> = requested
         .iter()
-        .filter(|p| !agent && orgs::is_client_only_package(p.urn.as_deref().unwrap_or("")))
+        .filter(
+            |p| match catalogue::package(p.urn.as_deref().unwrap_or("")) {
+                None => true,
+                Some(pkg) if agent => !pkg.is_delegable(),
+                Some(pkg) => !pkg.is_assignable(),
+            },
+        )
         .map(urn)
         .collect();
     if !not_delegable.is_empty() {
