@@ -954,16 +954,17 @@ pub async fn replace_client_keys(
     change_keys(app, client_id, headers, body, true).await
 }
 
-/// GET /sandbox/orgs: `[{"orgNo","name","people":[{"id","name","role","accessManager",...}]}]`
+/// GET /sandbox/orgs: `[{"orgNo","name","systemVendor","people":[{"id","name","role","accessManager",...}]}]`
 pub async fn list_orgs() -> Response {
     let body: Vec<Value> = orgs::seeded_orgs()
         .iter()
         .map(|o| {
-            json!({
-                "orgNo": o.org_no,
-                "name": o.name,
-                "people": orgs::people_of(o.org_no),
-            })
+            // The org as it serialises (orgNo, name, systemVendor, ...) plus its people.
+            let mut v = serde_json::to_value(o).unwrap_or_else(|_| json!({}));
+            if let Some(map) = v.as_object_mut() {
+                map.insert("people".into(), json!(orgs::people_of(o.org_no)));
+            }
+            v
         })
         .collect();
     json_ok(StatusCode::OK, &body)
