@@ -613,3 +613,35 @@ async fn system_user_tokens_need_the_client_id_in_its_exact_case() {
     assert_eq!(resp.status(), 200, "{:?}", resp.text().await);
     sb.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_scope_smuggled_into_the_state_file_still_gets_invalid_scope() {
+    use altinn_onboard::sandbox::{self, SandboxConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let config = || SandboxConfig {
+        state_file: Some(path.clone()),
+        ..Default::default()
+    };
+    let sb = sandbox::start(config()).await.unwrap();
+    let v = create_client(&sb, NON_VENDOR_ORG, &[SCOPE_DEMO], key_a()).await;
+    sb.shutdown().await;
+    // An older sandbox (or a hand edit) gave the non-vendor's client scopes Digdir would not.
+    let mut state: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    state["clients"][&v.client_id]["scopes"] = json!([SCOPE_DEMO, SCOPE_REGISTER, "altinn:extra"]);
+    std::fs::write(&path, serde_json::to_vec(&state).unwrap()).unwrap();
+    let sb = sandbox::start(config()).await.unwrap();
+    for scope in [SCOPE_REGISTER, "altinn:extra"] {
+        let (e, _) = expect_oauth_error(
+            post_grant(
+                &sb,
+                &sign(&grant_claims(&sb, &v, scope), Some(&v.kid), key_a()),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(e, "invalid_scope", "{scope}");
+    }
+    token_for(&sb, &v, &[SCOPE_DEMO]).await;
+    sb.shutdown().await;
+}

@@ -615,7 +615,7 @@ fn routes(app: Shared) -> Router {
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}", get(metadata::package_get))
         // mirrors: AM PackagesController.GetPackageByUrn (PackagesController.cs:270-287)
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/urn/{urn}", get(metadata::package_by_urn))
-        // mirrors: AM PackagesController.GetPackageResources (PackagesController.cs:294-318)
+        // mirrors: AM PackagesController.GetPackageResources (PackagesController.cs:294-319)
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}/resources", get(metadata::package_resources))
         // ---- Altinn system register (SystemRegisterController; altinn/system_register.rs) ----
         // mirrors: AA SystemRegisterController.CreateRegisteredSystem (POST vendor) +

@@ -494,7 +494,7 @@ pub async fn package_by_urn(headers: HeaderMap, Path(urn): Path<String>) -> Resp
     }
 }
 
-/// mirrors: PackagesController.GetPackageResources (:294-318): 200 `[ResourceDto]` ordered by
+/// mirrors: PackagesController.GetPackageResources (:294-319): 200 `[ResourceDto]` ordered by
 /// name; 204 when the package has none; `NotFound()` for an unknown package.
 pub async fn package_resources(headers: HeaderMap, Path(id): Path<String>) -> Response {
     let id = match route_guid("id", &id) {
