@@ -198,6 +198,47 @@ pub struct StatusUpdate {
     pub status: RequestStatus,
     pub confirm_url: Option<String>,
     pub at: DateTime<Utc>,
+    /// Sandbox only: why the customer's last approval attempt was refused (the request is
+    /// still New). TT02 and production do not tell the vendor.
+    pub refusal: Option<ApprovalRefusal>,
+}
+
+/// An approval the customer tried and Altinn refused, as the sandbox reports it
+/// (`GET /sandbox/requests/{id}` -> `lastRefusal`): the Altinn code, which right or package,
+/// why, and what must change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct ApprovalRefusal {
+    /// e.g. "AUTH-00071"
+    pub code: String,
+    pub status: u16,
+    pub title: String,
+    pub detail: String,
+    /// The single right (resource id) or access package urn at fault, if one is.
+    #[serde(default, alias = "subject")]
+    pub subject: Option<String>,
+    pub fix: String,
+    /// The seeded person who tried (handle) and their name.
+    pub person: String,
+    #[serde(alias = "personName")]
+    pub person_name: String,
+    pub at: DateTime<Utc>,
+}
+
+impl ApprovalRefusal {
+    /// The lines the CLI and the wizard show.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "the customer's approval was refused by Altinn: {} {}",
+            self.code, self.title
+        )];
+        if let Some(s) = &self.subject {
+            out.push(format!("right/package: {s}"));
+        }
+        out.push(format!("why: {}", self.detail));
+        out.push(format!("what to change: {}", self.fix));
+        out.push(format!("tried by: {} ({})", self.person_name, self.person));
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -211,6 +252,8 @@ pub struct PollState {
     /// A transient error on the last poll (we keep polling).
     pub last_error: Option<String>,
     pub active: bool,
+    /// Sandbox only: the customer's last approval attempt was refused (see [`ApprovalRefusal`]).
+    pub refusal: Option<ApprovalRefusal>,
 }
 
 /// What is in flight.
@@ -1424,6 +1467,7 @@ impl Flow {
             last_checked_at: None,
             last_error: None,
             active: true,
+            refusal: None,
         });
         vec![Effect::PollStatus {
             request_id,
@@ -1451,6 +1495,7 @@ impl Flow {
         match result {
             Ok(update) => {
                 poll.last_error = None;
+                poll.refusal = update.refusal.clone();
                 poll.started_at.get_or_insert(update.at);
                 poll.last_checked_at = Some(update.at);
                 let request_id = poll.request_id.clone();

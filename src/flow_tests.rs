@@ -532,6 +532,7 @@ fn update(status: RequestStatus) -> StatusUpdate {
         status,
         confirm_url: None,
         at: t0(),
+        refusal: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! `/sandbox/`, which this module calls. Nothing else in the clients knows about the sandbox.
 
 use crate::env::Environment;
+use crate::flow::ApprovalRefusal;
 use crate::http;
 use crate::keys::KeyPair;
 use crate::maskinporten::describe_reqwest;
@@ -42,6 +43,21 @@ pub enum PortalError {
         code: Option<String>,
         message: String,
     },
+    /// The customer's approval (or rejection) was refused with an Altinn problem.
+    #[error("{}", refused_text(.code, .title, .refusal.as_deref()))]
+    Refused {
+        status: u16,
+        code: String,
+        title: String,
+        refusal: Option<Box<ApprovalRefusal>>,
+    },
+}
+
+fn refused_text(code: &str, title: &str, refusal: Option<&ApprovalRefusal>) -> String {
+    match refusal {
+        Some(r) => r.lines().join("\n  "),
+        None => format!("Altinn refused: {code} {title}"),
+    }
 }
 
 impl PortalError {
@@ -59,6 +75,7 @@ impl PortalError {
     pub fn code(&self) -> Option<&str> {
         match self {
             PortalError::DecisionRefused { code, .. } => code.as_deref(),
+            PortalError::Refused { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -66,10 +83,19 @@ impl PortalError {
 
 /// What the sandbox answers to `POST /sandbox/requests/{id}/approve|reject`.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DecisionAnswer {
     pub id: String,
     pub status: String,
+    /// The seeded person who decided (older sandboxes do not say).
+    #[serde(default)]
+    pub person: Option<String>,
+    #[serde(default)]
+    pub system_user_id: Option<String>,
 }
+
+/// The sandbox's answer to a decision (the name the CLI uses).
+pub type Decided = DecisionAnswer;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SandboxClient {
@@ -480,11 +506,14 @@ impl SandboxPortal {
     /// Act as the customer (sandbox only): approve or reject a request. Succeeds only when the
     /// sandbox answered with its JSON decision for this request and the status the decision
     /// leads to; anything else (an HTML page from a proxy or another server, a refusal) is an
-    /// error, so "approved" is never printed for a request nobody approved.
+    /// error, so "approved" is never printed for a request nobody approved. Acts as `person` (a
+    /// seeded person of the customer org; `None`: its access manager); an Altinn refusal with the
+    /// sandbox's explanation comes back as [`PortalError::Refused`].
     pub async fn decide(
         &self,
         request_id: &str,
         approve: bool,
+        person: Option<&str>,
     ) -> Result<DecisionAnswer, PortalError> {
         let url = format!(
             "{}/sandbox/requests/{}/{}",
@@ -492,7 +521,10 @@ impl SandboxPortal {
             request_id,
             if approve { "approve" } else { "reject" }
         );
-        let rb = self.http.post(&url).header("Accept", "application/json");
+        let mut rb = self.http.post(&url).header("Accept", "application/json");
+        if let Some(p) = person {
+            rb = rb.query(&[("as", p)]);
+        }
         let network = |e: reqwest::Error| PortalError::Network {
             url: url.clone(),
             reason: describe_reqwest(&e),
@@ -506,6 +538,38 @@ impl SandboxPortal {
             .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
         let text = resp.text().await.map_err(network)?;
         decision_answer(&url, request_id, approve, status, is_json, &text)
+    }
+
+    /// Why the customer's last approval of a request was refused (sandbox only,
+    /// `GET /sandbox/requests/{id}`): `None` when it was not, or the server does not know the
+    /// request or has no such route (not a sandbox).
+    pub async fn last_refusal(
+        &self,
+        request_id: &str,
+    ) -> Result<Option<ApprovalRefusal>, PortalError> {
+        let url = format!("{}/sandbox/requests/{}", self.base, request_id);
+        let (status, text) = self.fetch(self.http.get(&url), &url).await?;
+        match status {
+            200 => {
+                #[derive(Deserialize)]
+                #[serde(rename_all = "camelCase")]
+                struct State {
+                    #[serde(default)]
+                    last_refusal: Option<ApprovalRefusal>,
+                }
+                serde_json::from_str::<State>(&text)
+                    .map(|s| s.last_refusal)
+                    .map_err(|e| PortalError::BadResponse {
+                        url,
+                        reason: e.to_string(),
+                    })
+            }
+            404 | 405 => Ok(None),
+            _ => Err(PortalError::Rejected {
+                status,
+                body: http::excerpt(&text, 300),
+            }),
+        }
     }
 }
 
@@ -549,8 +613,22 @@ fn decision_answer(
         }
         return Ok(answer);
     }
-    // An error from the sandbox: Altinn's ProblemDetails (`code`, `title`, `detail`).
+    // An error from the sandbox: Altinn's ProblemDetails (`code`, `title`, `detail`), with the
+    // sandbox's explanation of an approval-time refusal (`sandboxRefusal`) when it has one.
     let problem: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    if let (Some(code), Some(refusal)) = (
+        problem["code"].as_str(),
+        problem
+            .get("sandboxRefusal")
+            .and_then(|r| serde_json::from_value::<ApprovalRefusal>(r.clone()).ok()),
+    ) {
+        return Err(PortalError::Refused {
+            status,
+            code: code.to_string(),
+            title: problem["title"].as_str().unwrap_or_default().to_string(),
+            refusal: Some(Box::new(refusal)),
+        });
+    }
     let code = problem["code"].as_str().map(str::to_string);
     let title = problem["title"]
         .as_str()

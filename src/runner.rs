@@ -104,7 +104,8 @@ impl From<portal::PortalError> for Failure {
         };
         let status = match &e {
             portal::PortalError::Rejected { status, .. }
-            | portal::PortalError::DecisionRefused { status, .. } => Some(*status),
+            | portal::PortalError::DecisionRefused { status, .. }
+            | portal::PortalError::Refused { status, .. } => Some(*status),
             portal::PortalError::NotASandbox { .. } => Some(404),
             _ => None,
         };
@@ -613,11 +614,31 @@ impl Runner {
             .altinn
             .get_request(&token.token, request_id, agent)
             .await?;
+        let status = info.effective_status();
+        // On a sandbox, a request still waiting may have been refused at approval: ask the
+        // sandbox why (the real API does not say). A server without the admin route (custom
+        // environment, not a sandbox) or a failing call just means "nothing known".
+        let refusal =
+            if status.is_pending() && matches!(self.env.kind, EnvKind::Sandbox | EnvKind::Custom) {
+                match portal::SandboxPortal::new(&self.env, self.http.clone())
+                    .last_refusal(&info.id)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "could not ask the sandbox about refusals");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
         Ok(StatusUpdate {
             request_id: info.id.clone(),
-            status: info.effective_status(),
+            status,
             confirm_url: info.confirm_url.clone(),
             at: Utc::now(),
+            refusal,
         })
     }
 

@@ -282,6 +282,61 @@ fn the_embedded_sandbox_keeps_state_between_commands() {
     assert_eq!(profiles[0]["step"], "done");
 }
 
+/// Issue 10: approving as a seeded person without access-manager rights is refused with the
+/// real code (exit 2, what to change), the request stays New, and `request status` shows why.
+#[test]
+fn a_refused_approval_is_explained_and_the_request_stays_new() {
+    let a = Cli::new(&["--profile", "refused"]);
+    a.json(&["keys", "generate"], 0);
+    a.json(&["client", "set", "--vendor-org", VENDOR], 0);
+    a.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "refused",
+            "--resource",
+            "ske-krav-og-betalinger",
+        ],
+        0,
+    );
+    let req = a.json(&["request", "create", "--customer-org", CUSTOMER], 0);
+    let id = req["id"].as_str().expect("id");
+
+    let refused = a.json(&["sandbox", "approve", id, "--as", "per"], 2);
+    assert_eq!(refused["error"]["code"], "AUTH-00066", "{refused}");
+    assert_eq!(refused["error"]["status"], 403);
+    let text = error_text(&refused).unwrap_or_default();
+    assert!(
+        text.contains("what to change:") && text.contains("Kari Havbris"),
+        "{text}"
+    );
+
+    let status = a.json(&["request", "status"], 0);
+    assert_eq!(status["status"], "New");
+    assert_eq!(status["last_refusal"]["code"], "AUTH-00066", "{status}");
+    assert_eq!(status["last_refusal"]["person"], "per");
+    a.cmd(&["request", "status"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("what to change:"));
+
+    // The seeded people, and who approves by default.
+    let orgs = a.json(&["sandbox", "orgs"], 0);
+    let havbris = orgs
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["org_no"] == CUSTOMER))
+        .expect("seeded customer");
+    assert_eq!(havbris["people"][0]["id"], "kari");
+    assert_eq!(havbris["people"][0]["default_approver"], true);
+
+    let ok = a.json(&["sandbox", "approve", id], 0);
+    assert_eq!(ok["person"], "kari");
+    let status = a.json(&["request", "status"], 0);
+    assert_eq!(status["status"], "Accepted");
+    assert!(status.get("last_refusal").is_none(), "{status}");
+}
+
 #[test]
 fn usage_errors_exit_1() {
     let a = Cli::new(&["--profile", "codes"]);

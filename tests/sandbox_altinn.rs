@@ -1383,8 +1383,9 @@ async fn approval_pages_for_agent_and_change_requests() {
         .await
         .unwrap();
     assert!(resp.text().await.unwrap().contains("Request approved"));
-    // approving again through the admin route: the change request is no longer New
-    expect_problem(approve(&sb, &corr).await, 400, "AUTH-00006").await;
+    // approving again through the admin route: the change request is no longer New ->
+    // AUTH-00013 (409), ChangeRequestSystemUserService.cs:319-322 (issue 10; was AUTH-00006)
+    expect_problem(approve(&sb, &corr).await, 409, "AUTH-00013").await;
     // the system user's rights changed (seen through a system-user token and whoami)
     let tok: Value = system_user_token_response(&sb, &v, CUSTOMER_ORG, None)
         .await

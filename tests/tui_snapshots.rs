@@ -420,6 +420,7 @@ fn polling_step() {
                 status: RequestStatus::New,
                 confirm_url: None,
                 at: t0(),
+                refusal: None,
             }),
         });
     }
@@ -443,9 +444,54 @@ fn polling_step() {
             status: RequestStatus::Rejected,
             confirm_url: None,
             at: t0(),
+            refusal: None,
         }),
     });
     snap!("polling_rejected", app);
+}
+
+/// A refused approval on the sandbox (issue 10): the polling step shows the code, the right,
+/// why and what to change while it keeps polling (the request is still New).
+#[test]
+fn polling_refused() {
+    let mut app = app_at(EnvKind::Sandbox, Step::Approval);
+    let now = Instant::now();
+    app.now = now;
+    app.handle_msg(Msg::StartPolling);
+    let generation = app.flow.polling.as_ref().unwrap().generation;
+    let refusal = altinn_onboard::flow::ApprovalRefusal {
+        code: "AUTH-00071".into(),
+        status: 403,
+        title: "DelegationCheck failed with error: The resource is not delegable because it is a Maskinporten schema resource.".into(),
+        detail: "The resource skd-maskinportenschemaid-8 is a MaskinportenSchema resource; it cannot be delegated to a system user.".into(),
+        subject: Some("skd-maskinportenschemaid-8".into()),
+        fix: "The vendor must remove the MaskinportenSchema resource skd-maskinportenschemaid-8 from the system and send a new request.".into(),
+        person: "kari".into(),
+        person_name: "Kari Havbris".into(),
+        at: t0(),
+    };
+    app.handle_msg(Msg::StatusPolled {
+        generation,
+        result: Ok(altinn_onboard::flow::StatusUpdate {
+            request_id: REQ.into(),
+            status: RequestStatus::New,
+            confirm_url: None,
+            at: t0(),
+            refusal: Some(refusal.clone()),
+        }),
+    });
+    assert_eq!(
+        app.flow.polling.as_ref().and_then(|p| p.refusal.as_ref()),
+        Some(&refusal)
+    );
+    assert!(
+        app.flow.in_flight(),
+        "a refusal keeps the request New: polling goes on"
+    );
+    app.now = now + Duration::from_millis(1500);
+    app.poll_started = Some(now - Duration::from_secs(4));
+    app.next_poll_at = Some(now + Duration::from_millis(2500));
+    snap!("polling_refused", app);
 }
 
 fn test_summary(status: u16) -> TestCallSummary {
@@ -552,6 +598,7 @@ fn polling_state_is_built_by_the_flow() {
             last_checked_at: None,
             last_error: None,
             active: true,
+            refusal: None,
         })
     );
 
@@ -563,6 +610,7 @@ fn polling_state_is_built_by_the_flow() {
             status: RequestStatus::New,
             confirm_url: None,
             at: t0(),
+            refusal: None,
         }),
     });
     let p = app.flow.polling.clone().expect("still polling");

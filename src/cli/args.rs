@@ -277,17 +277,25 @@ pub enum SandboxCommand {
         #[arg(long, value_parser = parse_public_url)]
         public_url: Option<url::Url>,
     },
-    /// List the seeded organisations.
+    /// List the seeded organisations and their people (who approves, who is refused and why).
     Orgs,
-    /// Approve a request as the customer would (sandbox only).
+    /// Approve a request as the customer would (sandbox only), with the checks Altinn makes
+    /// at approval; a refusal says which right or package and what to change (exit 2).
     Approve {
         /// Request id (default: the profile's newest request).
         id: Option<String>,
+        /// Act as this seeded person of the customer organisation (handle or name, see
+        /// `sandbox orgs`); default: its access manager.
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
     },
     /// Reject a request as the customer would (sandbox only).
     Reject {
         /// Request id (default: the profile's newest request).
         id: Option<String>,
+        /// Act as this seeded person of the customer organisation (see `sandbox orgs`).
+        #[arg(long = "as", value_name = "PERSON")]
+        person: Option<String>,
     },
 }
 

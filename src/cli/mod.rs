@@ -683,9 +683,14 @@ async fn request_status(
                 id: update.request_id.clone(),
                 status: update.status.clone(),
                 confirm_url: update.confirm_url.clone(),
+                last_refusal: update.refusal.clone(),
             };
             ctx.out.result(&v, || {
-                format!("request {}: {}", update.request_id, update.status)
+                let mut text = format!("request {}: {}", update.request_id, update.status);
+                if let Some(r) = &update.refusal {
+                    text += &format!("\n  {}", r.lines().join("\n  "));
+                }
+                text
             });
             Ok(status_exit(&update.status, wait))
         }
@@ -1126,21 +1131,45 @@ async fn sandbox_cmd(ctx: &Ctx, cmd: SandboxCommand) -> Result<i32, AppError> {
             Ok(exit::OK)
         }
         SandboxCommand::Orgs => {
-            ctx.out.result(&output::seeded_orgs(), || {
-                crate::sandbox::seeded_orgs()
-                    .iter()
-                    .map(|o| format!("{}  {}", o.org_no, o.name))
+            let orgs = output::seeded_orgs();
+            ctx.out.result(&orgs, || {
+                orgs.iter()
+                    .map(|o| {
+                        let people = o
+                            .people
+                            .iter()
+                            .map(|p| {
+                                format!(
+                                    "    {:<7} {} ({}{}){}: {}",
+                                    p.id,
+                                    p.name,
+                                    p.role,
+                                    if p.access_manager { ", access manager" } else { "" },
+                                    if p.default_approver { " [default]" } else { "" },
+                                    p.shows
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n");
+                        format!("{}  {}\n{people}", o.org_no, o.name)
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
+                    + "\napprove as someone else: `sandbox approve <request id> --as <person>`, or choose the person on the approval page"
             });
             Ok(exit::OK)
         }
-        SandboxCommand::Approve { id } => sandbox_decide(ctx, id, true).await,
-        SandboxCommand::Reject { id } => sandbox_decide(ctx, id, false).await,
+        SandboxCommand::Approve { id, person } => sandbox_decide(ctx, id, true, person).await,
+        SandboxCommand::Reject { id, person } => sandbox_decide(ctx, id, false, person).await,
     }
 }
 
-async fn sandbox_decide(ctx: &Ctx, id: Option<String>, approve: bool) -> Result<i32, AppError> {
+async fn sandbox_decide(
+    ctx: &Ctx,
+    id: Option<String>,
+    approve: bool,
+    person: Option<String>,
+) -> Result<i32, AppError> {
     let (profile, env) = ctx.profile_and_env()?;
     if !matches!(env.kind, EnvKind::Sandbox | EnvKind::Custom) {
         return Err(AppError::usage(
@@ -1182,19 +1211,25 @@ async fn sandbox_decide(ctx: &Ctx, id: Option<String>, approve: bool) -> Result<
     let http = crate::http::client().map_err(|e| AppError::usage(e.to_string()))?;
     let portal = crate::portal::SandboxPortal::new(&session.env, http);
     let r = portal
-        .decide(&id, approve)
+        .decide(&id, approve, person.as_deref())
         .await
         .map_err(|e| AppError::from(Failure::from(e)));
     session.close().await;
-    r?;
+    let decided = r?;
     let v = DecisionOutput {
         id: id.clone(),
         decision: if approve { "approved" } else { "rejected" },
+        person: decided.person.clone(),
     };
     ctx.out.result(&v, || {
         format!(
-            "request {id} {}",
-            if approve { "approved" } else { "rejected" }
+            "request {id} {}{}",
+            if approve { "approved" } else { "rejected" },
+            decided
+                .person
+                .as_deref()
+                .map(|p| format!(" (as {p})"))
+                .unwrap_or_default()
         )
     });
     Ok(exit::OK)

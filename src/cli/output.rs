@@ -76,6 +76,10 @@ pub struct RequestStatusOutput {
     pub id: String,
     pub status: RequestStatus,
     pub confirm_url: Option<String>,
+    /// Sandbox only: why the customer's last approval attempt was refused (absent when it was
+    /// not, and always absent on TT02/production, which do not tell the vendor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<crate::flow::ApprovalRefusal>,
 }
 
 /// `token`: never the token itself unless `--show`.
@@ -141,11 +145,27 @@ pub struct DoctorOutput<'a> {
     pub checks: &'a [super::doctor::Check],
 }
 
-/// A seeded sandbox organisation (`sandbox orgs`, `sandbox serve`).
+/// A seeded sandbox organisation (`sandbox orgs`, `sandbox serve`) and its people.
 #[derive(Debug, Serialize)]
 pub struct OrgOutput {
     pub org_no: String,
     pub name: String,
+    pub people: Vec<PersonOutput>,
+}
+
+/// A seeded person of an organisation: who may approve on the sandbox and what happens.
+#[derive(Debug, Serialize)]
+pub struct PersonOutput {
+    /// The handle for `sandbox approve --as` and the approval page.
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    /// May approve (else AUTH-00066 when the page loads).
+    pub access_manager: bool,
+    /// Approves when nobody is chosen.
+    pub default_approver: bool,
+    /// What approving as this person shows (approves, or which refusal).
+    pub shows: String,
 }
 
 /// `sandbox serve`, printed once it listens.
@@ -164,14 +184,30 @@ pub struct DecisionOutput {
     pub id: String,
     /// "approved" or "rejected".
     pub decision: &'static str,
+    /// The seeded person who decided.
+    pub person: Option<String>,
 }
 
 pub fn seeded_orgs() -> Vec<OrgOutput> {
     crate::sandbox::seeded_orgs()
         .iter()
-        .map(|o| OrgOutput {
-            org_no: o.org_no.to_string(),
-            name: o.name.to_string(),
+        .map(|o| {
+            let default = crate::sandbox::default_person(o.org_no).id;
+            OrgOutput {
+                org_no: o.org_no.to_string(),
+                name: o.name.to_string(),
+                people: crate::sandbox::people_of(o.org_no)
+                    .into_iter()
+                    .map(|p| PersonOutput {
+                        id: p.id.to_string(),
+                        name: p.name.to_string(),
+                        role: p.role.to_string(),
+                        access_manager: p.access_manager,
+                        default_approver: p.id == default,
+                        shows: p.shows.to_string(),
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }

@@ -65,6 +65,13 @@
 //! - Maskinporten scopes: only the scopes in the sandbox's scope list exist; the three
 //!   `altinn:authentication/*` vendor scopes go only to registered system vendors (every seeded
 //!   organisation but Solsikke Barnehage SA, and any organisation the sandbox does not seed).
+//! - The customer's people: each seeded organisation has a few invented people ([`seeded_people`])
+//!   with a role, whether they are an access manager (else AUTH-00066) and what they cannot
+//!   delegate (AUTH-00016/18/19/20/68 for single rights, AUTH-00053 for packages). The approval
+//!   page's log-in is simulated (choose a person); the default is the org's first access
+//!   manager, who can delegate everything, so an unattended run approves. `POST
+//!   /sandbox/requests/{id}/approve?as=<person>` acts as someone else; a refusal is kept on the
+//!   request (still New) and shown by `GET /sandbox/requests/{id}`.
 //! - Maskinporten error texts are the documented ones where known; the rest are ours. MP-303 is
 //!   `{"error":"invalid_altinn_customer_configuration","error_description":"… (MP-303) …"}`.
 //! - Access tokens live 120 s; exchanged Altinn tokens 30 min.
@@ -110,7 +117,10 @@ use tokio::sync::{Mutex, oneshot};
 pub use catalogue::seeded_resources;
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use maskinporten::SANDBOX_METADATA_MEMBER;
-pub use orgs::{SeedOrg, seeded_orgs};
+pub use orgs::{
+    DelegationReason, Gap, SeedOrg, SeedPerson, default_person, people_of, seeded_orgs,
+    seeded_people,
+};
 
 use state::{SigningKey, State};
 
@@ -863,8 +873,14 @@ fn routes(app: Shared) -> Router {
         // sandbox: act as the customer (standard, agent and change requests); mirrors the effect of
         //          AA RequestSystemUserController.ApproveSystemUserRequest / RejectSystemUserRequest,
         //          the agent variants and ChangeRequestSystemUserController approve/reject
+        //          (RSU:437-455, 491-509; CR:314-331), as a seeded person of the customer
+        //          (`?as=`; default its access manager), with the approval checks of
+        //          SystemUserService (altinn/decision.rs names each file:line)
         .route("/sandbox/requests/{request_id}/approve", post(ui::admin_approve))
         .route("/sandbox/requests/{request_id}/reject", post(ui::admin_reject))
+        // sandbox-only: a request's status and why its last approval was refused
+        //          (`{id, kind, status, partyOrgNo, lastRefusal}`); no real counterpart
+        .route("/sandbox/requests/{request_id}", get(ui::admin_request_state))
         // sandbox: the fault plan (PUT replaces it, GET shows it with counters, DELETE clears
         //          it); never faulted itself
         .route(faults::FAULTS_PATH, get(faults::get_plan).put(faults::put_plan).delete(faults::delete_plan))

@@ -69,6 +69,226 @@ pub fn seeded_org_name(org_no: &str) -> Option<&'static str> {
         .map(|o| o.name)
 }
 
+/// Why Access Management says a person cannot delegate a right: the `DetailCodeExternal`
+/// reasons that DelegationHelper.MapDetailExternalErrorListToProblemInstance maps to a problem
+/// (src/Authentication/Helpers/DelegationHelper.cs:205-224).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DelegationReason {
+    /// -> AUTH-00016 (Problem.cs:113-114)
+    MissingRoleAccess,
+    /// -> AUTH-00018 (Problem.cs:125-126)
+    MissingDelegationAccess,
+    /// -> AUTH-00019 (Problem.cs:131-132)
+    MissingSrrRightAccess,
+    /// -> AUTH-00020 (Problem.cs:137-138)
+    InsufficientAuthenticationLevel,
+    /// -> AUTH-00068 (Problem.cs:420-421)
+    MissingPackageAccess,
+    /// -> AUTH-00069 (Problem.cs:426-427)
+    AccessListValidationFail,
+}
+
+/// What a seeded person cannot delegate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "id")]
+pub enum Gap {
+    /// Every single right (resource) the person is asked to delegate.
+    AnyResource(DelegationReason),
+    /// One resource id.
+    Resource(&'static str, DelegationReason),
+    /// Every access package (AUTH-00053 has no per-reason mapping, DelegationHelper.cs:322-335).
+    AnyPackage,
+    /// One access package urn.
+    Package(&'static str),
+}
+
+/// A synthetic person in a seeded organisation: who logs in on the approval page (simulated
+/// ID-porten) or whom `sandbox approve --as` acts as.
+///
+/// The real service asks the PDP whether the user may "write" `altinn_access_management` for
+/// the customer (RequestSystemUserService.cs:925-938) and Access Management whether the user
+/// can delegate each right and package (DelegationHelper.cs:36-126, 235-335). The sandbox has
+/// neither, so each person carries the answers: `access_manager` and `gaps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedPerson {
+    /// Short handle for `--as` and the approval page (unique across all orgs).
+    pub id: &'static str,
+    /// Display name (invented).
+    pub name: &'static str,
+    /// The organisation the person acts for.
+    pub org_no: &'static str,
+    /// ER role or relation, e.g. "DAGL" (daglig leder), "LEDE" (styreleder), "ANSATT".
+    pub role: &'static str,
+    /// May approve: the PDP permits write on altinn_access_management for the org.
+    pub access_manager: bool,
+    /// What this person cannot delegate (empty: everything the catalogue allows).
+    pub gaps: &'static [Gap],
+    /// One line for `sandbox orgs` and the README: what a workshop shows with this person.
+    pub shows: &'static str,
+}
+
+use DelegationReason::*;
+
+/// guess: invented people and roles. The first access manager of each org is its default
+/// approver and can delegate everything, so a first run approves without choosing anyone;
+/// the others show one refusal each (`shows`). Orgs without seeded people (vendors known from
+/// their clients) get [`FALLBACK_PERSON`].
+static SEEDED_PEOPLE: &[SeedPerson] = &[
+    SeedPerson {
+        id: "anne",
+        name: "Anne Fjellbekk",
+        org_no: "310904473",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "bjorn",
+        name: "Bjørn Bekkelund",
+        org_no: "310904473",
+        role: "REGN",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(MissingSrrRightAccess)],
+        shows: "refused: AUTH-00019 on any single right (no SRR access)",
+    },
+    SeedPerson {
+        id: "kari",
+        name: "Kari Havbris",
+        org_no: "312345676",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "per",
+        name: "Per Bakke",
+        org_no: "312345676",
+        role: "ANSATT",
+        access_manager: false,
+        gaps: &[],
+        shows: "refused: AUTH-00066 when the page loads (not an access manager)",
+    },
+    SeedPerson {
+        id: "ola",
+        name: "Ola Nordlys",
+        org_no: "313456781",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "ingrid",
+        name: "Ingrid Lysne",
+        org_no: "313456781",
+        role: "tilgangsstyrer",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(MissingPackageAccess), Gap::AnyPackage],
+        shows: "refused: AUTH-00068 on any single right, AUTH-00053 on any access package",
+    },
+    SeedPerson {
+        id: "tor",
+        name: "Tor Blom",
+        org_no: "314567897",
+        role: "LEDE",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "siri",
+        name: "Siri Solberg",
+        org_no: "314567897",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(MissingRoleAccess), Gap::AnyPackage],
+        shows: "refused: AUTH-00016 on any single right, AUTH-00053 on any access package",
+    },
+    SeedPerson {
+        id: "eva",
+        name: "Eva Tind",
+        org_no: "315678900",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "jon",
+        name: "Jon Klatre",
+        org_no: "315678900",
+        role: "ANSATT",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(InsufficientAuthenticationLevel)],
+        shows: "refused: AUTH-00020 on any single right (logged in at too low a level)",
+    },
+    SeedPerson {
+        id: "liv",
+        name: "Liv Granskog",
+        org_no: "316789013",
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves",
+    },
+    SeedPerson {
+        id: "nils",
+        name: "Nils Skog",
+        org_no: "316789013",
+        role: "tilgangsstyrer",
+        access_manager: true,
+        gaps: &[Gap::AnyResource(MissingDelegationAccess)],
+        shows: "refused: AUTH-00018 on any single right (no direct delegation)",
+    },
+];
+
+/// The approver of an organisation the sandbox has no people for (a vendor org known from its
+/// client, acting as its own customer): an access manager who can delegate everything.
+pub static FALLBACK_PERSON: SeedPerson = SeedPerson {
+    id: "dagl",
+    name: "Daglig leder (sandbox)",
+    org_no: "",
+    role: "DAGL",
+    access_manager: true,
+    gaps: &[],
+    shows: "approves",
+};
+
+/// All seeded people.
+pub fn seeded_people() -> &'static [SeedPerson] {
+    SEEDED_PEOPLE
+}
+
+/// The seeded people of one organisation, default approver first.
+pub fn people_of(org_no: &str) -> Vec<&'static SeedPerson> {
+    let mut people: Vec<&'static SeedPerson> = SEEDED_PEOPLE
+        .iter()
+        .filter(|p| p.org_no == org_no)
+        .collect();
+    // Stable: access managers keep their order, ahead of everyone else.
+    people.sort_by_key(|p| !p.access_manager);
+    if people.is_empty() {
+        people.push(&FALLBACK_PERSON);
+    }
+    people
+}
+
+/// Who approves when nobody is chosen: the org's first access manager.
+pub fn default_person(org_no: &str) -> &'static SeedPerson {
+    people_of(org_no)[0]
+}
+
+/// A person of `org_no` by handle or full name (case-insensitive).
+pub fn find_person(org_no: &str, who: &str) -> Option<&'static SeedPerson> {
+    let who = who.trim();
+    people_of(org_no)
+        .into_iter()
+        .find(|p| p.id.eq_ignore_ascii_case(who) || p.name.eq_ignore_ascii_case(who))
+}
+
 /// Norwegian organisation number check: 9 digits, weights 3,2,7,6,5,4,3,2, check digit
 /// 11 - (sum mod 11), where remainder 0 gives 0 and remainder 1 makes the number invalid.
 pub fn is_valid_org_no(s: &str) -> bool {
@@ -195,6 +415,35 @@ mod tests {
         for o in seeded_orgs() {
             assert!(is_valid_org_no(o.org_no), "{}", o.org_no);
         }
+    }
+
+    #[test]
+    fn people_are_consistent() {
+        let mut ids = std::collections::HashSet::new();
+        for p in seeded_people() {
+            assert!(ids.insert(p.id), "duplicate person id {}", p.id);
+            assert!(
+                seeded_org_name(p.org_no).is_some(),
+                "{} has no seeded org",
+                p.id
+            );
+        }
+        for o in seeded_orgs() {
+            let d = default_person(o.org_no);
+            assert!(d.access_manager && d.org_no == o.org_no, "{}", o.org_no);
+        }
+        // Every default approver approves (a first run needs no choice); someone refuses.
+        for o in seeded_orgs() {
+            assert!(default_person(o.org_no).gaps.is_empty(), "{}", o.org_no);
+        }
+        assert!(!find_person("314567897", "siri").unwrap().gaps.is_empty());
+        assert_eq!(default_person("991825827").id, "dagl");
+        assert_eq!(find_person("312345676", "PER").map(|p| p.id), Some("per"));
+        assert_eq!(
+            find_person("312345676", "Kari Havbris").map(|p| p.id),
+            Some("kari")
+        );
+        assert!(find_person("312345676", "ola").is_none());
     }
 
     #[test]

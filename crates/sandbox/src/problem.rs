@@ -64,8 +64,8 @@ macro_rules! problems {
 }
 
 // mirrors: src/Core/Problems/Problem.cs (titles copied verbatim, they are part of the contract).
-// AUTH-00030 ("The Id does not refer to an AgentRequest in our system.") is not here: the real
-// service uses it only on the BFF approve path (RSUS:571, 1002); vendor lookups answer AUTH-00010.
+// AUTH-00030 is used only on the customer's approve path (RSUS:571, 1002; the sandbox's
+// decision.rs); vendor lookups of agent requests answer AUTH-00010.
 problems! {
     REPORTEE_ORGNO_NOT_FOUND = (0, 400, "Can't resolve the Organisation Number from the logged in Reportee PartyId.");
     RIGHTS_NOT_FOUND_OR_NOT_DELEGABLE = (1, 400, "One or more Right not found or not delegable.");
@@ -77,13 +77,14 @@ problems! {
     REQUEST_NOT_FOUND = (10, 404, "The Id does not refer to a Request in our system.");
     SYSTEM_ID_NOT_FOUND = (11, 404, "The Id does not refer to a Registered System.");
     REQUEST_STATUS_NOT_NEW = (13, 409, "The Status of the Request is not New.");
+    AGENT_REQUEST_NOT_FOUND = (30, 404, "The Id does not refer to an AgentRequest in our system.");
     SYSTEM_USER_NOT_FOUND = (15, 404, "The SystemUser was not found.");
     REDIRECT_URI_NOT_FOUND = (21, 400, "The RedirectUri was not found or not valid.");
     VENDOR_ORGNO_NOT_FOUND = (23, 401, "Can't resolve the Organisation Number for the Vendor from the Token.");
     NO_REDIRECT_URIS_ON_SYSTEM = (26, 400, "No redirect uris are set for the system");
+    CHANGE_REQUEST_STATUS_NOT_NEW = (61, 409, "The Status of the Request is not New. Please generate a new CorrellationId for a new Change Request");
     AGENT_MISSING_ACCESS_PACKAGES = (58, 400, "No AccessPackages found, an Agent SystemUser must have at least one");
     MISSING_RIGHTS_OR_ACCESS_PACKAGES = (59, 400, "No AccessPackages or Single Rights found, a SystemUser must have at least one");
-    CHANGE_REQUEST_STATUS_NOT_NEW = (61, 409, "The Status of the Request is not New. Please generate a new CorrellationId for a new Change Request");
     ACCESS_PACKAGE_NOT_FOUND = (63, 400, "One or more accesspackage is not found in the referenced system in the System Register.");
     ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = (64, 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.");
     ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = (65, 400, "One or more access packages cannot be delegated because they are not intended for client relationships");
@@ -104,6 +105,13 @@ impl AuthProblem {
             json!(status_description(status)),
         );
         (status, body)
+    }
+
+    /// The problem with several extension members (top-level, like ProblemExtensionData).
+    pub fn with_members(&self, members: Map<String, Value>) -> Response {
+        let (status, mut body) = self.body();
+        body.extend(members);
+        json_response(status, "application/problem+json", &Value::Object(body))
     }
 
     /// `Problem.X.Create(ProblemExtensionData)`: extensions are top-level members.

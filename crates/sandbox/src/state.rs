@@ -93,6 +93,33 @@ pub struct Request {
     pub created: DateTime<Utc>,
     pub deleted: bool,
     pub system_user_id: Option<Uuid>,
+    /// sandbox-only: why the last approval attempt failed (the request stayed New).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<Refusal>,
+}
+
+/// sandbox-only: an approval the customer tried and Altinn refused, as the customer saw it.
+/// Kept on the request (which stays New, RequestSystemUserService.cs:550) so the vendor can
+/// learn why through `GET /sandbox/requests/{id}` — the real vendor API does not tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    /// e.g. "AUTH-00071"
+    pub code: String,
+    pub status: u16,
+    /// The problem's title, verbatim from Problem.cs.
+    pub title: String,
+    /// What went wrong, in words.
+    pub detail: String,
+    /// The single right (resource id) or access package (urn) at fault, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// What must change, and who must change it (vendor or customer).
+    pub fix: String,
+    /// The seeded person who tried (handle) and their name.
+    pub person: String,
+    pub person_name: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +137,9 @@ pub struct ChangeRequest {
     pub redirect_url: Option<String>,
     pub created: DateTime<Utc>,
     pub deleted: bool,
+    /// sandbox-only: see [`Refusal`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_refusal: Option<Refusal>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -65,6 +65,67 @@ fn result_page(
     message: &str,
     redirect: Option<&str>,
 ) -> Response {
+    result_page_with(
+        status,
+        headline,
+        class,
+        data_status,
+        message,
+        redirect,
+        String::new(),
+    )
+}
+
+/// What the customer sees when Altinn refuses the approval: the problem (code, title), which
+/// right or package, why, and what must change. `again` links back to the page.
+fn refusal_page(r: &altinn::decision::Refused, again: Option<String>) -> Response {
+    let f = &r.refusal;
+    let mut details = String::from(r#"<dl class="refusal" id="refusal">"#);
+    details += &format!(
+        r#"<dt>Code</dt><dd id="refusal-code">{}</dd>"#,
+        escape(&f.code)
+    );
+    if let Some(s) = &f.subject {
+        details += &format!(
+            r#"<dt>Right / package</dt><dd id="refusal-subject"><code>{}</code></dd>"#,
+            escape(s)
+        );
+    }
+    details += &format!(
+        r#"<dt>Why</dt><dd id="refusal-detail">{}</dd><dt>What to change</dt><dd id="refusal-fix">{}</dd><dt>Logged in as</dt><dd id="refusal-person">{} ({})</dd></dl>"#,
+        escape(&f.detail),
+        escape(&f.fix),
+        escape(&f.person_name),
+        escape(&f.person)
+    );
+    details += r#"<p class="note">The request is still New: it can be approved once the cause is fixed.</p>"#;
+    if let Some(link) = again {
+        details += &format!(
+            r#"<p><a id="again" href="{}">Back to the request (log in as someone else)</a></p>"#,
+            escape(&link)
+        );
+    }
+    result_page_with(
+        StatusCode::from_u16(f.status).unwrap_or(StatusCode::FORBIDDEN),
+        "Altinn refused the approval",
+        "no",
+        &f.code,
+        &format!("{} ({})", f.title, f.code),
+        None,
+        details,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn result_page_with(
+    status: StatusCode,
+    headline: &str,
+    class: &str,
+    data_status: &str,
+    message: &str,
+    redirect: Option<&str>,
+    details: String,
+) -> Response {
     // Redirect only to absolute http(s) URLs (the API accepted it against the system's list).
     let redirect = redirect
         .filter(|r| url::Url::parse(r).is_ok_and(|u| matches!(u.scheme(), "http" | "https")));
@@ -91,6 +152,7 @@ fn result_page(
                 ("CLASS", class.to_string()),
                 ("STATUS", escape(data_status)),
                 ("MESSAGE", escape(message)),
+                ("DETAILS", details),
                 ("REDIRECT", link),
             ],
         ),
@@ -151,6 +213,9 @@ fn section(id: &str, heading: &str, items: String) -> String {
 #[derive(Debug, Deserialize)]
 pub struct IdQuery {
     id: Option<String>,
+    /// sandbox-only: the seeded person "logged in" (simulated ID-porten); default: the
+    /// customer's first access manager.
+    person: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -196,8 +261,76 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
     else {
         return not_found_page();
     };
+    // Who is "logged in": the customer org's seeded person named in the link, else its default
+    // approver (an access manager, so a first run approves with one click).
+    let org = {
+        let st = app.lock().await;
+        match kind {
+            PageKind::Standard | PageKind::Agent => {
+                let want = if matches!(kind, PageKind::Agent) {
+                    RequestKind::Agent
+                } else {
+                    RequestKind::Standard
+                };
+                st.requests
+                    .get(&id)
+                    .filter(|r| !r.deleted && r.kind == want)
+                    .map(|r| r.party_org_no.clone())
+            }
+            PageKind::Change => st
+                .change_requests
+                .get(&id)
+                .filter(|c| !c.deleted)
+                .map(|c| c.party_org_no.clone()),
+        }
+    };
+    let Some(org) = org else {
+        return not_found_page();
+    };
+    let page_link = |person: Option<&str>| {
+        let mut link = format!("/accessmanagement/ui/systemuser/{}?id={id}", kind.path());
+        if let Some(p) = person {
+            link += &format!("&person={p}");
+        }
+        link
+    };
+    let person = match altinn::resolve_person(&org, query.person.as_deref()) {
+        Ok(p) => p,
+        Err(_) => {
+            return result_page(
+                StatusCode::BAD_REQUEST,
+                "Unknown person",
+                "no",
+                "UnknownPerson",
+                &format!(
+                    "Nobody by that name can log in for organisation {org} in this sandbox. Choose one of: {}",
+                    altinn::people_list(&org)
+                ),
+                None,
+            );
+        }
+    };
+    // mirrors: the page's BFF load, RSUS.ValidateAndVerifyRequest (RSUS:907-953) /
+    // CRS.CheckUserAuthorizationAndGetRequest (CRS:890-961): AUTH-00066, and for a change
+    // request the package delegation check.
+    match altinn::check_page_load(&app, id, person).await {
+        Ok(()) => {}
+        Err(DecideError::Refused(r)) => return refusal_page(&r, Some(page_link(None))),
+        Err(DecideError::Save(e)) => {
+            return result_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Could not show the request",
+                "no",
+                "Error",
+                &format!("The sandbox could not save its state: {e}"),
+                None,
+            );
+        }
+        Err(_) => return not_found_page(),
+    }
     let st = app.lock().await;
     struct View {
+        last_refusal: Option<super::state::Refusal>,
         system_id: String,
         customer: String,
         status: String,
@@ -220,6 +353,7 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
                 return not_found_page();
             };
             View {
+                last_refusal: r.last_refusal.clone(),
                 system_id: r.system_id.clone(),
                 customer: r.party_org_no.clone(),
                 status: r.status.clone(),
@@ -249,6 +383,7 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
                 return not_found_page();
             };
             View {
+                last_refusal: c.last_refusal.clone(),
                 system_id: c.system_id.clone(),
                 customer: c.party_org_no.clone(),
                 status: c.status.clone(),
@@ -285,10 +420,12 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
         format!(
             r#"<form method="post" action="/accessmanagement/ui/systemuser/{path}" class="actions">
 <input type="hidden" name="id" value="{id}">
+<input type="hidden" name="person" value="{person}">
 <button type="submit" class="approve" id="approve" name="decision" value="approve">Approve</button>
 <button type="submit" class="reject" id="reject" name="decision" value="reject">Reject</button>
 </form>"#,
-            path = kind.path()
+            path = kind.path(),
+            person = escape(person.id),
         )
     } else {
         format!(
@@ -296,6 +433,40 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
             escape(&view.status)
         )
     };
+    let options: String = orgs::people_of(&org)
+        .iter()
+        .map(|p| {
+            format!(
+                r#"<option value="{}"{}>{} ({}{})</option>"#,
+                escape(p.id),
+                if p.id == person.id { " selected" } else { "" },
+                escape(p.name),
+                escape(p.role),
+                if p.access_manager {
+                    ", access manager"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    let mut login = format!(
+        r#"<form method="get" action="/accessmanagement/ui/systemuser/{path}" class="login" id="login">
+<input type="hidden" name="id" value="{id}">
+<label for="person">Logged in as <small>(simulated ID-porten)</small></label>
+<select name="person" id="person">{options}</select>
+<button type="submit" id="switch">Log in</button>
+</form>"#,
+        path = kind.path()
+    );
+    if let Some(f) = view.last_refusal.as_ref().filter(|_| view.status == "New") {
+        login += &format!(
+            r#"<p class="warning" id="last-refusal">Last attempt refused ({}) for {}: {}</p>"#,
+            escape(&f.code),
+            escape(&f.person_name),
+            escape(&f.detail)
+        );
+    }
     let body = fill(
         APPROVAL_HTML,
         &[
@@ -309,6 +480,7 @@ async fn render_page(app: Shared, query: IdQuery, kind: PageKind) -> Response {
             ("CUSTOMER_ORG", escape(&view.customer)),
             ("REQUEST_ID", id.to_string()),
             ("STATUS", escape(&view.status)),
+            ("LOGIN", login),
             ("SECTIONS", view.sections),
             ("ACTIONS", actions),
         ],
@@ -335,6 +507,7 @@ pub async fn page_change_request(State(app): State<Shared>, Query(q): Query<IdQu
 pub struct DecisionForm {
     id: Option<String>,
     decision: Option<String>,
+    person: Option<String>,
 }
 
 async fn decide_from_form(
@@ -367,7 +540,15 @@ async fn decide_from_form(
         Some("reject") => Decision::Reject,
         _ => return bad("Choose Approve or Reject."),
     };
-    match altinn::decide(&app, id, decision, Some(kind.kind_name())).await {
+    match altinn::decide(
+        &app,
+        id,
+        decision,
+        Some(kind.kind_name()),
+        form.person.as_deref(),
+    )
+    .await
+    {
         Ok(outcome) => {
             let (headline, class, message) = if outcome.status == "Accepted" {
                 (
@@ -387,6 +568,17 @@ async fn decide_from_form(
                 outcome.redirect_url.as_deref(),
             )
         }
+        Err(DecideError::Refused(r)) => refusal_page(
+            &r,
+            Some(format!(
+                "/accessmanagement/ui/systemuser/{}?id={id}",
+                kind.path()
+            )),
+        ),
+        Err(DecideError::UnknownPerson { org, who }) => bad(&format!(
+            "{who} cannot log in for organisation {org} in this sandbox. Choose one of: {}",
+            altinn::people_list(&org)
+        )),
         Err(DecideError::Problem(p)) => result_page(
             StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),
             "Could not record your answer",
@@ -891,32 +1083,88 @@ pub async fn replace_client_keys(
     change_keys(app, base, uri, client_id, headers, body, true).await
 }
 
-/// GET /sandbox/orgs: `[{"orgNo","name"}]`
+/// GET /sandbox/orgs: `[{"orgNo","name","systemVendor","people":[{"id","name","role","accessManager",...}]}]`
 pub async fn list_orgs() -> Response {
-    json_ok(StatusCode::OK, &orgs::seeded_orgs())
+    let body: Vec<Value> = orgs::seeded_orgs()
+        .iter()
+        .map(|o| {
+            // The org as it serialises (orgNo, name, systemVendor, ...) plus its people.
+            let mut v = serde_json::to_value(o).unwrap_or_else(|_| json!({}));
+            if let Some(map) = v.as_object_mut() {
+                map.insert("people".into(), json!(orgs::people_of(o.org_no)));
+            }
+            v
+        })
+        .collect();
+    json_ok(StatusCode::OK, &body)
 }
 
-async fn admin_decide(app: Shared, raw_id: String, decision: Decision) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct AsQuery {
+    /// The seeded person of the customer org to act as (handle or name); default: its
+    /// first access manager.
+    #[serde(rename = "as")]
+    person: Option<String>,
+}
+
+async fn admin_decide(
+    app: Shared,
+    raw_id: String,
+    decision: Decision,
+    person: Option<String>,
+) -> Response {
     let Ok(id) = Uuid::parse_str(raw_id.trim()) else {
         return super::problem::model_binding_problem(
             "requestId",
             &format!("The value '{raw_id}' is not valid."),
         );
     };
-    match altinn::decide(&app, id, decision, None).await {
+    match altinn::decide(&app, id, decision, None, person.as_deref()).await {
         Ok(outcome) => json_ok(StatusCode::OK, &outcome),
         Err(e) => e.into_response(),
     }
 }
 
-/// POST /sandbox/requests/{id}/approve — for standard, agent and change requests.
-pub async fn admin_approve(State(app): State<Shared>, Path(id): Path<String>) -> Response {
-    admin_decide(app, id, Decision::Approve).await
+/// POST /sandbox/requests/{id}/approve[?as=<person>] — for standard, agent and change
+/// requests; the same checks as the approval page.
+pub async fn admin_approve(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Query<AsQuery>,
+) -> Response {
+    admin_decide(app, id, Decision::Approve, q.person).await
 }
 
-/// POST /sandbox/requests/{id}/reject
-pub async fn admin_reject(State(app): State<Shared>, Path(id): Path<String>) -> Response {
-    admin_decide(app, id, Decision::Reject).await
+/// POST /sandbox/requests/{id}/reject[?as=<person>]
+pub async fn admin_reject(
+    State(app): State<Shared>,
+    Path(id): Path<String>,
+    Query(q): Query<AsQuery>,
+) -> Response {
+    admin_decide(app, id, Decision::Reject, q.person).await
+}
+
+/// GET /sandbox/requests/{id} -> `{id, kind, status, partyOrgNo, lastRefusal}` (sandbox-only:
+/// why the customer's last approval attempt failed; the real vendor API does not say).
+pub async fn admin_request_state(
+    State(app): State<Shared>,
+    Path(raw_id): Path<String>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(raw_id.trim()) else {
+        return sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_id",
+            format!("{raw_id:?} is not a request id (a GUID)"),
+        );
+    };
+    match altinn::request_state(&app, id).await {
+        Some(state) => json_ok(StatusCode::OK, &state),
+        None => sandbox_error(
+            StatusCode::NOT_FOUND,
+            "request_not_found",
+            format!("No request with id {id} in this sandbox"),
+        ),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -158,6 +158,15 @@ impl StepScreen for Screen {
         c.kv(&t, "Customer", format!("{}{name}", r.customer_org), w);
         c.kv(&t, "Status", r.status.to_string(), w);
         c.blank();
+        if let Some(refusal) = app
+            .flow
+            .polling
+            .as_ref()
+            .filter(|p| p.request_id == r.id)
+            .and_then(|p| p.refusal.as_ref())
+        {
+            super::polling::refusal_lines(app, c, refusal, w);
+        }
         match &r.confirm_url {
             Some(url) => {
                 c.push(Line::styled("The customer approves at:", t.dim()));

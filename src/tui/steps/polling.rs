@@ -3,7 +3,7 @@
 
 use super::StepScreen;
 use crate::env::EnvKind;
-use crate::flow::Msg;
+use crate::flow::{ApprovalRefusal, Msg};
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_for};
 use crate::tui::ui::{Content, LABEL_W, wrapped};
@@ -32,6 +32,26 @@ impl App {
             .map(|t| t.saturating_duration_since(self.now));
         (elapsed, next)
     }
+}
+
+/// A refused approval (sandbox only): which code, which right or package, why, what to
+/// change; full width, since the texts are long and the narrow layout has 48 columns.
+pub fn refusal_lines(app: &App, c: &mut Content, r: &ApprovalRefusal, w: usize) {
+    let t = app.theme();
+    c.extend(wrapped(
+        &format!(
+            "✗ the customer's approval was refused: {} (tried by {})",
+            r.code, r.person_name
+        ),
+        w,
+        t.error(),
+    ));
+    if let Some(s) = &r.subject {
+        c.extend(wrapped(&format!("Right/package: {s}"), w, t.code()));
+    }
+    c.extend(wrapped(&format!("Why: {}", r.detail), w, t.text()));
+    c.extend(wrapped(&format!("Change: {}", r.fix), w, t.warning()));
+    c.blank();
 }
 
 pub struct Screen;
@@ -76,6 +96,9 @@ impl StepScreen for Screen {
                 "  (stopped)".to_string()
             }),
         ]));
+        if let Some(r) = &p.refusal {
+            refusal_lines(app, c, r, w);
+        }
         c.kv(&t, "Request", p.request_id.clone(), w);
         c.kv(&t, "Checks", p.attempts.to_string(), w);
         let (elapsed, next) = app.poll_timing();

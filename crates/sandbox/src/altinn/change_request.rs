@@ -131,6 +131,7 @@ pub async fn create_change_request(
             redirect_url: req.redirect_url,
             created: Utc::now(),
             deleted: false,
+            last_refusal: None,
         };
         st.change_requests.insert(correlation_id, change.clone());
         save(&app, &st).await?;

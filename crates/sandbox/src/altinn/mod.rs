@@ -13,7 +13,9 @@ pub(crate) mod request;
 pub(crate) mod system_register;
 pub(crate) mod system_user;
 
-pub(crate) use decision::{DecideError, Decision, decide};
+pub(crate) use decision::{
+    DecideError, Decision, check_page_load, decide, people_list, request_state, resolve_person,
+};
 
 use std::collections::{BTreeMap, HashMap};
 

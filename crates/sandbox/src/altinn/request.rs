@@ -166,6 +166,7 @@ async fn create_any_request(app: Shared, base: Base, caller: Caller, new: NewReq
         redirect_url: new.redirect_url,
         created: Utc::now(),
         deleted: false,
+        last_refusal: None,
         system_user_id: None,
     };
     st.requests.insert(id, request.clone());
