@@ -320,7 +320,15 @@ impl Ctx {
             // An embedded sandbox's address dies with the command: only worth a log line (-v).
             // A running `sandbox serve` stays up, so where it is helps the reader.
             if s.hosts_sandbox() {
-                tracing::info!("{o}");
+                // ... but a note about which sandbox holds the profile's objects (a running
+                // `sandbox serve` with other state was passed over) is for the reader.
+                match o.split_once("\n  note: ") {
+                    Some((line, note)) => {
+                        tracing::info!("{line}");
+                        self.out.info(format!("note: {note}"));
+                    }
+                    None => tracing::info!("{o}"),
+                }
             } else {
                 self.out.info(o);
             }

@@ -267,7 +267,7 @@ async fn open_sandbox(
         let mut origin = embedded_origin(store, &handle);
         if let Some(r) = &running {
             origin.push_str(&format!(
-                "; the sandbox running at {} does not know this profile's client, so it is not used",
+                "\n  note: the sandbox running at {} does not know this profile's client, so it is not used",
                 r.url
             ));
         }

@@ -173,7 +173,20 @@ fn fake_server(answer: Option<&'static str>, max: usize) -> String {
                 Some(a) => {
                     let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
                     let mut buf = [0u8; 8192];
-                    let _ = conn.read(&mut buf);
+                    let n = conn.read(&mut buf).unwrap_or(0);
+                    // The server says it is a sandbox (its RFC 8414 metadata, which is how the
+                    // tool decides): only then are the sandbox routes asked, and they answer `a`.
+                    if String::from_utf8_lossy(&buf[..n])
+                        .starts_with("GET /.well-known/oauth-authorization-server")
+                    {
+                        let body = r#"{"issuer":"x","token_endpoint":"x","altinn_onboard_sandbox":{"version":"test","admin":"/sandbox"}}"#;
+                        let _ = write!(
+                            conn,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        continue;
+                    }
                     let _ = conn.write_all(a.as_bytes());
                 }
                 // Keep it open, say nothing (dropped when the test process ends).
@@ -494,7 +507,7 @@ async fn client_admin_routes_need_the_owners_key_or_the_host_secret() {
             .expect("send");
         assert_eq!(resp.status(), 401, "{method}");
     }
-    let wider = serde_json::json!({"scopes": [SCOPE_DEMO, "altinn:more"]});
+    let wider = serde_json::json!({"scopes": [SCOPE_DEMO, "altinn:authentication/systemuser.request.read"]});
     let resp = admin_call(
         &sb,
         reqwest::Method::PUT,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 const VENDOR_A: &str = "310904473";
-const VENDOR_B: &str = "314567897";
+const VENDOR_B: &str = "313456781";
 const CUSTOMER: &str = "312345676";
 const SCOPES: &str = "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read";
 
@@ -88,17 +88,17 @@ fn run(home: &Path, args: &[&str]) -> (Option<i32>, String) {
 /// A bare HTTP/1.1 request (std only); returns (status, body).
 fn http(method: &str, url: &str, bearer: &str) -> (u16, String) {
     let u = url::Url::parse(url).expect("url");
-    let mut s = std::net::TcpStream::connect(format!(
+    let addr = format!(
         "{}:{}",
         u.host_str().unwrap_or("127.0.0.1"),
         u.port().unwrap_or(80)
-    ))
-    .expect("connect");
+    );
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .expect("timeout");
     write!(
         s,
-        "{method} {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {bearer}\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {bearer}\r\nAccept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         u.path()
     )
     .expect("write");

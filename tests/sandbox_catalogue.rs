@@ -462,7 +462,17 @@ async fn digdir_grants_the_vendor_scopes_only_to_registered_vendors() {
     let create = |org: &str, scopes: &[&str]| {
         let body = json!({"org": org, "scopes": scopes, "jwks": {"keys": [key_a().jwk(&format!("kid-{}", uuid::Uuid::new_v4()))]}});
         let url = format!("{}/sandbox/clients", sb.base_url());
-        async move { http().post(url).json(&body).send().await.unwrap() }
+        // The host secret: these calls test what Digdir grants, not who may ask.
+        let secret = sb.admin_secret().to_string();
+        async move {
+            http()
+                .post(url)
+                .bearer_auth(secret)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
     };
     // /sandbox/orgs says who is a vendor.
     let orgs: Vec<Value> = http()
@@ -516,6 +526,7 @@ async fn digdir_grants_the_vendor_scopes_only_to_registered_vendors() {
             sb.base_url(),
             demo_only.client_id
         ))
+        .bearer_auth(sb.admin_secret())
         .json(&json!({"scopes": [SCOPE_DEMO, SCOPE_REQ_WRITE]}))
         .send()
         .await
@@ -556,6 +567,7 @@ async fn system_user_tokens_need_the_client_id_in_its_exact_case() {
     let kid = format!("kid-{}", uuid::Uuid::new_v4());
     let resp = http()
         .post(format!("{}/sandbox/clients", sb.base_url()))
+        .bearer_auth(sb.admin_secret())
         .json(
             &json!({"client_id": "Vendor-Client-A", "org": VENDOR_ORG, "scopes": ALL_VENDOR_SCOPES,
                       "jwks": {"keys": [key_a().jwk(&kid)]}}),

@@ -15,7 +15,7 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sandbox_common::*;
 use serde_json::{Value, json};
 
-const PACKAGE: &str = "urn:altinn:accesspackage:skattnaering";
+const PACKAGE: &str = "urn:altinn:accesspackage:skatt-naering";
 
 /// What one vendor owns in the shared sandbox.
 #[derive(Clone)]
@@ -322,9 +322,10 @@ fn every_vendor_route_refuses_another_vendors_object_and_changes_nothing() {
         })
         .await
         .expect("sandbox");
-        // Vendors: seeded organisations other than the two customers.
+        // Vendors: seeded registered system vendors other than the two customers.
         let vendors: Vec<&str> = seeded_orgs()
             .iter()
+            .filter(|o| o.system_vendor)
             .map(|o| o.org_no)
             .filter(|o| *o != CUSTOMER_ORG && *o != CUSTOMER_ORG_2)
             .take(3)
@@ -400,6 +401,7 @@ async fn another_vendors_delete_is_refused_and_the_owner_still_sees_its_request(
     let sb = start().await;
     let orgs: Vec<&str> = seeded_orgs()
         .iter()
+        .filter(|o| o.system_vendor)
         .map(|o| o.org_no)
         .filter(|o| *o != CUSTOMER_ORG && *o != CUSTOMER_ORG_2)
         .collect();
@@ -475,6 +477,7 @@ async fn a_correlation_id_of_another_vendor_is_refused_not_replaced() {
     let sb = start().await;
     let orgs: Vec<&str> = seeded_orgs()
         .iter()
+        .filter(|o| o.system_vendor)
         .map(|o| o.org_no)
         .filter(|o| *o != CUSTOMER_ORG && *o != CUSTOMER_ORG_2)
         .collect();

@@ -116,12 +116,13 @@ fn post(url: &str) {
         u.host_str().unwrap_or("127.0.0.1"),
         u.port().unwrap_or(80)
     );
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    let mut s = std::net::TcpStream::connect(&addr).expect("connect");
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .expect("timeout");
+    // The real Host: the sandbox answers 421 to a Host it is not (issue 16).
     write!(
         s,
-        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         u.path()
     )
     .expect("write");
