@@ -752,27 +752,10 @@ pub async fn replace_client_scopes(
     };
     let mut st = app.lock().await;
     let Some(client) = st.clients.get_mut(&client_id) else {
-        return sandbox_error(
-            StatusCode::NOT_FOUND,
-            "client_not_found",
-            format!("No client with id {client_id}"),
-        );
+        return client_not_found(&client_id);
     };
-    // Only the client's owner: a proof signed with one of its keys, or the host secret.
-    let owner = Owner::Existing {
-        client_id: &client.client_id,
-        org: &client.org,
-        keys: &client.keys,
-    };
-    if let Err(refused) = admin::authorize(
-        &app,
-        &base,
-        &Method::PUT,
-        uri.path(),
-        &headers,
-        &body,
-        owner,
-    ) {
+    if let Err(refused) = authorize_owner(&app, &base, &Method::PUT, &uri, &headers, &body, client)
+    {
         return refused;
     }
     if let Err(e) = refuse_ungranted_scopes(&client.org, &scopes) {
@@ -912,11 +895,7 @@ pub async fn get_client(State(app): State<Shared>, Path(client_id): Path<String>
     let st = app.lock().await;
     match st.clients.get(&client_id) {
         Some(c) => json_ok(StatusCode::OK, &client_json(c)),
-        None => sandbox_error(
-            StatusCode::NOT_FOUND,
-            "client_not_found",
-            format!("No client with id {client_id}"),
-        ),
+        None => client_not_found(&client_id),
     }
 }
 
@@ -934,26 +913,11 @@ pub async fn delete_client(
 ) -> Response {
     let mut st = app.lock().await;
     let Some(client) = st.clients.get(&client_id) else {
-        return sandbox_error(
-            StatusCode::NOT_FOUND,
-            "client_not_found",
-            format!("No client with id {client_id}"),
-        );
+        return client_not_found(&client_id);
     };
-    let owner = Owner::Existing {
-        client_id: &client.client_id,
-        org: &client.org,
-        keys: &client.keys,
-    };
-    if let Err(refused) = admin::authorize(
-        &app,
-        &base,
-        &Method::DELETE,
-        uri.path(),
-        &headers,
-        &body,
-        owner,
-    ) {
+    if let Err(refused) =
+        authorize_owner(&app, &base, &Method::DELETE, &uri, &headers, &body, client)
+    {
         return refused;
     }
     st.clients.remove(&client_id);
@@ -993,22 +957,11 @@ async fn change_keys(
     };
     let mut st = app.lock().await;
     let Some(current) = st.clients.get(&client_id) else {
-        return sandbox_error(
-            StatusCode::NOT_FOUND,
-            "client_not_found",
-            format!("No client with id {client_id}"),
-        );
+        return client_not_found(&client_id);
     };
-    // Only the client's owner: a proof signed with a key it already has (rotation: add the new
-    // key signed with the old one), or the host secret.
-    let owner = Owner::Existing {
-        client_id: &current.client_id,
-        org: &current.org,
-        keys: &current.keys,
-    };
+    // Rotation: the new key is added with a proof signed by the old one.
     let method = if replace { Method::PUT } else { Method::POST };
-    if let Err(refused) = admin::authorize(&app, &base, &method, uri.path(), &headers, &body, owner)
-    {
+    if let Err(refused) = authorize_owner(&app, &base, &method, &uri, &headers, &body, current) {
         return refused;
     }
     for k in &keys {
@@ -1028,11 +981,7 @@ async fn change_keys(
         }
     }
     let Some(client) = st.clients.get_mut(&client_id) else {
-        return sandbox_error(
-            StatusCode::NOT_FOUND,
-            "client_not_found",
-            format!("No client with id {client_id}"),
-        );
+        return client_not_found(&client_id);
     };
     // mirrors: DCR allows at most 5 keys per client. Checked before anything changes, so a
     // refused request leaves the client as it was.
@@ -1262,4 +1211,32 @@ pub async fn whoami(
         "tokenExpiresAt": claims.get("exp").cloned().unwrap_or(Value::Null),
     });
     json_ok(StatusCode::OK, &body)
+}
+
+/// 404 for an admin call naming a client the sandbox does not have.
+fn client_not_found(client_id: &str) -> Response {
+    sandbox_error(
+        StatusCode::NOT_FOUND,
+        "client_not_found",
+        format!("No client with id {client_id}"),
+    )
+}
+
+/// A change to an existing client: only its owner (a proof signed with one of the client's
+/// keys) or the host secret may make it.
+fn authorize_owner(
+    app: &Shared,
+    base: &Base,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    client: &Client,
+) -> Result<(), Response> {
+    let owner = Owner::Existing {
+        client_id: &client.client_id,
+        org: &client.org,
+        keys: &client.keys,
+    };
+    admin::authorize(app, base, method, uri.path(), headers, body, owner)
 }
