@@ -105,6 +105,13 @@ pub struct Environment {
     pub token_endpoint: Url,
     /// Altinn platform root without the API path, e.g. `https://platform.tt02.altinn.no`.
     pub altinn_base: Url,
+    /// Digdir's self-service API (Samarbeidsportalen's API host): its public scope catalogue,
+    /// `GET api/v1/scopes/all`, needs no token. TT02 pairs with Maskinporten's test
+    /// environment, whose API host is `api.test.samarbeid.digdir.no`; production's is
+    /// `api.samarbeid.digdir.no` (shared/docs/altinn-api-details.md §1, "Maskinporten
+    /// self-service API"; the catalogue itself is served at both hosts' `api/v1/scopes/all`).
+    /// The sandbox and a custom server serve it on their one base URL.
+    pub self_service_api: Url,
 }
 
 impl Environment {
@@ -114,6 +121,7 @@ impl Environment {
             "https://test.maskinporten.no/",
             "https://platform.tt02.altinn.no",
         )
+        .and_then(|e| e.with_self_service_api(TT02_SELF_SERVICE_API))
         .expect("static TT02 URLs are valid")
     }
 
@@ -123,7 +131,24 @@ impl Environment {
             "https://maskinporten.no/",
             "https://platform.altinn.no",
         )
+        .and_then(|e| e.with_self_service_api(PROD_SELF_SERVICE_API))
         .expect("static production URLs are valid")
+    }
+
+    /// The same environment with another self-service API base (tests point TT02's at a
+    /// closed port to see what the readiness check says without a network).
+    pub fn with_self_service_api(mut self, base: &str) -> Result<Self, EnvError> {
+        self.self_service_api = parse_service_url("self-service API URL", base)?;
+        Ok(self)
+    }
+
+    /// Digdir's public scope catalogue: every Maskinporten scope with its owner and whether
+    /// any organisation may use it (`accessible_for_all`). No token needed.
+    pub fn scope_catalogue_url(&self) -> String {
+        format!(
+            "{}/api/v1/scopes/all",
+            self.self_service_api.as_str().trim_end_matches('/')
+        )
     }
 
     /// A sandbox or custom server: the Maskinporten issuer and Altinn base are given.
@@ -148,6 +173,9 @@ impl Environment {
             kind,
             maskinporten_issuer: issuer,
             token_endpoint,
+            // One server answers everything on a sandbox or custom server; a real environment
+            // built from parts (URLs overridden) gets its real host back in `resolve`.
+            self_service_api: altinn.clone(),
             altinn_base: altinn,
         })
     }
@@ -166,6 +194,11 @@ impl Environment {
         )
     }
 }
+
+/// Digdir's self-service API host for Maskinporten's test environment (paired with TT02).
+pub const TT02_SELF_SERVICE_API: &str = "https://api.test.samarbeid.digdir.no";
+/// Digdir's self-service API host for production.
+pub const PROD_SELF_SERVICE_API: &str = "https://api.samarbeid.digdir.no";
 
 /// Parse a service URL: absolute, http(s), https required except for loopback hosts.
 pub fn parse_service_url(what: &'static str, value: &str) -> Result<Url, EnvError> {
@@ -262,7 +295,10 @@ impl EnvSetting {
                     .altinn_url
                     .clone()
                     .unwrap_or_else(|| base.altinn_base.to_string());
-                Environment::from_parts(kind, &mp, &al).map(Some)
+                // Only one service moved: the self-service API stays the real one.
+                Environment::from_parts(kind, &mp, &al)
+                    .and_then(|e| e.with_self_service_api(base.self_service_api.as_str()))
+                    .map(Some)
             }
             (kind, _, _) => Err(EnvError::MissingUrls(kind)),
         }
@@ -285,7 +321,15 @@ mod tests {
             t.authentication_api("systemregister/vendor"),
             "https://platform.tt02.altinn.no/authentication/api/v1/systemregister/vendor"
         );
+        assert_eq!(
+            t.scope_catalogue_url(),
+            "https://api.test.samarbeid.digdir.no/api/v1/scopes/all"
+        );
         let p = Environment::prod();
+        assert_eq!(
+            p.scope_catalogue_url(),
+            "https://api.samarbeid.digdir.no/api/v1/scopes/all"
+        );
         assert_eq!(p.audience(), "https://maskinporten.no/");
         assert_eq!(p.token_endpoint.as_str(), "https://maskinporten.no/token");
         assert_eq!(
@@ -304,6 +348,11 @@ mod tests {
         .unwrap();
         assert_eq!(e.audience(), "http://127.0.0.1:8080/");
         assert_eq!(e.token_endpoint.as_str(), "http://127.0.0.1:8080/token");
+        // One server serves the scope catalogue too.
+        assert_eq!(
+            e.scope_catalogue_url(),
+            "http://127.0.0.1:8080/api/v1/scopes/all"
+        );
         assert_eq!(
             e.authentication_api("systemuser/request/vendor"),
             "http://127.0.0.1:8080/authentication/api/v1/systemuser/request/vendor"

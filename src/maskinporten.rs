@@ -290,8 +290,10 @@ pub fn oauth_hint(err: &OAuthError, ctx: &HintContext) -> String {
     }
     if d.contains("kid") || d.contains("key identifier") {
         return format!(
-            "Maskinporten does not know kid `{}` for client {}: the key uploaded in the portal is not the one in this \
-             profile. Upload this profile's public JWK (`keys show --jwk`) or import the key the portal has.",
+            "Maskinporten does not know kid `{}` for client {}. If you uploaded the key in the last few minutes, this is \
+             propagation delay, not a misconfiguration: Digdir passes a client's keys on to Maskinporten within about 2 \
+             minutes; wait and retry. Otherwise the key uploaded in the portal is not the one in this profile: upload this \
+             profile's public JWK (`keys show --jwks`) or import the key the portal has.",
             ctx.kid, ctx.client_id
         );
     }
@@ -451,6 +453,41 @@ pub const MP_CODES: &[(&str, CodeHelp)] = &[
         ),
     ),
     (
+        // guess: no public Digdir page lists MP-250 (searched docs.digdir.no, felleslosninger/docs
+        // and Altinn's docs); issue 11 reports it, with `invalid_scope`, for a client whose key
+        // is fine but which lacks a scope. Explained as that; the fix is the same as MP-200's.
+        "MP-250",
+        help(
+            "client",
+            "the key is accepted, but the client has not been granted a scope it asked for",
+            "add the scope to the client in the self-service portal; if the portal does not offer it, the scope's owner must grant your organisation access first (`doctor` prints the e-mail)",
+        ),
+    ),
+    (
+        // The self-service portal and API, before the organisation accepted Digdir's terms:
+        // "PRECONDITION_REQUIRED: Virksomheten har ikke signert de relevante bruksvilkårene"
+        // (altinn-api-details.md §2.7, from Wenche docs/oppsett.md 2a).
+        "PRECONDITION_REQUIRED",
+        help(
+            "client",
+            "your organisation has not accepted Digdir's terms of use for Maskinporten (\"Virksomheten har ikke signert de relevante bruksvilkårene\")",
+            "someone with authority in the organisation accepts the terms in Samarbeidsportalen; then log in to the self-service portal again",
+        ),
+    ),
+    (
+        // "Invalid assertion. Client authentication failed. Unknown key identifier (kid) for
+        // client." (altinn-api.md). Right after an upload this is propagation: Digdir copies a
+        // client's configuration to Maskinporten in 0-2 minutes (felleslosninger/docs@01a0f825
+        // _docs/idporten/oidc/oidc_api_admin.md, "Overføring av integrasjonskonfigurasjon, 0-2
+        // minutter").
+        UNKNOWN_KID,
+        help(
+            "client",
+            "Maskinporten does not know the grant's kid for this client; right after an upload that is propagation delay (Digdir passes a client's keys on to Maskinporten within about 2 minutes), not a misconfiguration",
+            "uploaded in the last few minutes: wait 2 minutes and retry; otherwise upload this profile's public JWK (`keys show --jwks`), or pass the portal's kid for a pasted PEM (`client set --kid`)",
+        ),
+    ),
+    (
         "MP-201",
         help(
             "client",
@@ -472,6 +509,50 @@ pub const MP_CODES: &[(&str, CodeHelp)] = &[
             "token",
             "Altinn found no approved system user for this client, customer and externalRef",
             "check that the request is Accepted, the client id is on the system, the externalRef matches the request, and systemuser_org is the customer (`doctor` walks these)",
+        ),
+    ),
+];
+
+/// The name [`MP_CODES`] gives Maskinporten's "Unknown key identifier (kid)" answer, which
+/// carries no MP id of its own.
+pub const UNKNOWN_KID: &str = "unknown_kid";
+
+/// The three causes of MP-303 Altinn's troubleshooting page names
+/// (Altinn/altinn-studio-docs@8f9e7004 content/authorization/guides/system-vendor/system-user/
+/// troubleshooting/errors/mp-303-error/_index.en.md: Cause 1, Cause 2, Problem 3), plus the
+/// request not yet accepted (Wenche docs/oppsett.md; altinn-api-details.md §2.6). `doctor`
+/// walks them in this order when a system-user token fails.
+pub const MP303_CAUSES: &[(&str, CodeHelp)] = &[
+    (
+        "client id in system",
+        help(
+            "system",
+            "the Maskinporten client id is not in the system's clientId list",
+            "`system register` adds this profile's client id to the system",
+        ),
+    ),
+    (
+        "externalRef",
+        help(
+            "token",
+            "the request had an externalRef and the grant did not send the same one (without one it defaults to the customer's org number)",
+            "send the request's externalRef in authorization_details (`request create --external-ref` sets it; `token --system-user` sends it)",
+        ),
+    ),
+    (
+        "customer org",
+        help(
+            "token",
+            "systemuser_org is not the organisation that owns the system user (for an agent system user: the facilitator, never one of its clients)",
+            "set systemuser_org.ID to 0192:<the org that approved>",
+        ),
+    ),
+    (
+        "request accepted",
+        help(
+            "approval",
+            "the customer has not approved the request yet",
+            "wait for approval at the confirmUrl (`request status --wait`)",
         ),
     ),
 ];

@@ -169,10 +169,13 @@ impl LocalRunner {
     /// Save a profile (atomically, off the async threads).
     pub async fn save(&self, mut profile: Profile) -> Result<(), Failure> {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.save(&mut profile))
-            .await
-            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))?
-            .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))
+        tokio::task::spawn_blocking(move || {
+            stamp_key_registration(&store, &mut profile, chrono::Utc::now());
+            store.save(&mut profile)
+        })
+        .await
+        .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))?
+        .map_err(|e| Failure::new(ErrorKind::Local, e.to_string()))
     }
 
     fn key_path_for(&self, profile: &Profile, kid: &str) -> PathBuf {
@@ -260,6 +263,26 @@ impl LocalRunner {
         let key = KeyPair::import(&text, kid)?;
         self.store_key(profile, key).await
     }
+}
+
+/// Record when the profile's key was first registered with a client (for the one-year key
+/// expiry warning): the date already on disk for the same key, else `now`. The flow has no
+/// clock, so the date is set here, on the way to disk.
+pub fn stamp_key_registration(
+    store: &ProfileStore,
+    profile: &mut Profile,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if !profile.client_registered || profile.key_registered_at.is_some() {
+        return;
+    }
+    let earlier = store
+        .load(&profile.name)
+        .ok()
+        .flatten()
+        .filter(|old| old.key_thumbprint == profile.key_thumbprint)
+        .and_then(|old| old.key_registered_at);
+    profile.key_registered_at = Some(earlier.unwrap_or(now));
 }
 
 impl Runner {

@@ -445,7 +445,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                         r.fail(
                             "cause: client id in system",
                             format!("{c} is missing from the system's clientId"),
-                            "`system register`",
+                            mp303_fix("client id in system"),
                         );
                     }
                     (Some(_), Some(_)) => {
@@ -458,7 +458,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                         r.fail(
                             "cause: request accepted",
                             format!("the request is {s}"),
-                            "wait for approval or create a new request",
+                            mp303_fix("request accepted"),
                         );
                     }
                     Some(_) => {
@@ -487,7 +487,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                                             req.customer_org,
                                             orgs.join(", ")
                                         ),
-                                        "systemuser_org must be the org that approved",
+                                        mp303_fix("customer org"),
                                     );
                                 } else {
                                     r.pass(
@@ -505,7 +505,7 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
                                     if refs.contains(&want) {
                                         r.pass("cause: externalRef", format!("`{want}` matches"));
                                     } else {
-                                        r.fail("cause: externalRef", format!("the grant sends `{want}`, the system user has [{}]", refs.join(", ")), "use the request's externalRef (`request create --external-ref`)");
+                                        r.fail("cause: externalRef", format!("the grant sends `{want}`, the system user has [{}]", refs.join(", ")), mp303_fix("externalRef"));
                                     }
                                 }
                                 let _ = read;
@@ -530,8 +530,9 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
 
 /// Every code in an error text that the client's tables explain, in order of appearance, each
 /// once: Altinn's `AUTH-nnnnn` / `AUTH.VLD-nnnnn` ([`crate::altinn::problem::explain_code`]),
-/// Maskinporten's `MP-nnn` and the OAuth error names `invalid_scope`, `invalid_client`,
-/// `invalid_altinn_customer_configuration` ([`crate::maskinporten::explain_mp_code`]).
+/// Maskinporten's `MP-nnn`, the OAuth error names `invalid_scope`, `invalid_client`,
+/// `invalid_altinn_customer_configuration`, the self-service portal's `PRECONDITION_REQUIRED`
+/// and the "Unknown key identifier (kid)" answer ([`crate::maskinporten::explain_mp_code`]).
 pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
     let mut found: Vec<(usize, String)> = Vec::new();
     // (prefix, digits) of the numbered codes.
@@ -548,12 +549,28 @@ pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
         "invalid_scope",
         "invalid_client",
         "invalid_altinn_customer_configuration",
+        "PRECONDITION_REQUIRED",
     ] {
         if let Some(i) = text.find(name) {
             found.push((i, name.to_string()));
         }
     }
+    // Maskinporten's "Unknown key identifier (kid)" carries no id of its own.
+    if let Some(i) = text
+        .to_ascii_lowercase()
+        .find("unknown key identifier")
+        .or_else(|| text.find(crate::maskinporten::UNKNOWN_KID))
+    {
+        found.push((i, crate::maskinporten::UNKNOWN_KID.to_string()));
+    }
     found.sort();
+    // An unknown kid comes as `invalid_client`, but the client exists: only the kid is news.
+    if found
+        .iter()
+        .any(|(_, c)| c == crate::maskinporten::UNKNOWN_KID)
+    {
+        found.retain(|(_, c)| c != "invalid_client");
+    }
     let mut out: Vec<(String, CodeHelp)> = Vec::new();
     for (_, code) in found {
         let help = crate::altinn::problem::explain_code(&code)
@@ -566,6 +583,15 @@ pub fn explain_text(text: &str) -> Vec<(String, CodeHelp)> {
         }
     }
     out
+}
+
+/// The fix for one of MP-303's causes, from [`crate::maskinporten::MP303_CAUSES`].
+fn mp303_fix(cause: &str) -> String {
+    crate::maskinporten::MP303_CAUSES
+        .iter()
+        .find(|(c, _)| *c == cause)
+        .map(|(_, h)| format!("{}: {}", h.cause, h.fix))
+        .unwrap_or_default()
 }
 
 /// The client's organisation against the profile's: a client made for another (mistyped)
@@ -649,7 +675,16 @@ mod tests {
     /// The error text for a Maskinporten refusal: `MP-nnn` inside the description, or only the
     /// OAuth error name.
     fn mp_error_text(code: &str) -> String {
-        let (error, description) = if code.starts_with("MP-") {
+        if code == "PRECONDITION_REQUIRED" {
+            // What the self-service portal shows before the terms are accepted.
+            return "PRECONDITION_REQUIRED: Virksomheten har ikke signert de relevante bruksvilkårene".into();
+        }
+        let (error, description) = if code == crate::maskinporten::UNKNOWN_KID {
+            (
+                "invalid_client".to_string(),
+                Some("Invalid assertion. Client authentication failed. Unknown key identifier (kid) for client.".to_string()),
+            )
+        } else if code.starts_with("MP-") {
             (
                 "invalid_grant".to_string(),
                 Some(format!("Something went wrong ({code})")),
@@ -919,6 +954,24 @@ mod tests {
             "system vendor",
         ),
         (
+            "MP-250",
+            "client",
+            "key is accepted",
+            "grant your organisation access",
+        ),
+        (
+            "PRECONDITION_REQUIRED",
+            "client",
+            "terms of use",
+            "accepts the terms",
+        ),
+        (
+            "unknown_kid",
+            "client",
+            "propagation delay",
+            "wait 2 minutes and retry",
+        ),
+        (
             "MP-201",
             "client",
             "integration type",
@@ -996,6 +1049,49 @@ mod tests {
                 "{code} is not explained"
             );
         }
+    }
+
+    /// MP-303's causes, each with step, cause and fix, in the order doctor walks them.
+    #[test]
+    fn mp303_has_its_three_documented_causes_and_the_pending_request() {
+        use crate::maskinporten::MP303_CAUSES;
+        let rows: &[(&str, &str, &str, &str)] = &[
+            (
+                "client id in system",
+                "system",
+                "clientId list",
+                "`system register`",
+            ),
+            ("externalRef", "token", "externalRef", "--external-ref"),
+            (
+                "customer org",
+                "token",
+                "facilitator",
+                "0192:<the org that approved>",
+            ),
+            (
+                "request accepted",
+                "approval",
+                "not approved",
+                "request status --wait",
+            ),
+        ];
+        assert_eq!(MP303_CAUSES.len(), rows.len());
+        for ((name, h), (want, step, cause, fix)) in MP303_CAUSES.iter().zip(rows) {
+            assert_eq!(name, want);
+            assert_eq!(h.step, *step, "{name}");
+            assert!(h.cause.contains(cause), "{name}: {:?}", h.cause);
+            assert!(h.fix.contains(fix), "{name}: {:?}", h.fix);
+        }
+    }
+
+    /// Right after an upload an unknown kid is propagation, not a missing client.
+    #[test]
+    fn an_unknown_kid_is_not_explained_as_a_missing_client() {
+        let found = explain_text(&mp_error_text("unknown_kid"));
+        let codes: Vec<&str> = found.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(codes, ["unknown_kid"]);
+        assert!(found[0].1.cause.contains("not a misconfiguration"));
     }
 
     #[test]

@@ -50,6 +50,13 @@ pub struct Profile {
     /// The private key file (PKCS#8 PEM, 0600). Not the key itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_path: Option<PathBuf>,
+    /// When this key was first registered with a client (the sandbox registered it, or the
+    /// user confirmed the upload to Digdir's portal). Maskinporten's keys expire one year after
+    /// upload (MP-121), so the readiness check warns from this date. Stamped when a profile with
+    /// a registered client is first saved (older profiles lack it: the check then uses the key
+    /// file's date, which is never later than the upload); cleared when the key is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_registered_at: Option<DateTime<Utc>>,
     /// On TT02/prod the user uploads the public JWK in Digdir's portal and confirms it here;
     /// on the sandbox the tool registers the client itself and sets this.
     #[serde(default)]
@@ -95,6 +102,7 @@ impl Profile {
             key_thumbprint: None,
             scopes: Vec::new(),
             key_path: None,
+            key_registered_at: None,
             client_registered: false,
             system: None,
             system_registered: None,
@@ -175,6 +183,7 @@ impl Profile {
     /// A new key must be registered again with every client, in every environment.
     pub fn key_replaced(&mut self) {
         self.client_registered = false;
+        self.key_registered_at = None;
         self.portal_kid = None;
         for s in self.environments.values_mut() {
             s.client_registered = false;

@@ -98,6 +98,7 @@ mod metadata;
 mod models;
 mod orgs;
 mod problem;
+mod scopes;
 mod state;
 mod ui;
 pub mod vendor_routes;
@@ -757,6 +758,11 @@ fn routes(app: Shared) -> Router {
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/urn/{urn}", get(metadata::package_by_urn))
         // mirrors: AM PackagesController.GetPackageResources (PackagesController.cs:294-319)
         .route("/accessmanagement/api/v1/meta/info/accesspackages/package/{id}/resources", get(metadata::package_resources))
+        // ---- Digdir's self-service API, public part (scopes.rs; anonymous) ----
+        // mirrors: Digdir self-service API GET api/v1/scopes/all (the public scope catalogue on
+        //          api.test.samarbeid.digdir.no / api.samarbeid.digdir.no): the sandbox's known
+        //          scopes with accessible_for_all, so readiness checks run offline
+        .route("/api/v1/scopes/all", get(scopes::all_scopes))
         // ---- Vendor routes: every route below whose path has `/vendor` checks that the object's
         //      system belongs to the caller (token `consumer`) as the real controller does; each
         //      is listed in vendor_routes::VENDOR_ROUTES (refusal + real file:line), which the

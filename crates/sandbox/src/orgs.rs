@@ -330,7 +330,7 @@ pub enum ScopeGrant {
 }
 
 /// Digdir's organisation number; it operates Altinn (and Digdir's own samples use it as vendor).
-const DIGDIR_ORG: &str = "991825827";
+pub(crate) const DIGDIR_ORG: &str = "991825827";
 
 /// The Maskinporten scopes the sandbox knows (a small slice of Digdir's `scopes/all`; names from
 /// Altinn/altinn-authentication@ad4f6f36 src/Core/Constants/AuthzConstants.cs and the demo API's
