@@ -394,6 +394,10 @@ pub enum Msg {
     SessionOpened,
     /// The current request as the session's server has it now (its confirmUrl, its status).
     RequestRefreshed(Result<StatusUpdate, Failure>),
+    /// Run the readiness check (TT02/production, before the key step; `doctor` runs the same).
+    CheckReadiness,
+    /// Its result: what was checked, what could not be and why, the ready e-mails.
+    ReadinessChecked(crate::readiness::ReadinessReport),
 }
 
 /// Work for the runner.
@@ -453,6 +457,8 @@ pub enum Effect {
         request_id: String,
         agent: bool,
     },
+    /// The readiness check ([`crate::readiness::check`]); answers [`Msg::ReadinessChecked`].
+    CheckReadiness,
 }
 
 impl Effect {
@@ -529,6 +535,18 @@ pub struct Flow {
     /// [`Msg::AllowKeyReplacement`] (`keys generate --replace`), or by a first refused attempt
     /// in the wizard, so that asking again confirms.
     key_replacement_allowed: bool,
+    /// The readiness check: not run, running, or its report. It blocks nothing (the user may
+    /// go on while it runs), so it is not a [`Busy`].
+    pub readiness: Readiness,
+}
+
+/// The state of the readiness check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Readiness {
+    #[default]
+    NotRun,
+    Running,
+    Done(crate::readiness::ReadinessReport),
 }
 
 /// The first step whose work is not done yet, from a saved profile.
@@ -597,6 +615,7 @@ impl Flow {
             last_effect: None,
             poll_generation: 0,
             key_replacement_allowed: false,
+            readiness: Readiness::NotRun,
             profile,
         }
     }
@@ -975,6 +994,17 @@ impl Flow {
                     request_id: req.id.clone(),
                     agent: req.kind == RequestKind::Agent,
                 }]
+            }
+            Msg::CheckReadiness => {
+                if self.readiness == Readiness::Running {
+                    return vec![];
+                }
+                self.readiness = Readiness::Running;
+                vec![Effect::CheckReadiness]
+            }
+            Msg::ReadinessChecked(report) => {
+                self.readiness = Readiness::Done(report);
+                vec![]
             }
             Msg::RequestRefreshed(result) => {
                 // On failure the saved URL stays; the next poll reports what is wrong.
@@ -1630,6 +1660,8 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::PollStatus { .. } => Busy::Polling,
         Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,
         Effect::RefreshRequest { .. } => Busy::Polling,
+        // Never a Retry's effect (it blocks nothing); listed for completeness.
+        Effect::CheckReadiness => Busy::Key,
     }
 }
 

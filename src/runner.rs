@@ -357,6 +357,25 @@ impl Runner {
         &self.local
     }
 
+    /// The readiness check for this environment ([`crate::readiness::check`]); on a sandbox
+    /// its admin API tells the client's scopes and keys.
+    pub async fn readiness(&self, profile: &Profile) -> crate::readiness::ReadinessReport {
+        let mut known = crate::readiness::Known {
+            key_file_date: crate::readiness::key_file_date(profile),
+            ..Default::default()
+        };
+        if let Some(cid) = &profile.client_id
+            && matches!(self.server_kind().await, Ok(ServerKind::Sandbox { .. }))
+            && let Ok(Some(c)) = portal::SandboxPortal::new(&self.env, self.http.clone())
+                .client(cid)
+                .await
+        {
+            known.granted = c.scopes.clone();
+            known.client_keys = Some(c.kids().len());
+        }
+        crate::readiness::check(&self.http, &self.env, profile, &known, chrono::Utc::now()).await
+    }
+
     /// Load (once) the profile's private key; see [`LocalRunner::key_for`].
     pub fn key_for(&self, profile: &Profile) -> Result<Arc<KeyPair>, Failure> {
         self.local.key_for(profile)
@@ -472,6 +491,7 @@ impl Runner {
                 self.create_request(profile, body, agent, delete_first)
                     .await,
             ),
+            Effect::CheckReadiness => Msg::ReadinessChecked(self.readiness(profile).await),
             Effect::RefreshRequest { request_id, agent } => {
                 Msg::RequestRefreshed(self.poll_status(profile, &request_id, agent).await)
             }

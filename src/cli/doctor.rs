@@ -29,6 +29,8 @@ pub struct Check {
 #[derive(Default)]
 struct Report {
     checks: Vec<Check>,
+    /// Ready e-mails where a fix is a request to a service desk or a scope owner.
+    emails: Vec<crate::readiness::ReadyEmail>,
 }
 
 impl Report {
@@ -336,6 +338,39 @@ pub async fn run(ctx: &Ctx) -> Result<i32, AppError> {
         r.skip("vendor token", "needs a key and a client");
     }
 
+    // Readiness: the scope catalogue, the key's expiry, the five-key limit, and on TT02 and
+    // production what cannot be seen from outside (src/readiness.rs).
+    let mut known = crate::readiness::Known {
+        key_file_date: crate::readiness::key_file_date(&profile),
+        ..Default::default()
+    };
+    if token.is_some() {
+        known.granted.push(SCOPE_REGISTER_WRITE.to_string());
+    }
+    if let (Some(cid), true) = (&profile.client_id, is_sandbox) {
+        // The sandbox's stand-in for Digdir's portal knows the client's scopes (each granted
+        // when it was added) and keys.
+        if let Ok(Some(c)) = SandboxPortal::new(&session.env, http.clone())
+            .client(cid)
+            .await
+        {
+            known.granted.extend(c.scopes.iter().cloned());
+            known.client_keys = Some(c.kids().len());
+        }
+    }
+    let readiness =
+        crate::readiness::check(&http, &session.env, &profile, &known, chrono::Utc::now()).await;
+    for item in &readiness.items {
+        let status = match item.level {
+            crate::readiness::Level::Pass => Status::Pass,
+            crate::readiness::Level::Warn => Status::Warn,
+            crate::readiness::Level::Fail => Status::Fail,
+            crate::readiness::Level::Skip => Status::Skip,
+        };
+        r.add(&item.name, status, item.detail.clone(), item.fix.clone());
+    }
+    r.emails = readiness.emails;
+
     // The system.
     let system_id = profile.system_id();
     let mut system_clients: Option<Vec<String>> = None;
@@ -621,6 +656,7 @@ fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
     let v = super::output::DoctorOutput {
         ok: !failed,
         checks: &r.checks,
+        emails: &r.emails,
     };
     ctx.out.result(&v, || {
         r.checks
@@ -638,6 +674,12 @@ fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
                 }
                 line
             })
+            .chain(r.emails.iter().map(|m| {
+                format!(
+                    "\nA ready e-mail (copy it):\n{}",
+                    m.as_text().trim_end()
+                )
+            }))
             .collect::<Vec<_>>()
             .join("\n")
     });

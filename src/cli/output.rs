@@ -143,6 +143,10 @@ pub struct ProfileRemovedOutput {
 pub struct DoctorOutput<'a> {
     pub ok: bool,
     pub checks: &'a [super::doctor::Check],
+    /// Ready e-mails (`to`, `subject`, `body`) where the fix is a request to a service desk or
+    /// a scope owner (readiness, issue 11); omitted when there are none.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub emails: &'a [crate::readiness::ReadyEmail],
 }
 
 /// A seeded sandbox organisation (`sandbox orgs`, `sandbox serve`) and its people.

@@ -59,6 +59,9 @@ pub enum Overlay {
     Qr,
     /// The whole public JWK, and the file it was written to (for the portal's upload).
     Jwk,
+    /// The readiness panel: on TT02/production, before the key step, what is ready at Digdir
+    /// and what could not be checked (and why); the ready e-mail where one is needed.
+    Readiness,
 }
 
 pub struct App {
@@ -82,6 +85,9 @@ pub struct App {
     /// Lines scrolled in the JWK view, and how many it could not show (set by the renderer).
     pub jwk_scroll: usize,
     pub jwk_overflow: std::cell::Cell<usize>,
+    /// Lines scrolled in the readiness panel, and how many it could not show.
+    pub readiness_scroll: usize,
+    pub readiness_overflow: std::cell::Cell<usize>,
     pub opts: AppOptions,
     /// The clock the screen renders with; set by the driver, fixed in snapshot tests.
     pub now: Instant,
@@ -113,6 +119,8 @@ impl App {
             jwk_file: None,
             jwk_scroll: 0,
             jwk_overflow: std::cell::Cell::new(0),
+            readiness_scroll: 0,
+            readiness_overflow: std::cell::Cell::new(0),
             opts,
             now: Instant::now(),
             spinner: 0,
@@ -293,11 +301,16 @@ impl App {
         let navigating = matches!(msg, Msg::GoTo(_));
         let before = self.flow.step;
         let env_before = self.env_kind();
-        let effects = self.flow.update(msg);
+        let mut effects = self.flow.update(msg);
         if self.env_kind() != env_before {
             // The organisation picker differs per environment (and so do the forms' defaults).
             self.opts.seeded_orgs = seeded_for(self.env_kind());
             self.forms.renew_for_environment(&self.flow, &self.opts);
+            // On to TT02/production: before the key, what is ready at Digdir (checked in a
+            // task; the panel shows it when it answers).
+            if self.is_real_env() && self.flow.step == Step::Key {
+                effects.extend(self.open_readiness(true));
+            }
         }
         if self.flow.step != before {
             steps::screen(before).leave(self);
@@ -344,6 +357,17 @@ impl App {
         }
         if !self.polling_active() {
             self.next_poll_at = None;
+        }
+    }
+
+    /// Show the readiness panel; check (again) when asked or never checked.
+    fn open_readiness(&mut self, recheck: bool) -> Vec<Effect> {
+        self.overlay = Overlay::Readiness;
+        self.readiness_scroll = 0;
+        if recheck || self.flow.readiness == crate::flow::Readiness::NotRun {
+            self.flow.update(Msg::CheckReadiness)
+        } else {
+            vec![]
         }
     }
 
@@ -454,6 +478,17 @@ impl App {
                 self.jwk_scroll = self.jwk_scroll.saturating_sub(3);
                 vec![]
             }
+            Action::ScrollDown if self.overlay == Overlay::Readiness => {
+                self.readiness_scroll =
+                    (self.readiness_scroll + 3).min(self.readiness_overflow.get());
+                vec![]
+            }
+            Action::ScrollUp if self.overlay == Overlay::Readiness => {
+                self.readiness_scroll = self.readiness_scroll.saturating_sub(3);
+                vec![]
+            }
+            Action::ShowReadiness => self.open_readiness(false),
+            Action::RecheckReadiness => self.open_readiness(true),
             Action::ScrollDown => {
                 let page = 5;
                 self.scroll = (self.scroll + page).min(self.overflow.get());

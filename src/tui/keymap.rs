@@ -39,6 +39,10 @@ pub enum Action {
     ShowQr,
     ScrollDown,
     ScrollUp,
+    /// The readiness panel (TT02/production, before the key): show it.
+    ShowReadiness,
+    /// Run the readiness check again.
+    RecheckReadiness,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -137,7 +141,27 @@ pub static BINDINGS: &[Binding] = &[
         a.overlay == Overlay::Help
     }),
     bind(KeyCode::Char('q'), "q", Action::CancelOverlay, "", |a| {
-        matches!(a.overlay, Overlay::Help | Overlay::Qr | Overlay::Jwk)
+        matches!(
+            a.overlay,
+            Overlay::Help | Overlay::Qr | Overlay::Jwk | Overlay::Readiness
+        )
+    }),
+    // The readiness panel: Enter goes on to the key step, r checks again, the arrows scroll.
+    bind(KeyCode::Enter, "enter", Action::CancelOverlay, "continue", |a| {
+        a.overlay == Overlay::Readiness
+    }),
+    bind(
+        KeyCode::Char('r'),
+        "r",
+        Action::RecheckReadiness,
+        "check again",
+        |a| a.overlay == Overlay::Readiness,
+    ),
+    bind(KeyCode::Down, "↓", Action::ScrollDown, "", |a| {
+        a.overlay == Overlay::Readiness
+    }),
+    bind(KeyCode::Up, "↑", Action::ScrollUp, "", |a| {
+        a.overlay == Overlay::Readiness
     }),
     // The JWK view scrolls with the arrows and pages; its own hint line names them.
     bind(KeyCode::Down, "↓", Action::ScrollDown, "", |a| {
@@ -188,6 +212,13 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::Char('i'), "i", Action::Import, "import key", |a| {
         idle_commands(a) && step_is(a, Step::Key)
     }),
+    bind(
+        KeyCode::Char('p'),
+        "p",
+        Action::ShowReadiness,
+        "readiness",
+        |a| idle_commands(a) && step_is(a, Step::Key) && a.is_real_env(),
+    ),
     bind(KeyCode::Char('c'), "c", Action::CopyJwk, "copy JWK", |a| {
         (commands(a) || a.overlay == Overlay::Jwk) && jwk_step(a)
     }),

@@ -57,6 +57,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Overlay::ConfirmQuit => draw_confirm_quit(frame, app, area),
         Overlay::Qr => steps::approval::draw_qr_overlay(frame, app, area),
         Overlay::Jwk => steps::key::draw_jwk_overlay(frame, app, area),
+        Overlay::Readiness => steps::readiness::draw_overlay(frame, app, area),
     }
 }
 

@@ -13,6 +13,8 @@ pub mod done;
 pub mod environment;
 pub mod key;
 pub mod polling;
+/// Not a step: the readiness panel shown before the key step on TT02/production.
+pub mod readiness;
 pub mod request;
 pub mod system;
 pub mod test_call;
