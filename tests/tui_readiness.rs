@@ -30,15 +30,17 @@ fn render(app: &App, w: u16, h: u16, port: u16) -> String {
     term.backend()
         .to_string()
         // Same width as the port (ephemeral ports have five digits), so borders stay put.
-        .replace(&format!(":{port}"), &format!(":{}", "N".repeat(port.to_string().len())))
+        .replace(
+            &format!(":{port}"),
+            &format!(":{}", "N".repeat(port.to_string().len())),
+        )
 }
 
 /// A TT02 wizard at the key step whose environment is `env`.
 fn wizard(env: Environment, dir: &std::path::Path) -> Headless {
     let store = Arc::new(ProfileStore::at(dir));
-    let runner = Arc::new(
-        Runner::new(env, store, Arc::new(TokenCache::in_memory())).expect("http client"),
-    );
+    let runner =
+        Arc::new(Runner::new(env, store, Arc::new(TokenCache::in_memory())).expect("http client"));
     let mut p = Profile::new("default", EnvSetting::new(EnvKind::Tt02));
     p.vendor_org = Some("312345676".into());
     let app = App::new(Flow::resume(p), opts());
@@ -118,8 +120,14 @@ async fn with_a_catalogue_the_panel_shows_the_ready_email() {
     assert_eq!(report.emails.len(), 1, "{report:?}");
     assert_eq!(report.emails[0].to, "servicedesk@digdir.no");
     assert!(report.emails[0].body.contains("312345676"));
-    insta::assert_snapshot!("readiness_tt02_catalogue_80x24", render(&h.app, 80, 24, port));
-    insta::assert_snapshot!("readiness_tt02_catalogue_50x20", render(&h.app, 50, 20, port));
+    insta::assert_snapshot!(
+        "readiness_tt02_catalogue_80x24",
+        render(&h.app, 80, 24, port)
+    );
+    insta::assert_snapshot!(
+        "readiness_tt02_catalogue_50x20",
+        render(&h.app, 50, 20, port)
+    );
     // Scrolled to the e-mail (3 lines a press).
     for _ in 0..14 {
         h.key(KeyCode::Down);

@@ -674,12 +674,11 @@ fn finish(ctx: &Ctx, r: Report) -> Result<i32, AppError> {
                 }
                 line
             })
-            .chain(r.emails.iter().map(|m| {
-                format!(
-                    "\nA ready e-mail (copy it):\n{}",
-                    m.as_text().trim_end()
-                )
-            }))
+            .chain(
+                r.emails
+                    .iter()
+                    .map(|m| format!("\nA ready e-mail (copy it):\n{}", m.as_text().trim_end())),
+            )
             .collect::<Vec<_>>()
             .join("\n")
     });

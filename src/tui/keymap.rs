@@ -147,9 +147,13 @@ pub static BINDINGS: &[Binding] = &[
         )
     }),
     // The readiness panel: Enter goes on to the key step, r checks again, the arrows scroll.
-    bind(KeyCode::Enter, "enter", Action::CancelOverlay, "continue", |a| {
-        a.overlay == Overlay::Readiness
-    }),
+    bind(
+        KeyCode::Enter,
+        "enter",
+        Action::CancelOverlay,
+        "continue",
+        |a| a.overlay == Overlay::Readiness,
+    ),
     bind(
         KeyCode::Char('r'),
         "r",

@@ -662,6 +662,9 @@ fn same_public_key(a: &Value, b: &Value) -> bool {
         .all(|m| a.get(*m).and_then(Value::as_str).is_some() && a.get(*m) == b.get(*m))
 }
 
+/// The most keys a Maskinporten client may hold.
+const MAX_CLIENT_KEYS: usize = 5;
+
 fn parse_keys(v: Option<&Value>) -> Result<Vec<Value>, Response> {
     let bad = |m: String| sandbox_error(StatusCode::BAD_REQUEST, "invalid_jwks", m);
     let keys = v
@@ -670,6 +673,15 @@ fn parse_keys(v: Option<&Value>) -> Result<Vec<Value>, Response> {
         .ok_or_else(|| bad("\"jwks\" must be {\"keys\": [<public JWK with kid>, ...]}".into()))?;
     if keys.is_empty() {
         return Err(bad("\"jwks.keys\" must contain at least one key".into()));
+    }
+    // mirrors: Digdir's self-service API takes "inntil 5" JWKs per client
+    // (felleslosninger/docs@01a0f825 _docs/idporten/oidc/oidc_api_admin.md, "Bruk av
+    // asymmetrisk nøkkel"). guess: the error text; the limit is documented, the answer is not.
+    if keys.len() > MAX_CLIENT_KEYS {
+        return Err(bad(format!(
+            "a client holds at most {MAX_CLIENT_KEYS} keys ({} given): remove unused keys first",
+            keys.len()
+        )));
     }
     let mut kids = std::collections::HashSet::new();
     let mut out = Vec::new();

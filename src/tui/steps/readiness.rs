@@ -40,7 +40,10 @@ pub fn lines(app: &App, w: usize) -> Vec<Line<'static>> {
     let report = match &app.flow.readiness {
         Readiness::NotRun => {
             out.extend(wrapped(
-                &format!("Not checked yet: press {}.", key_for(Action::RecheckReadiness)),
+                &format!(
+                    "Not checked yet: press {}.",
+                    key_for(Action::RecheckReadiness)
+                ),
                 w,
                 t.dim(),
             ));
