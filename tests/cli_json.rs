@@ -171,6 +171,7 @@ macro_rules! snap {
             ".**.created_at" => "[time]",
             ".**.checked_at" => "[time]",
             ".**.updated_at" => "[time]",
+            ".**.key_registered_at" => "[time]",
             ".**.expires_at" => "[time]",
             ".**.expires_in" => "[seconds]",
             ".**.elapsed_ms" => "[ms]",
