@@ -154,13 +154,9 @@ pub static BINDINGS: &[Binding] = &[
         "continue",
         |a| a.overlay == Overlay::Readiness,
     ),
-    bind(
-        KeyCode::Char('r'),
-        "r",
-        Action::RecheckReadiness,
-        "check again",
-        |a| a.overlay == Overlay::Readiness,
-    ),
+    bind(KeyCode::Char('r'), "r", Action::RecheckReadiness, "", |a| {
+        a.overlay == Overlay::Readiness
+    }),
     bind(KeyCode::Down, "↓", Action::ScrollDown, "", |a| {
         a.overlay == Overlay::Readiness
     }),
