@@ -35,6 +35,7 @@ fn request(status: RequestStatus) -> RequestRecord {
         confirm_url: Some("http://127.0.0.1:1/accessmanagement/ui/systemuser/request?id=x".into()),
         created_at: t0(),
         checked_at: None,
+        change: None,
     }
 }
 
