@@ -39,6 +39,8 @@ pub enum Action {
     ShowQr,
     ScrollDown,
     ScrollUp,
+    /// Done step: ask the customer for more rights (a change request).
+    ChangeRights,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -246,6 +248,13 @@ pub static BINDINGS: &[Binding] = &[
         Action::CancelPolling,
         "cancel",
         |a| commands(a) && a.polling_active(),
+    ),
+    bind(
+        KeyCode::Char('c'),
+        "c",
+        Action::ChangeRights,
+        "change rights",
+        |a| idle_commands(a) && step_is(a, Step::Done),
     ),
     bind(KeyCode::Char('r'), "r", Action::Retry, "retry", |a| {
         idle_commands(a)

@@ -33,6 +33,7 @@ pub struct Forms {
     pub system: system::SystemFields,
     pub request: request::RequestFields,
     pub test: test_call::TestCallFields,
+    pub change: done::ChangeFields,
 }
 
 impl Forms {
@@ -48,6 +49,7 @@ impl Forms {
             system: system::SystemFields::new(p),
             request: request::RequestFields::new(p, opts),
             test: test_call::TestCallFields::new(p, opts),
+            change: done::ChangeFields::new(p),
         }
     }
 
