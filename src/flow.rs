@@ -1668,9 +1668,7 @@ impl Flow {
             self.fail(
                 self.step,
                 ErrorKind::Refused,
-                format!(
-                    "the change request was {status}; the system user keeps the rights it had"
-                ),
+                format!("the change request was {status}; the system user keeps the rights it had"),
             );
         }
     }

@@ -1008,8 +1008,14 @@ fn change_form(customer: &str, rights: &str, packages: &str) -> ChangeForm {
 fn change_requests_are_checked_before_anything_is_sent() {
     // (form, what the error says) — every case refused with no effect, nothing changed.
     let cases: [(ChangeForm, &str); 6] = [
-        (change_form("123", "ttd_systembruker-salary", ""), "organisation number"),
-        (change_form(CUSTOMER, "", ""), "name at least one resource or access package"),
+        (
+            change_form("123", "ttd_systembruker-salary", ""),
+            "organisation number",
+        ),
+        (
+            change_form(CUSTOMER, "", ""),
+            "name at least one resource or access package",
+        ),
         (change_form(CUSTOMER, "not a resource!", ""), "resource"),
         (
             change_form(CUSTOMER, "eformidling-dpo-meldingsutveksling", ""),
@@ -1020,7 +1026,11 @@ fn change_requests_are_checked_before_anything_is_sent() {
             "--access-package urn:altinn:accesspackage:regnskapsforer-lonn",
         ),
         (
-            change_form(CUSTOMER, "ske-krav-og-betalinger", "skatt-naering regnskapsforer-lonn"),
+            change_form(
+                CUSTOMER,
+                "ske-krav-og-betalinger",
+                "skatt-naering regnskapsforer-lonn",
+            ),
             "regnskapsforer-lonn not registered on the system",
         ),
     ];
@@ -1029,7 +1039,10 @@ fn change_requests_are_checked_before_anything_is_sent() {
         let before = f.profile.clone();
         let fx = f.update(Msg::SubmitChange(form.clone()));
         assert!(fx.is_empty(), "{form:?}: {fx:?}");
-        let err = f.error.clone().unwrap_or_else(|| panic!("{form:?} accepted"));
+        let err = f
+            .error
+            .clone()
+            .unwrap_or_else(|| panic!("{form:?} accepted"));
         assert_eq!(err.kind, ErrorKind::Validation, "{form:?}");
         assert_eq!(err.step, Step::Done, "{form:?}");
         assert!(err.message.contains(expected), "{form:?}: {}", err.message);
@@ -1038,11 +1051,24 @@ fn change_requests_are_checked_before_anything_is_sent() {
     }
     // No system yet, and an agent system user: refused too.
     let mut f = flow_at(Step::System);
-    f.update(Msg::SubmitChange(change_form(CUSTOMER, "ske-krav-og-betalinger", "")));
-    assert!(f.error.unwrap().message.contains("register the system first"));
+    f.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ske-krav-og-betalinger",
+        "",
+    )));
+    assert!(
+        f.error
+            .unwrap()
+            .message
+            .contains("register the system first")
+    );
     let mut f = change_flow();
     f.profile.requests[0].kind = RequestKind::Agent;
-    let fx = f.update(Msg::SubmitChange(change_form(CUSTOMER, "", "skatt-naering")));
+    let fx = f.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "",
+        "skatt-naering",
+    )));
     assert!(fx.is_empty());
     assert!(f.error.unwrap().message.contains("agent system user"));
 }
@@ -1074,7 +1100,10 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
         customer_org: CUSTOMER.into(),
         external_ref: Some("kunde-1".into()),
         status,
-        confirm_url: Some("https://am.ui.tt02.altinn.no/accessmanagement/ui/systemuser/changerequest?id=change-1".into()),
+        confirm_url: Some(
+            "https://am.ui.tt02.altinn.no/accessmanagement/ui/systemuser/changerequest?id=change-1"
+                .into(),
+        ),
         created_at: t0(),
         checked_at: None,
         change: Some(crate::profile::ChangeRecord {
@@ -1101,8 +1130,14 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
     assert_eq!(request_id, "change-1");
     // Still on Done; the system user's request stays the current one.
     assert_eq!(f.step, Step::Done);
-    assert_eq!(f.profile.current_request().map(|r| r.id.as_str()), Some(REQ_ID));
-    assert_eq!(f.profile.newest_request().map(|r| r.id.as_str()), Some("change-1"));
+    assert_eq!(
+        f.profile.current_request().map(|r| r.id.as_str()),
+        Some(REQ_ID)
+    );
+    assert_eq!(
+        f.profile.newest_request().map(|r| r.id.as_str()),
+        Some("change-1")
+    );
     assert_eq!(resume_step(&f.profile), Step::Done);
 
     // (answer, error kind, step after, notice contains)
@@ -1114,7 +1149,12 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
             Step::Done,
             Some("the system user for 974760673 now has ttd_systembruker-salary"),
         ),
-        (RequestStatus::Rejected, Some(ErrorKind::Refused), Step::Done, None),
+        (
+            RequestStatus::Rejected,
+            Some(ErrorKind::Refused),
+            Step::Done,
+            None,
+        ),
     ];
     for (answer, kind, step, notice) in cases {
         let mut g = f.clone();
@@ -1131,7 +1171,11 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
         assert_eq!(g.step, step, "{answer}");
         assert_eq!(g.error.as_ref().map(|e| e.kind), kind, "{answer}");
         if let Some(n) = notice {
-            assert!(g.notice.as_deref().unwrap_or("").contains(n), "{:?}", g.notice);
+            assert!(
+                g.notice.as_deref().unwrap_or("").contains(n),
+                "{:?}",
+                g.notice
+            );
         }
         let polls_again = fx.iter().any(|e| matches!(e, Effect::PollStatus { .. }));
         assert_eq!(polls_again, answer.is_pending(), "{answer}: {fx:?}");
@@ -1147,7 +1191,11 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
 
     // NoChangeNeeded: a success, not kept (Altinn stored nothing), nothing to poll.
     let mut g = change_flow();
-    g.update(Msg::SubmitChange(change_form(CUSTOMER, "ske-krav-og-betalinger", "")));
+    g.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ske-krav-og-betalinger",
+        "",
+    )));
     let fx = g.update(Msg::ChangeRequested(Ok(ChangeOutcome {
         record: rec(RequestStatus::NoChangeNeeded),
         already_rights: vec!["ske-krav-og-betalinger".into()],
@@ -1165,11 +1213,21 @@ fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
     );
     // A refusal from Altinn is shown on the Done step with its code.
     let mut g = change_flow();
-    g.update(Msg::SubmitChange(change_form(CUSTOMER, "ttd_systembruker-salary", "")));
-    g.update(Msg::ChangeRequested(Err(Failure::new(ErrorKind::Rejected, "no")
-        .with_upstream(Some("AUTH-00015".into()), Some(404)))));
+    g.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ttd_systembruker-salary",
+        "",
+    )));
+    g.update(Msg::ChangeRequested(Err(Failure::new(
+        ErrorKind::Rejected,
+        "no",
+    )
+    .with_upstream(Some("AUTH-00015".into()), Some(404)))));
     let e = g.error.unwrap();
-    assert_eq!((e.step, e.code.as_deref()), (Step::Done, Some("AUTH-00015")));
+    assert_eq!(
+        (e.step, e.code.as_deref()),
+        (Step::Done, Some("AUTH-00015"))
+    );
     assert!(g.busy.is_none());
 }
 

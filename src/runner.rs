@@ -735,28 +735,25 @@ impl Runner {
         system_id: &str,
         system_user_id: &str,
     ) -> Result<(Vec<String>, Vec<String>), Failure> {
-        let (mut rights, mut packages) = match self
-            .altinn
-            .get_request(token, system_user_id, false)
-            .await
-        {
-            Ok(r) => (
-                r.rights
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|r| r.resource_id().map(str::to_string))
-                    .collect::<Vec<_>>(),
-                r.access_packages
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| p.urn)
-                    .collect::<Vec<_>>(),
-            ),
-            // The request may be gone (deleted by the vendor): nothing known, so everything
-            // asked for is asked for; approving what it has already changes nothing.
-            Err(e) if e.status() == Some(404) => (Vec::new(), Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
+        let (mut rights, mut packages) =
+            match self.altinn.get_request(token, system_user_id, false).await {
+                Ok(r) => (
+                    r.rights
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|r| r.resource_id().map(str::to_string))
+                        .collect::<Vec<_>>(),
+                    r.access_packages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|p| p.urn)
+                        .collect::<Vec<_>>(),
+                ),
+                // The request may be gone (deleted by the vendor): nothing known, so everything
+                // asked for is asked for; approving what it has already changes nothing.
+                Err(e) if e.status() == Some(404) => (Vec::new(), Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
         let mut changes: Vec<_> = self
             .altinn
             .list_change_requests(token, system_id)
@@ -813,9 +810,17 @@ impl Runner {
         let is_change = known.is_some_and(|r| r.kind == RequestKind::Change);
         let (id, status, confirm_url) = if is_change {
             let c = self.change_status(&token.token, request_id).await?;
-            (c.id.clone(), c.effective_status(), c.confirm_url().map(str::to_string))
+            (
+                c.id.clone(),
+                c.effective_status(),
+                c.confirm_url().map(str::to_string),
+            )
         } else {
-            match self.altinn.get_request(&token.token, request_id, agent).await {
+            match self
+                .altinn
+                .get_request(&token.token, request_id, agent)
+                .await
+            {
                 Ok(info) => (
                     info.id.clone(),
                     info.effective_status(),

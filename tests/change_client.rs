@@ -9,9 +9,7 @@
 
 mod sandbox_common;
 
-use altinn_onboard::altinn::model::{
-    AccessPackage, ChangeRequestBody, RequestStatus, Right,
-};
+use altinn_onboard::altinn::model::{AccessPackage, ChangeRequestBody, RequestStatus, Right};
 use altinn_onboard::altinn::{AltinnClient, AltinnError};
 use altinn_onboard::env::{EnvKind, Environment};
 use altinn_onboard::secret::Secret;
@@ -57,7 +55,13 @@ async fn system_user(
 async fn correlation_id_equal_to_the_system_user_id_is_refused() {
     let sb = start().await;
     let s = setup(&sb, "corr").await;
-    let su = system_user(&sb, &s, CUSTOMER_ORG, standard_request(&s.system_id, CUSTOMER_ORG)).await;
+    let su = system_user(
+        &sb,
+        &s,
+        CUSTOMER_ORG,
+        standard_request(&s.system_id, CUSTOMER_ORG),
+    )
+    .await;
     let c = client(&sb);
     let token = Secret::new(s.token.clone());
     let body = ChangeRequestBody {
@@ -85,7 +89,9 @@ async fn correlation_id_equal_to_the_system_user_id_is_refused() {
             &format!("/systemuser/changerequest/vendor?correlation-id={su}&system-user-id={su}"),
         ))
         .bearer_auth(&s.token)
-        .json(&json!({"requiredAccessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]}))
+        .json(
+            &json!({"requiredAccessPackages": [{"urn": "urn:altinn:accesspackage:skatt-naering"}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -120,7 +126,13 @@ async fn unknown_system_user_is_auth_00015_and_empty_sets_are_no_change_needed()
     assert!(err.has_code("AUTH-00015"), "{err}");
 
     // byquery finds the system user (and nothing for a customer without one).
-    let su = system_user(&sb, &s, CUSTOMER_ORG, standard_request(&s.system_id, CUSTOMER_ORG)).await;
+    let su = system_user(
+        &sb,
+        &s,
+        CUSTOMER_ORG,
+        standard_request(&s.system_id, CUSTOMER_ORG),
+    )
+    .await;
     let found = c
         .system_user_by_query(&token, &s.system_id, CUSTOMER_ORG, None)
         .await
@@ -146,7 +158,10 @@ async fn unknown_system_user_is_auth_00015_and_empty_sets_are_no_change_needed()
     assert_eq!(info.confirm_url.as_deref(), Some(""));
     assert_eq!(info.confirm_url(), None);
     assert_eq!(info.system_user_id.as_deref(), Some(su.as_str()));
-    let err = c.get_change_request(&token, &corr).await.expect_err("not stored");
+    let err = c
+        .get_change_request(&token, &corr)
+        .await
+        .expect_err("not stored");
     assert_eq!(err.status(), Some(404), "{err}");
 
     // A real change: 201, the sets read back as sent, a repeat with the same id is 200.
@@ -157,11 +172,20 @@ async fn unknown_system_user_is_auth_00015_and_empty_sets_are_no_change_needed()
         }],
         ..ChangeRequestBody::default()
     };
-    let (info, created) = c.create_change_request(&token, &su, &corr, &pkg).await.unwrap();
+    let (info, created) = c
+        .create_change_request(&token, &su, &corr, &pkg)
+        .await
+        .unwrap();
     assert!(created);
     assert_eq!(info.status, RequestStatus::New);
-    assert!(info.confirm_url().is_some_and(|u| u.contains("changerequest?id=")));
-    let (again, created) = c.create_change_request(&token, &su, &corr, &pkg).await.unwrap();
+    assert!(
+        info.confirm_url()
+            .is_some_and(|u| u.contains("changerequest?id="))
+    );
+    let (again, created) = c
+        .create_change_request(&token, &su, &corr, &pkg)
+        .await
+        .unwrap();
     assert!(!created);
     assert_eq!(again.id, corr);
     let got = c.get_change_request(&token, &corr).await.unwrap();
@@ -204,7 +228,10 @@ async fn the_change_page_checks_every_required_package_when_it_loads() {
     let resp = http().get(&page).send().await.unwrap();
     let status = resp.status().as_u16();
     let html = resp.text().await.unwrap();
-    assert!(html.contains(r#"data-status="AUTH-00053""#), "{status}: {html}");
+    assert!(
+        html.contains(r#"data-status="AUTH-00053""#),
+        "{status}: {html}"
+    );
     assert!(!html.contains(r#"id="approve""#));
     // tor can delegate it: the page offers Approve, and approving adds the right.
     let html = http()

@@ -70,7 +70,14 @@ fn onboarded() -> Home {
     let h = Home::new();
     h.ok(&["keys", "generate"]);
     h.ok(&["client", "set", "--vendor-org", VENDOR]);
-    h.ok(&["system", "register", "--name", "smartcloud", "--resource", FIRST]);
+    h.ok(&[
+        "system",
+        "register",
+        "--name",
+        "smartcloud",
+        "--resource",
+        FIRST,
+    ]);
     h.ok(&["request", "create", "--customer-org", CUSTOMER]);
     h.ok(&["sandbox", "approve"]);
     let (code, v) = h.json(&["request", "status"]);
@@ -153,7 +160,11 @@ fn change_request_from_creation_to_accepted_gives_the_system_user_the_right() {
 
     h.ok(&["sandbox", "approve", &id, "--as", "kari"]);
     let (code, done) = h.json(&["request", "status", "--wait", "--timeout", "30"]);
-    assert_eq!((code, done["status"].as_str()), (0, Some("Accepted")), "{done}");
+    assert_eq!(
+        (code, done["status"].as_str()),
+        (0, Some("Accepted")),
+        "{done}"
+    );
     assert_eq!(
         rights_seen_by_api(&h),
         vec![FIRST.to_string(), SECOND.to_string()]
@@ -177,7 +188,9 @@ fn a_change_that_changes_nothing_is_no_change_needed_and_success() {
     let (code, out, _) = h.run(&["request", "change", "--add-resource", FIRST]);
     assert_eq!(code, 0);
     assert!(
-        out.contains("no change needed: the system user for 312345676 already has ske-krav-og-betalinger"),
+        out.contains(
+            "no change needed: the system user for 312345676 already has ske-krav-og-betalinger"
+        ),
         "{out}"
     );
     // Nothing was stored: the profile's newest record is still the accepted request.
@@ -191,7 +204,9 @@ fn a_right_the_system_lacks_is_refused_before_sending_with_the_fix() {
     let (code, out, err) = h.run(&["request", "change", "--add-resource", SECOND]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
-        err.contains(&format!("{SECOND} not registered on the system {VENDOR}_smartcloud")),
+        err.contains(&format!(
+            "{SECOND} not registered on the system {VENDOR}_smartcloud"
+        )),
         "{err}"
     );
     assert!(
@@ -237,7 +252,15 @@ fn only_an_access_manager_may_approve_a_change_request() {
     assert_eq!(rights_seen_by_api(&h), vec![FIRST.to_string()]);
     // Rejected: exit 4 with --wait, and the system user keeps what it had.
     h.ok(&["sandbox", "reject", &id]);
-    let (code, v) = h.json(&["request", "status", "--id", &id, "--wait", "--timeout", "30"]);
+    let (code, v) = h.json(&[
+        "request",
+        "status",
+        "--id",
+        &id,
+        "--wait",
+        "--timeout",
+        "30",
+    ]);
     assert_eq!((code, v["status"].as_str()), (4, Some("Rejected")), "{v}");
 }
 

@@ -5,7 +5,7 @@
 
 use altinn_onboard::altinn::model::RequestStatus;
 use altinn_onboard::env::{EnvKind, EnvSetting};
-use altinn_onboard::flow::{ChangeOutcome, Effect, Flow, Msg, Step, StatusUpdate};
+use altinn_onboard::flow::{ChangeOutcome, Effect, Flow, Msg, StatusUpdate, Step};
 use altinn_onboard::profile::{
     ChangeRecord, Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec,
     TestCallRecord,

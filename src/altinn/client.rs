@@ -598,7 +598,10 @@ impl AltinnClient {
         correlation_id: &str,
         body: &ChangeRequestBody,
     ) -> Result<(ChangeRequestInfo, bool), AltinnError> {
-        if correlation_id.trim().eq_ignore_ascii_case(system_user_id.trim()) {
+        if correlation_id
+            .trim()
+            .eq_ignore_ascii_case(system_user_id.trim())
+        {
             return Err(AltinnError::Invalid(format!(
                 "the change request's correlation-id {correlation_id} is the system user's id: Altinn refuses that (the system user's id is the id of the request that created it); use a fresh UUID"
             )));

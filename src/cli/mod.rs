@@ -715,8 +715,7 @@ async fn request_change(
                     });
                     ctx.out.info(
                         "the embedded sandbox stops when this command ends, so no approval page is left to open: \
-                         `request change ... --wait` serves it until the customer decides"
-                            .to_string(),
+                         `request change ... --wait` serves it until the customer decides",
                     );
                 } else {
                     ctx.out.result(&v, || {

@@ -264,8 +264,9 @@ impl StepScreen for Screen {
         Some(Aside {
             width: q.width,
             lines: q.lines,
-            no_room: "(no room for the QR code here: open the URL on a phone, or widen the terminal)"
-                .into(),
+            no_room:
+                "(no room for the QR code here: open the URL on a phone, or widen the terminal)"
+                    .into(),
         })
     }
 
@@ -304,7 +305,12 @@ impl StepScreen for Screen {
                 .unwrap_or_default();
             c.kv(&t, "Change request", r.id.clone(), w);
             c.kv(&t, "Adds", what, w);
-            c.kv(&t, "Status", format!("{} ({})", r.status, r.customer_org), w);
+            c.kv(
+                &t,
+                "Status",
+                format!("{} ({})", r.status, r.customer_org),
+                w,
+            );
             if let Some(url) = pending_change_url(app) {
                 c.push(Line::styled("The customer approves at:", t.dim()));
                 c.extend(wrapped(url, w, t.code()));
