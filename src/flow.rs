@@ -267,6 +267,8 @@ pub enum Busy {
     Browser,
     Polling,
     TestCall,
+    /// Creating a change request (finding the system user first).
+    Change,
 }
 
 /// Fields of the system step's form, as typed.
@@ -325,6 +327,45 @@ pub struct RequestForm {
     pub external_ref: String,
 }
 
+/// A change request as typed (`request change`, the Done step's `c`): rights and access
+/// packages to add to a customer's existing system user.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeForm {
+    pub customer_org: String,
+    /// Resource ids, separated by spaces or commas.
+    pub add_rights: String,
+    /// Access package URNs (or bare names), separated by spaces or commas.
+    pub add_access_packages: String,
+}
+
+/// What creating a change request came to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeOutcome {
+    /// The change request (kind `Change`). With status `NoChangeNeeded` it was not stored by
+    /// Altinn (nothing to approve), and the profile does not keep it.
+    pub record: RequestRecord,
+    /// What was asked for that the system user has already (left out of the request).
+    pub already_rights: Vec<String>,
+    pub already_access_packages: Vec<String>,
+}
+
+impl ChangeOutcome {
+    /// The resource ids and package urns the change request asks the customer for.
+    pub fn asked(&self) -> Vec<String> {
+        self.record
+            .change
+            .as_ref()
+            .map(|c| {
+                c.add_rights
+                    .iter()
+                    .chain(c.add_access_packages.iter())
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     // --- user intents ---
@@ -351,6 +392,8 @@ pub enum Msg {
     AllowKeyReplacement,
     SubmitSystem(SystemForm),
     SubmitRequest(RequestForm),
+    /// Ask a customer to add rights or access packages to its system user.
+    SubmitChange(ChangeForm),
     OpenBrowser,
     /// Skip the browser (headless, or opened by hand) and start polling.
     StartPolling,
@@ -379,6 +422,7 @@ pub enum Msg {
     },
     SystemRegistered(Result<RegistrationSummary, Failure>),
     RequestCreated(Result<RequestRecord, Failure>),
+    ChangeRequested(Result<ChangeOutcome, Failure>),
     BrowserOpened(Result<(), Failure>),
     StatusPolled {
         generation: u64,
@@ -430,6 +474,17 @@ pub enum Effect {
         body: CreateRequest,
         agent: bool,
         delete_first: Option<String>,
+    },
+    /// Find the customer's system user (`systemuser/vendor/byquery`), leave out what it has
+    /// already, and create a change request for the rest under a fresh correlation id (never
+    /// the system user's id). Nothing left: an empty change request, which Altinn answers
+    /// `NoChangeNeeded`.
+    CreateChangeRequest {
+        system_id: String,
+        customer_org: String,
+        external_ref: Option<String>,
+        add_rights: Vec<String>,
+        add_access_packages: Vec<String>,
     },
     OpenBrowser {
         url: String,
@@ -524,6 +579,8 @@ pub struct Flow {
     pub registration: Option<RegistrationSummary>,
     pub polling: Option<PollState>,
     pub test: Option<TestCallSummary>,
+    /// The last change request made here (the Done step shows it, with its confirmUrl).
+    pub change: Option<ChangeOutcome>,
     pub poll_config: PollConfig,
     /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
     /// user's confirmation (on TT02/production that is implied by the environment).
@@ -610,6 +667,7 @@ impl Flow {
             registration: None,
             polling: None,
             test: None,
+            change: None,
             poll_config,
             client_awaits_upload: false,
             last_effect: None,
@@ -911,6 +969,8 @@ impl Flow {
                 }
             }
             Msg::SubmitRequest(form) => self.submit_request(form),
+            Msg::SubmitChange(form) => self.submit_change(form),
+            Msg::ChangeRequested(res) => self.change_requested(res),
             Msg::RequestCreated(res) => {
                 self.busy = None;
                 match res {
@@ -971,13 +1031,19 @@ impl Flow {
             }
             Msg::StartPolling | Msg::PollNow => self.start_polling(),
             Msg::CancelPolling => {
+                let change = self
+                    .polling
+                    .as_ref()
+                    .is_some_and(|p| Self::is_change(&self.profile, &p.request_id));
                 if let Some(p) = &mut self.polling {
                     p.active = false;
                 }
                 self.poll_generation += 1;
                 self.busy = None;
                 self.notice = Some("stopped polling; the request is still open".into());
-                self.step = Step::Approval;
+                if !change {
+                    self.step = Step::Approval;
+                }
                 vec![]
             }
             Msg::StatusPolled { generation, result } => self.status_polled(generation, result),
@@ -1459,6 +1525,184 @@ impl Flow {
         )
     }
 
+    /// The change request for the form, checked against the profile: the customer's system
+    /// user, and rights and packages that are registered on the system. Altinn only lets a
+    /// change request ask for what the system has (ChangeRequestSystemUserService.cs:550-566:
+    /// SystemUserService.ValidateRights -> AUTH-00001, ValidateAccessPackages -> AUTH-00063).
+    fn submit_change(&mut self, form: ChangeForm) -> Vec<Effect> {
+        let step = self.step;
+        let refuse = |f: &mut Flow, m: String| {
+            f.fail(step, ErrorKind::Validation, m);
+            vec![]
+        };
+        let customer = match validate::org_number(&form.customer_org) {
+            Ok(o) => o,
+            Err(e) => {
+                self.invalid(e);
+                return vec![];
+            }
+        };
+        let mut rights: Vec<String> = Vec::new();
+        for r in split_list(&form.add_rights) {
+            match validate::resource_id(r) {
+                Ok(r) if !rights.contains(&r) => rights.push(r),
+                Ok(_) => {}
+                Err(e) => {
+                    self.invalid(e);
+                    return vec![];
+                }
+            }
+        }
+        let mut packages: Vec<String> = Vec::new();
+        for p in split_list(&form.add_access_packages) {
+            match validate::access_package(p) {
+                Ok(p) if !packages.contains(&p) => packages.push(p),
+                Ok(_) => {}
+                Err(e) => {
+                    self.invalid(e);
+                    return vec![];
+                }
+            }
+        }
+        if rights.is_empty() && packages.is_empty() {
+            return refuse(
+                self,
+                "name at least one resource or access package to add (--add-resource R, --add-package P)".into(),
+            );
+        }
+        let (Some(system_id), Some(spec)) = (self.profile.system_id(), self.profile.system.clone())
+        else {
+            return refuse(self, "register the system first (`system register`)".into());
+        };
+        let missing_rights: Vec<&String> =
+            rights.iter().filter(|r| !spec.rights.contains(r)).collect();
+        let missing_packages: Vec<&String> = packages
+            .iter()
+            .filter(|p| !spec.access_packages.contains(p))
+            .collect();
+        if !missing_rights.is_empty() || !missing_packages.is_empty() {
+            // `system register` replaces the lists, so the command names what is there too.
+            let mut cmd = format!("system register --name {}", spec.name);
+            for r in spec.rights.iter().chain(missing_rights.iter().copied()) {
+                cmd.push_str(&format!(" --resource {r}"));
+            }
+            for p in spec
+                .access_packages
+                .iter()
+                .chain(missing_packages.iter().copied())
+            {
+                cmd.push_str(&format!(" --access-package {p}"));
+            }
+            let names: Vec<&str> = missing_rights
+                .iter()
+                .chain(missing_packages.iter())
+                .map(|s| s.as_str())
+                .collect();
+            return refuse(
+                self,
+                format!(
+                    "{} not registered on the system {system_id}: a change request may only ask for rights and access packages the system has (Altinn answers AUTH-00001 / AUTH-00063)\n  hint: register the right on the system first: {cmd}",
+                    names.join(", ")
+                ),
+            );
+        }
+        let known = self
+            .profile
+            .requests
+            .iter()
+            .rev()
+            .find(|r| r.kind != RequestKind::Change && r.customer_org == customer);
+        if known.is_some_and(|r| r.kind == RequestKind::Agent) {
+            return refuse(
+                self,
+                format!(
+                    "the system user for {customer} is an agent system user: Altinn does not take change requests for those yet (ChangeRequestSystemUserService.cs:60-64 answers AUTH-00015); send a new agent request with the packages instead"
+                ),
+            );
+        }
+        let external_ref = known.and_then(|r| r.external_ref.clone());
+        self.change = None;
+        self.remote(
+            Busy::Change,
+            Effect::CreateChangeRequest {
+                system_id,
+                customer_org: customer,
+                external_ref,
+                add_rights: rights,
+                add_access_packages: packages,
+            },
+        )
+    }
+
+    fn change_requested(&mut self, res: Result<ChangeOutcome, Failure>) -> Vec<Effect> {
+        self.busy = None;
+        let outcome = match res {
+            Ok(o) => o,
+            Err(f) => {
+                self.failed(self.step, f);
+                return vec![];
+            }
+        };
+        let rec = outcome.record.clone();
+        let already: Vec<String> = outcome
+            .already_rights
+            .iter()
+            .chain(outcome.already_access_packages.iter())
+            .cloned()
+            .collect();
+        self.change = Some(outcome);
+        if rec.status == RequestStatus::NoChangeNeeded {
+            self.notice = Some(format!(
+                "no change needed: the system user for {} already has {}",
+                rec.customer_org,
+                already.join(", ")
+            ));
+            return vec![];
+        }
+        let id = rec.id.clone();
+        let status = rec.status.clone();
+        self.profile.upsert_request(rec);
+        let mut effects = vec![self.save()];
+        if status.is_pending() {
+            effects.extend(self.poll_request(id.clone()));
+            self.notice = Some(format!(
+                "change request {id} is New: the customer approves it at the link"
+            ));
+        } else {
+            self.change_answered(&id, &status);
+        }
+        effects
+    }
+
+    /// A change request got its final answer.
+    fn change_answered(&mut self, id: &str, status: &RequestStatus) {
+        let what = self
+            .profile
+            .requests
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.change.as_ref().map(|c| (r.customer_org.clone(), c)))
+            .map(|(org, c)| {
+                let all: Vec<&str> = c
+                    .add_rights
+                    .iter()
+                    .chain(c.add_access_packages.iter())
+                    .map(String::as_str)
+                    .collect();
+                format!("the system user for {org} now has {}", all.join(", "))
+            })
+            .unwrap_or_else(|| "the system user has the new rights".into());
+        if status.is_accepted() {
+            self.notice = Some(format!("the customer approved the change: {what}"));
+        } else {
+            self.fail(
+                self.step,
+                ErrorKind::Refused,
+                format!("the change request was {status}; the system user keeps the rights it had"),
+            );
+        }
+    }
+
     fn start_polling(&mut self) -> Vec<Effect> {
         let Some(req) = self.profile.current_request().cloned() else {
             self.fail(
@@ -1480,10 +1724,21 @@ impl Flow {
             .any(|r| r.id == request_id && r.kind == RequestKind::Agent)
     }
 
+    /// Whether `request_id` is a change request the profile knows (its status lives under
+    /// `systemuser/changerequest/vendor/{id}`; the wizard waits for it on the Done step).
+    fn is_change(profile: &Profile, request_id: &str) -> bool {
+        profile
+            .requests
+            .iter()
+            .any(|r| r.id == request_id && r.kind == RequestKind::Change)
+    }
+
     fn poll_request(&mut self, request_id: String) -> Vec<Effect> {
         let agent = Self::is_agent(&self.profile, &request_id);
         self.poll_generation += 1;
-        self.step = Step::Polling;
+        if !Self::is_change(&self.profile, &request_id) {
+            self.step = Step::Polling;
+        }
         self.error = None;
         // "request X is New" belongs to the request step, not to the live status.
         self.notice = None;
@@ -1547,12 +1802,14 @@ impl Flow {
                         rec.confirm_url = update.confirm_url.clone();
                     }
                 }
+                let change = Self::is_change(&self.profile, &request_id);
+                let poll_step = if change { self.step } else { Step::Polling };
                 if status.is_pending() {
                     let poll = self.polling.as_mut().expect("checked above");
                     if poll.attempts >= config.max_attempts {
                         poll.active = false;
                         self.busy = None;
-                        self.fail(Step::Polling, ErrorKind::Network, "still waiting after a long time; the request stays open — press r to keep polling");
+                        self.fail(poll_step, ErrorKind::Network, "still waiting after a long time; the request stays open — press r to keep polling");
                         return vec![self.save()];
                     }
                     let after = poll.interval;
@@ -1568,7 +1825,9 @@ impl Flow {
                 let poll = self.polling.as_mut().expect("checked above");
                 poll.active = false;
                 self.busy = None;
-                if status.is_accepted() {
+                if change {
+                    self.change_answered(&request_id, &status);
+                } else if status.is_accepted() {
                     self.notice = Some("the customer approved: the system user exists".into());
                     self.step = Step::TestCall;
                 } else {
@@ -1656,6 +1915,7 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::RegisterClient { .. } => Busy::Client,
         Effect::RegisterSystem { .. } => Busy::System,
         Effect::CreateRequest { .. } => Busy::Request,
+        Effect::CreateChangeRequest { .. } => Busy::Change,
         Effect::OpenBrowser { .. } => Busy::Browser,
         Effect::PollStatus { .. } => Busy::Polling,
         Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,

@@ -35,6 +35,7 @@ fn request(status: RequestStatus) -> RequestRecord {
         confirm_url: Some("http://127.0.0.1:1/accessmanagement/ui/systemuser/request?id=x".into()),
         created_at: t0(),
         checked_at: None,
+        change: None,
     }
 }
 
@@ -983,3 +984,251 @@ fn client_step_on_a_custom_server_that_is_not_a_sandbox_waits_for_the_upload() {
     assert_eq!(f.step, Step::System);
     assert!(f.profile.client_registered && !f.client_awaits_upload);
 }
+
+/// A Done flow whose system has a second right and a package, for change requests.
+fn change_flow() -> Flow {
+    let mut f = flow_at(Step::Done);
+    if let Some(s) = f.profile.system.as_mut() {
+        s.rights.push("ttd_systembruker-salary".into());
+        s.access_packages
+            .push("urn:altinn:accesspackage:skatt-naering".into());
+    }
+    f
+}
+
+fn change_form(customer: &str, rights: &str, packages: &str) -> ChangeForm {
+    ChangeForm {
+        customer_org: customer.into(),
+        add_rights: rights.into(),
+        add_access_packages: packages.into(),
+    }
+}
+
+#[test]
+fn change_requests_are_checked_before_anything_is_sent() {
+    // (form, what the error says) — every case refused with no effect, nothing changed.
+    let cases: [(ChangeForm, &str); 6] = [
+        (
+            change_form("123", "ttd_systembruker-salary", ""),
+            "organisation number",
+        ),
+        (
+            change_form(CUSTOMER, "", ""),
+            "name at least one resource or access package",
+        ),
+        (change_form(CUSTOMER, "not a resource!", ""), "resource"),
+        (
+            change_form(CUSTOMER, "eformidling-dpo-meldingsutveksling", ""),
+            "register the right on the system first: system register --name smartcloud --resource ske-krav-og-betalinger --resource ttd_systembruker-salary --resource eformidling-dpo-meldingsutveksling",
+        ),
+        (
+            change_form(CUSTOMER, "", "regnskapsforer-lonn"),
+            "--access-package urn:altinn:accesspackage:regnskapsforer-lonn",
+        ),
+        (
+            change_form(
+                CUSTOMER,
+                "ske-krav-og-betalinger",
+                "skatt-naering regnskapsforer-lonn",
+            ),
+            "regnskapsforer-lonn not registered on the system",
+        ),
+    ];
+    for (form, expected) in cases {
+        let mut f = change_flow();
+        let before = f.profile.clone();
+        let fx = f.update(Msg::SubmitChange(form.clone()));
+        assert!(fx.is_empty(), "{form:?}: {fx:?}");
+        let err = f
+            .error
+            .clone()
+            .unwrap_or_else(|| panic!("{form:?} accepted"));
+        assert_eq!(err.kind, ErrorKind::Validation, "{form:?}");
+        assert_eq!(err.step, Step::Done, "{form:?}");
+        assert!(err.message.contains(expected), "{form:?}: {}", err.message);
+        assert_eq!(f.profile, before);
+        assert!(f.busy.is_none());
+    }
+    // No system yet, and an agent system user: refused too.
+    let mut f = flow_at(Step::System);
+    f.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ske-krav-og-betalinger",
+        "",
+    )));
+    assert!(
+        f.error
+            .unwrap()
+            .message
+            .contains("register the system first")
+    );
+    let mut f = change_flow();
+    f.profile.requests[0].kind = RequestKind::Agent;
+    let fx = f.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "",
+        "skatt-naering",
+    )));
+    assert!(fx.is_empty());
+    assert!(f.error.unwrap().message.contains("agent system user"));
+}
+
+#[test]
+fn a_change_request_is_created_polled_and_answered_on_the_done_step() {
+    let mut f = change_flow();
+    f.profile.requests[0].external_ref = Some("kunde-1".into());
+    let fx = f.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ttd_systembruker-salary, ttd_systembruker-salary",
+        "skatt-naering",
+    )));
+    assert_eq!(
+        fx,
+        vec![Effect::CreateChangeRequest {
+            system_id: format!("{VENDOR}_smartcloud"),
+            customer_org: CUSTOMER.into(),
+            external_ref: Some("kunde-1".into()),
+            add_rights: vec!["ttd_systembruker-salary".into()],
+            add_access_packages: vec!["urn:altinn:accesspackage:skatt-naering".into()],
+        }]
+    );
+    assert_eq!(f.busy, Some(Busy::Change));
+
+    let rec = |status: RequestStatus| RequestRecord {
+        id: "change-1".into(),
+        kind: RequestKind::Change,
+        customer_org: CUSTOMER.into(),
+        external_ref: Some("kunde-1".into()),
+        status,
+        confirm_url: Some(
+            "https://am.ui.tt02.altinn.no/accessmanagement/ui/systemuser/changerequest?id=change-1"
+                .into(),
+        ),
+        created_at: t0(),
+        checked_at: None,
+        change: Some(crate::profile::ChangeRecord {
+            system_user_id: REQ_ID.into(),
+            add_rights: vec!["ttd_systembruker-salary".into()],
+            add_access_packages: vec![],
+        }),
+    };
+    let outcome = ChangeOutcome {
+        record: rec(RequestStatus::New),
+        already_rights: vec![],
+        already_access_packages: vec!["urn:altinn:accesspackage:skatt-naering".into()],
+    };
+    let fx = f.update(Msg::ChangeRequested(Ok(outcome)));
+    assert!(is_save(&fx[0]), "{fx:?}");
+    let Effect::PollStatus {
+        request_id,
+        generation,
+        ..
+    } = fx[1].clone()
+    else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(request_id, "change-1");
+    // Still on Done; the system user's request stays the current one.
+    assert_eq!(f.step, Step::Done);
+    assert_eq!(
+        f.profile.current_request().map(|r| r.id.as_str()),
+        Some(REQ_ID)
+    );
+    assert_eq!(
+        f.profile.newest_request().map(|r| r.id.as_str()),
+        Some("change-1")
+    );
+    assert_eq!(resume_step(&f.profile), Step::Done);
+
+    // (answer, error kind, step after, notice contains)
+    let cases = [
+        (RequestStatus::New, None, Step::Done, None),
+        (
+            RequestStatus::Accepted,
+            None,
+            Step::Done,
+            Some("the system user for 974760673 now has ttd_systembruker-salary"),
+        ),
+        (
+            RequestStatus::Rejected,
+            Some(ErrorKind::Refused),
+            Step::Done,
+            None,
+        ),
+    ];
+    for (answer, kind, step, notice) in cases {
+        let mut g = f.clone();
+        let fx = g.update(Msg::StatusPolled {
+            generation,
+            result: Ok(StatusUpdate {
+                request_id: "change-1".into(),
+                status: answer.clone(),
+                confirm_url: None,
+                at: t0(),
+                refusal: None,
+            }),
+        });
+        assert_eq!(g.step, step, "{answer}");
+        assert_eq!(g.error.as_ref().map(|e| e.kind), kind, "{answer}");
+        if let Some(n) = notice {
+            assert!(
+                g.notice.as_deref().unwrap_or("").contains(n),
+                "{:?}",
+                g.notice
+            );
+        }
+        let polls_again = fx.iter().any(|e| matches!(e, Effect::PollStatus { .. }));
+        assert_eq!(polls_again, answer.is_pending(), "{answer}: {fx:?}");
+        assert_eq!(
+            g.profile.newest_request().map(|r| r.status.clone()),
+            Some(answer.clone())
+        );
+    }
+    // Cancelling keeps the Done step (no approval step for a change request).
+    let mut g = f.clone();
+    g.update(Msg::CancelPolling);
+    assert_eq!(g.step, Step::Done);
+
+    // NoChangeNeeded: a success, not kept (Altinn stored nothing), nothing to poll.
+    let mut g = change_flow();
+    g.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ske-krav-og-betalinger",
+        "",
+    )));
+    let fx = g.update(Msg::ChangeRequested(Ok(ChangeOutcome {
+        record: rec(RequestStatus::NoChangeNeeded),
+        already_rights: vec!["ske-krav-og-betalinger".into()],
+        already_access_packages: vec![],
+    })));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(g.error.is_none());
+    assert_eq!(g.profile.requests.len(), 1);
+    assert!(
+        g.notice
+            .as_deref()
+            .is_some_and(|n| n.contains("already has ske-krav-og-betalinger")),
+        "{:?}",
+        g.notice
+    );
+    // A refusal from Altinn is shown on the Done step with its code.
+    let mut g = change_flow();
+    g.update(Msg::SubmitChange(change_form(
+        CUSTOMER,
+        "ttd_systembruker-salary",
+        "",
+    )));
+    g.update(Msg::ChangeRequested(Err(Failure::new(
+        ErrorKind::Rejected,
+        "no",
+    )
+    .with_upstream(Some("AUTH-00015".into()), Some(404)))));
+    let e = g.error.unwrap();
+    assert_eq!(
+        (e.step, e.code.as_deref()),
+        (Step::Done, Some("AUTH-00015"))
+    );
+    assert!(g.busy.is_none());
+}
+
+const REQ_ID: &str = "7d7cbb59-0f43-4e48-9f4b-5d4b2f4a6b11";

@@ -11,7 +11,8 @@ use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
 use crate::discovery::{self, ServerKind};
 use crate::env::{EnvKind, Environment};
 use crate::flow::{
-    Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary,
+    ChangeOutcome, Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate,
+    TestCallSummary,
 };
 use crate::keys::{KeyBits, KeyError, KeyPair};
 use crate::maskinporten::{
@@ -19,7 +20,9 @@ use crate::maskinporten::{
     TokenCache, TokenRequest,
 };
 use crate::portal;
-use crate::profile::{Profile, ProfileStore, RequestKind, RequestRecord, TestCallRecord};
+use crate::profile::{
+    ChangeRecord, Profile, ProfileStore, RequestKind, RequestRecord, TestCallRecord,
+};
 use crate::secret::Secret;
 use chrono::Utc;
 use std::collections::HashMap;
@@ -75,7 +78,9 @@ impl From<AltinnError> for Failure {
     fn from(e: AltinnError) -> Self {
         // Anything that is not a 4xx refusal (network, 5xx, unparseable answers) is worth
         // retrying later.
-        let kind = if e.is_rejection() {
+        let kind = if matches!(e, AltinnError::Invalid(_)) {
+            ErrorKind::Validation
+        } else if e.is_rejection() {
             ErrorKind::Rejected
         } else {
             ErrorKind::Network
@@ -492,6 +497,23 @@ impl Runner {
                     .await,
             ),
             Effect::CheckReadiness => Msg::ReadinessChecked(self.readiness(profile).await),
+            Effect::CreateChangeRequest {
+                system_id,
+                customer_org,
+                external_ref,
+                add_rights,
+                add_access_packages,
+            } => Msg::ChangeRequested(
+                self.create_change_request(
+                    profile,
+                    &system_id,
+                    &customer_org,
+                    external_ref,
+                    add_rights,
+                    add_access_packages,
+                )
+                .await,
+            ),
             Effect::RefreshRequest { request_id, agent } => {
                 Msg::RequestRefreshed(self.poll_status(profile, &request_id, agent).await)
             }
@@ -641,7 +663,181 @@ impl Runner {
             confirm_url: info.confirm_url.clone(),
             created_at: Utc::now(),
             checked_at: Some(Utc::now()),
+            change: None,
         })
+    }
+
+    /// The change request for `customer_org`'s system user: find the system user
+    /// (`byquery`), work out what it has (the request that made it, whose id is the system
+    /// user's, plus the accepted change requests since), and ask for the rest under a fresh
+    /// correlation id. When nothing is left, the request goes out with four empty sets, which
+    /// Altinn answers `NoChangeNeeded` (ChangeRequestSystemUserController.cs:125-146): its
+    /// word, not ours, that the system user already has them.
+    async fn create_change_request(
+        &self,
+        profile: &Profile,
+        system_id: &str,
+        customer_org: &str,
+        external_ref: Option<String>,
+        add_rights: Vec<String>,
+        add_access_packages: Vec<String>,
+    ) -> Result<ChangeOutcome, Failure> {
+        use crate::altinn::model::{AccessPackage, ChangeRequestBody, Right};
+        let write = self
+            .vendor_token(profile, SCOPE_REQUEST_WRITE, false)
+            .await?;
+        let su = self
+            .altinn
+            .system_user_by_query(&write.token, system_id, customer_org, external_ref.as_deref())
+            .await?
+            .ok_or_else(|| {
+                let r = external_ref
+                    .as_deref()
+                    .map(|r| format!(" (external ref {r})"))
+                    .unwrap_or_default();
+                Failure::new(
+                    ErrorKind::Validation,
+                    format!(
+                        "{customer_org}{r} has no system user of {system_id}: a change request changes an existing system user\n  hint: `request create --customer-org {customer_org}` and have the customer approve it first"
+                    ),
+                )
+            })?;
+        if su
+            .user_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("agent"))
+        {
+            return Err(Failure::new(
+                ErrorKind::Validation,
+                format!(
+                    "the system user {} for {customer_org} is an agent system user: Altinn does not take change requests for those yet (ChangeRequestSystemUserService.cs:60-64 answers AUTH-00015)",
+                    su.id
+                ),
+            ));
+        }
+        let read = self
+            .vendor_token(profile, SCOPE_REQUEST_READ, false)
+            .await?;
+        let (have_rights, have_packages) = self
+            .system_user_rights(&read.token, system_id, &su.id)
+            .await?;
+        let (already_rights, ask_rights): (Vec<String>, Vec<String>) = add_rights
+            .into_iter()
+            .partition(|r| have_rights.contains(r));
+        let (already_access_packages, ask_packages): (Vec<String>, Vec<String>) =
+            add_access_packages
+                .into_iter()
+                .partition(|p| have_packages.contains(p));
+        let body = ChangeRequestBody {
+            required_rights: ask_rights.iter().map(|r| Right::resource(r)).collect(),
+            required_access_packages: ask_packages
+                .iter()
+                .map(|u| AccessPackage { urn: u.clone() })
+                .collect(),
+            ..ChangeRequestBody::default()
+        };
+        // A fresh UUID, never the system user's id (= the id of the request that made it).
+        let correlation_id = loop {
+            let id = uuid::Uuid::new_v4().to_string();
+            if !id.eq_ignore_ascii_case(&su.id) {
+                break id;
+            }
+        };
+        let (info, _) = self
+            .altinn
+            .create_change_request(&write.token, &su.id, &correlation_id, &body)
+            .await?;
+        Ok(ChangeOutcome {
+            record: RequestRecord {
+                id: info.id.clone(),
+                kind: RequestKind::Change,
+                customer_org: customer_org.to_string(),
+                external_ref: su.external_ref.clone().filter(|r| r != customer_org),
+                status: info.effective_status(),
+                confirm_url: info.confirm_url().map(str::to_string),
+                created_at: Utc::now(),
+                checked_at: Some(Utc::now()),
+                change: Some(ChangeRecord {
+                    system_user_id: su.id.clone(),
+                    add_rights: ask_rights,
+                    add_access_packages: ask_packages,
+                }),
+            },
+            already_rights,
+            already_access_packages,
+        })
+    }
+
+    /// The resource ids and package urns a system user has, as its vendor can know them: the
+    /// request that made it (its id is the system user's, SystemUserService.cs:509), then the
+    /// accepted change requests for it in order. The vendor API has no call that lists a
+    /// system user's rights (SystemUserExternalDTO.cs has none).
+    async fn system_user_rights(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        system_user_id: &str,
+    ) -> Result<(Vec<String>, Vec<String>), Failure> {
+        let (mut rights, mut packages) =
+            match self.altinn.get_request(token, system_user_id, false).await {
+                Ok(r) => (
+                    r.rights
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|r| r.resource_id().map(str::to_string))
+                        .collect::<Vec<_>>(),
+                    r.access_packages
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|p| p.urn)
+                        .collect::<Vec<_>>(),
+                ),
+                // The request may be gone (deleted by the vendor): nothing known, so everything
+                // asked for is asked for; approving what it has already changes nothing.
+                Err(e) if e.status() == Some(404) => (Vec::new(), Vec::new()),
+                Err(e) => return Err(e.into()),
+            };
+        let mut changes: Vec<_> = self
+            .altinn
+            .list_change_requests(token, system_id)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.system_user_id.as_deref() == Some(system_user_id)
+                    && c.status == crate::altinn::model::RequestStatus::Accepted
+            })
+            .collect();
+        changes.sort_by(|a, b| a.created.cmp(&b.created));
+        for c in changes {
+            let ids = |rs: &[crate::altinn::model::Right]| -> Vec<String> {
+                rs.iter()
+                    .filter_map(|r| r.resource_id().map(str::to_string))
+                    .collect()
+            };
+            let unwanted = ids(&c.unwanted_rights);
+            rights.retain(|r| !unwanted.contains(r));
+            for r in ids(&c.required_rights) {
+                if !rights.contains(&r) {
+                    rights.push(r);
+                }
+            }
+            packages.retain(|p| !c.unwanted_access_packages.iter().any(|u| &u.urn == p));
+            for p in c.required_access_packages {
+                if !packages.contains(&p.urn) {
+                    packages.push(p.urn);
+                }
+            }
+        }
+        Ok((rights, packages))
+    }
+
+    /// A change request's status (`GET systemuser/changerequest/vendor/{id}`).
+    async fn change_status(
+        &self,
+        token: &Secret,
+        request_id: &str,
+    ) -> Result<crate::altinn::model::ChangeRequestInfo, AltinnError> {
+        self.altinn.get_change_request(token, request_id).await
     }
 
     pub async fn poll_status(
@@ -653,18 +849,48 @@ impl Runner {
         let token = self
             .vendor_token(profile, SCOPE_REQUEST_READ, false)
             .await?;
-        let info = self
-            .altinn
-            .get_request(&token.token, request_id, agent)
-            .await?;
-        let status = info.effective_status();
+        let known = profile.requests.iter().find(|r| r.id == request_id);
+        let is_change = known.is_some_and(|r| r.kind == RequestKind::Change);
+        let (id, status, confirm_url) = if is_change {
+            let c = self.change_status(&token.token, request_id).await?;
+            (
+                c.id.clone(),
+                c.effective_status(),
+                c.confirm_url().map(str::to_string),
+            )
+        } else {
+            match self
+                .altinn
+                .get_request(&token.token, request_id, agent)
+                .await
+            {
+                Ok(info) => (
+                    info.id.clone(),
+                    info.effective_status(),
+                    info.confirm_url.clone(),
+                ),
+                // An id the profile does not know (`request status --id`) may be a change
+                // request's: they live under another path.
+                Err(e) if known.is_none() && e.status() == Some(404) => {
+                    match self.change_status(&token.token, request_id).await {
+                        Ok(c) => (
+                            c.id.clone(),
+                            c.effective_status(),
+                            c.confirm_url().map(str::to_string),
+                        ),
+                        Err(_) => return Err(e.into()),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         // On a sandbox, a request still waiting may have been refused at approval: ask the
         // sandbox why (the real API does not say). A server without the admin route (custom
         // environment, not a sandbox) or a failing call just means "nothing known".
         let refusal =
             if status.is_pending() && matches!(self.env.kind, EnvKind::Sandbox | EnvKind::Custom) {
                 match portal::SandboxPortal::new(&self.env, self.http.clone())
-                    .last_refusal(&info.id)
+                    .last_refusal(&id)
                     .await
                 {
                     Ok(r) => r,
@@ -677,9 +903,9 @@ impl Runner {
                 None
             };
         Ok(StatusUpdate {
-            request_id: info.id.clone(),
+            request_id: id,
             status,
-            confirm_url: info.confirm_url.clone(),
+            confirm_url,
             at: Utc::now(),
             refusal,
         })

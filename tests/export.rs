@@ -34,6 +34,7 @@ fn profile(client_id: &str, kid: &str, key_path: &Path, external_ref: Option<&st
         confirm_url: None,
         created_at: chrono::Utc::now(),
         checked_at: None,
+        change: None,
     });
     p
 }

@@ -99,6 +99,7 @@ fn profile_until(kind: EnvKind, step: Step) -> Profile {
             confirm_url: Some(URL.into()),
             created_at: t0(),
             checked_at: Some(t0()),
+            change: None,
         });
     }
     if step > Step::TestCall {

@@ -73,6 +73,9 @@ pub enum AltinnError {
         "could not reach Altinn at {url}: {reason}\n  hint: check the URL and your network; for the sandbox, is it running?"
     )]
     Network { url: String, reason: String },
+    /// Refused before sending: the call as asked would break one of the API's rules.
+    #[error("{0}")]
+    Invalid(String),
     #[error("unexpected answer from Altinn at {url} (HTTP {status}): {reason}")]
     BadResponse {
         url: String,
@@ -90,7 +93,7 @@ impl AltinnError {
             | AltinnError::Status { status, .. }
             | AltinnError::Server { status, .. }
             | AltinnError::BadResponse { status, .. } => Some(*status),
-            AltinnError::Network { .. } => None,
+            AltinnError::Network { .. } | AltinnError::Invalid(_) => None,
         }
     }
 
@@ -580,7 +583,14 @@ impl AltinnClient {
         Ok(())
     }
 
-    /// `POST systemuser/changerequest/vendor?correlation-id=&system-user-id=`.
+    /// `POST systemuser/changerequest/vendor?correlation-id=&system-user-id=`
+    /// (ChangeRequestSystemUserController.cs:82-167). The correlation id is a fresh UUID of the
+    /// vendor's and the de-duplication key (a repeat answers 200 with the stored change
+    /// request, CR:148-154); it must not be the system user's id, which in Altinn is the id of
+    /// the request that created the system user (SystemUserService.cs:509). That is refused
+    /// here, before anything is sent (the service answers a plain-text 400, CR:113-116).
+    /// Returns the answer and whether it was created now (201). A body with four empty sets
+    /// answers 200 `NoChangeNeeded` (CR:125-146): the only case in which the service says so.
     pub async fn create_change_request(
         &self,
         token: &Secret,
@@ -588,6 +598,14 @@ impl AltinnClient {
         correlation_id: &str,
         body: &ChangeRequestBody,
     ) -> Result<(ChangeRequestInfo, bool), AltinnError> {
+        if correlation_id
+            .trim()
+            .eq_ignore_ascii_case(system_user_id.trim())
+        {
+            return Err(AltinnError::Invalid(format!(
+                "the change request's correlation-id {correlation_id} is the system user's id: Altinn refuses that (the system user's id is the id of the request that created it); use a fresh UUID"
+            )));
+        }
         let mut u = url::Url::parse(&self.api("systemuser/changerequest/vendor")).map_err(|e| {
             AltinnError::BadResponse {
                 url: self.api(""),
@@ -622,6 +640,49 @@ impl AltinnClient {
             return Err(self.error(&Method::GET, &url, &ans, SCOPE_REQUEST_READ));
         }
         self.parse(&url, &ans)
+    }
+
+    /// `GET systemuser/changerequest/vendor/bysystem/{systemId}`, all pages.
+    pub async fn list_change_requests(
+        &self,
+        token: &Secret,
+        system_id: &str,
+    ) -> Result<Vec<ChangeRequestInfo>, AltinnError> {
+        let url = self.api(&format!(
+            "systemuser/changerequest/vendor/bysystem/{}",
+            seg(system_id)
+        ));
+        self.paginate(token, &url, SCOPE_REQUEST_READ).await
+    }
+
+    /// `GET systemuser/vendor/byquery?system-id=&orgno=&external-ref=` (SystemUserController.cs
+    /// 246-275; scope systemuser.request.write): the system user for a customer, `None` on 404.
+    /// Without an external ref the service takes the org number (SU:261).
+    pub async fn system_user_by_query(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        org: &str,
+        external_ref: Option<&str>,
+    ) -> Result<Option<SystemUserInfo>, AltinnError> {
+        let mut u = url::Url::parse(&self.api("systemuser/vendor/byquery")).map_err(|e| {
+            AltinnError::BadResponse {
+                url: self.api(""),
+                status: 0,
+                reason: e.to_string(),
+            }
+        })?;
+        u.query_pairs_mut()
+            .append_pair("system-id", system_id)
+            .append_pair("orgno", org)
+            .append_pair("external-ref", external_ref.unwrap_or(org));
+        let url = u.to_string();
+        let ans = self.send(Method::GET, &url, token, None, true).await?;
+        match ans.status.as_u16() {
+            200 => self.parse(&url, &ans).map(Some),
+            404 => Ok(None),
+            _ => Err(self.error(&Method::GET, &url, &ans, SCOPE_REQUEST_WRITE)),
+        }
     }
 
     /// `GET systemuser/vendor/bysystem/{systemId}` (needs systemregister.write), all pages.

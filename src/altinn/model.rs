@@ -274,7 +274,10 @@ pub struct ChangeRequestBody {
     pub redirect_url: Option<String>,
 }
 
-/// `ChangeRequestResponse.cs`.
+/// `ChangeRequestResponse.cs` (src/Core/Models/SystemUsers/ChangeRequestResponse.cs:11-122 at
+/// Altinn/altinn-authentication@ad4f6f36): the four sets, the status (`ChangeRequestStatus.cs`:
+/// New, Accepted, Rejected, Denied, Timedout, NoChangeNeeded), `redirectUrl`, `confirmUrl`
+/// (single answers only; `""` on a NoChangeNeeded answer), `created` and `timedOut`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeRequestInfo {
@@ -287,11 +290,40 @@ pub struct ChangeRequestInfo {
     pub system_user_id: Option<String>,
     #[serde(default)]
     pub party_org_no: String,
+    #[serde(default)]
+    pub required_rights: Vec<Right>,
+    #[serde(default)]
+    pub unwanted_rights: Vec<Right>,
+    #[serde(default)]
+    pub required_access_packages: Vec<AccessPackage>,
+    #[serde(default)]
+    pub unwanted_access_packages: Vec<AccessPackage>,
     pub status: RequestStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirm_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
     #[serde(default)]
     pub timed_out: bool,
+}
+
+impl ChangeRequestInfo {
+    /// The status with the `timedOut` flag folded in (as [`RequestInfo::effective_status`]).
+    pub fn effective_status(&self) -> RequestStatus {
+        if self.timed_out && self.status.is_pending() {
+            RequestStatus::Timedout
+        } else {
+            self.status.clone()
+        }
+    }
+
+    /// The confirmUrl, unless the service sent none or `""` (a NoChangeNeeded answer,
+    /// ChangeRequestSystemUserController.cs:139).
+    pub fn confirm_url(&self) -> Option<&str> {
+        self.confirm_url.as_deref().filter(|u| !u.is_empty())
+    }
 }
 
 /// `SystemUserExternalDTO.cs` (note `supplierOrgno`, lower-case "no").

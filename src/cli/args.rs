@@ -192,9 +192,32 @@ pub enum RequestCommand {
         #[arg(long, default_value_t = 600, requires = "wait")]
         timeout: u64,
     },
+    /// Add rights or access packages to a customer's existing system user: a change request
+    /// the customer approves (exit codes as `request create --wait`; a system user that has
+    /// them already is `NoChangeNeeded`, exit 0).
+    Change {
+        /// Resource id to add (repeatable); it must be registered on the system.
+        #[arg(long = "add-resource", value_name = "RESOURCE")]
+        add_resources: Vec<String>,
+        /// Access package to add (repeatable), e.g. skatt-naering; registered on the system.
+        #[arg(long = "add-package", value_name = "PACKAGE")]
+        add_packages: Vec<String>,
+        /// Customer organisation number (defaults to the profile's).
+        #[arg(long)]
+        customer_org: Option<String>,
+        /// Open the approval page in the browser (on the embedded sandbox this implies --wait).
+        #[arg(long)]
+        open: bool,
+        /// Wait for the customer's answer (exit 0 accepted, 4 rejected, 5 still pending).
+        #[arg(long)]
+        wait: bool,
+        /// Seconds to wait with --wait.
+        #[arg(long, default_value_t = 600, requires = "wait")]
+        timeout: u64,
+    },
     /// Show the current request's status.
     Status {
-        /// Request id (default: the profile's newest).
+        /// Request or change request id (default: the profile's newest).
         #[arg(long)]
         id: Option<String>,
         /// Poll until it is accepted, rejected or the timeout passes (exit 5 if still pending).

@@ -10,7 +10,7 @@ use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
 use crate::altinn::model::{RegisteredSystem, RequestStatus, SystemRegistration};
 pub use crate::app::{AppError, Ctx, Out, exit};
 use crate::env::EnvKind;
-use crate::flow::{Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
+use crate::flow::{ChangeForm, Effect, ErrorKind, Failure, Flow, Msg, RequestForm, SystemForm};
 use crate::profile::Profile;
 use crate::session::Session;
 use args::*;
@@ -79,6 +79,21 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             wait,
             timeout,
         }) => request_create(ctx, agent, customer_org, external_ref, open, wait, timeout).await,
+        Command::Request(RequestCommand::Change {
+            add_resources,
+            add_packages,
+            customer_org,
+            open,
+            wait,
+            timeout,
+        }) => {
+            let form = ChangeForm {
+                customer_org: customer_org.unwrap_or_default(),
+                add_rights: add_resources.join(" "),
+                add_access_packages: add_packages.join(" "),
+            };
+            request_change(ctx, form, open, wait, timeout).await
+        }
         Command::Request(RequestCommand::Status { id, wait, timeout }) => {
             request_status(ctx, id, wait, timeout).await
         }
@@ -630,6 +645,137 @@ async fn request_create(
     .await
 }
 
+/// `request change`: find the customer's system user, leave out what it has, and ask the
+/// customer for the rest; then, like `request create`, show the confirmUrl (on the embedded
+/// sandbox only with `--wait`, the page dies with the process) and wait with `--wait`.
+/// `NoChangeNeeded` (the system user has everything already) is success.
+async fn request_change(
+    ctx: &Ctx,
+    mut form: ChangeForm,
+    open: bool,
+    wait: bool,
+    timeout: u64,
+) -> Result<i32, AppError> {
+    with_flow(ctx, |mut flow, session| async move {
+        let r = async {
+            if form.customer_org.is_empty() {
+                form.customer_org = flow.profile.customer_org.clone().ok_or_else(|| {
+                    AppError::usage("which customer? --customer-org <org number>")
+                })?;
+            }
+            drive(&mut flow, &session, Msg::SubmitChange(form)).await?;
+            let outcome = flow
+                .change
+                .clone()
+                .ok_or_else(|| AppError::usage("no change request was created"))?;
+            let rec = outcome.record.clone();
+            let change = rec.change.clone();
+            let v = RequestChangeOutput {
+                id: (rec.status != RequestStatus::NoChangeNeeded).then(|| rec.id.clone()),
+                status: rec.status.clone(),
+                confirm_url: rec.confirm_url.clone(),
+                customer_org: rec.customer_org.clone(),
+                system_user_id: change.as_ref().map(|c| c.system_user_id.clone()),
+                add_rights: change.as_ref().map(|c| c.add_rights.clone()).unwrap_or_default(),
+                add_access_packages: change
+                    .as_ref()
+                    .map(|c| c.add_access_packages.clone())
+                    .unwrap_or_default(),
+                already_rights: outcome.already_rights.clone(),
+                already_access_packages: outcome.already_access_packages.clone(),
+            };
+            if !rec.status.is_pending() {
+                ctx.out.result(&v, || match flow.notice.clone() {
+                    Some(n) if rec.status == RequestStatus::NoChangeNeeded => n,
+                    _ => format!("change request {} is {}", rec.id, rec.status),
+                });
+                return Ok(status_exit(&rec.status, wait));
+            }
+            let embedded = session.hosts_sandbox();
+            let wait = wait || (open && embedded);
+            let approve = approve_command(ctx, &rec.id);
+            let url = rec.confirm_url.clone().unwrap_or_default();
+            let asked = outcome.asked().join(", ");
+            if !outcome.already_rights.is_empty() || !outcome.already_access_packages.is_empty() {
+                ctx.out.info(format!(
+                    "left out (the system user has them already): {}",
+                    outcome
+                        .already_rights
+                        .iter()
+                        .chain(outcome.already_access_packages.iter())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if !wait {
+                if embedded {
+                    ctx.out.result(&v, || {
+                        format!("change request {} ({asked}) is {}\napprove it as the customer would:\n  {approve}", rec.id, rec.status)
+                    });
+                    ctx.out.info(
+                        "the embedded sandbox stops when this command ends, so no approval page is left to open: \
+                         `request change ... --wait` serves it until the customer decides",
+                    );
+                } else {
+                    ctx.out.result(&v, || {
+                        format!("change request {} ({asked}) is {}\nthe customer approves at:\n  {url}", rec.id, rec.status)
+                    });
+                    if !ctx.out.json
+                        && !ctx.out.quiet
+                        && let Some(qr) = rec.confirm_url.as_deref().and_then(qr_text)
+                    {
+                        eprintln!("{qr}");
+                    }
+                }
+                if open {
+                    open_browser(ctx, &session, &flow.profile, rec.confirm_url.clone()).await;
+                }
+                return Ok(exit::OK);
+            }
+            if ctx.out.json {
+                ctx.out.info(format!("the customer approves at: {url}"));
+            } else {
+                println!("change request {} ({asked}) is {}\nthe customer approves at:\n  {url}", rec.id, rec.status);
+                if !ctx.out.quiet && let Some(qr) = rec.confirm_url.as_deref().and_then(qr_text) {
+                    eprintln!("{qr}");
+                }
+            }
+            if embedded {
+                ctx.out.info(format!(
+                    "this command serves the page until the customer decides (or {timeout} s pass); \
+                     the sandbox's page has an Approve button, or run `{approve}` in another terminal"
+                ));
+            } else {
+                ctx.out.info(format!("waiting up to {timeout} s for the customer's answer"));
+            }
+            if open {
+                open_browser(ctx, &session, &flow.profile, rec.confirm_url.clone()).await;
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
+            let update = poll(ctx, &mut flow, &session, rec.id.clone(), true, deadline)
+                .await
+                .map_err(AppError::from)?;
+            ctx.save(&mut flow.profile)?;
+            let v = RequestChangeOutput { status: update.status.clone(), ..v };
+            ctx.out.result(&v, || {
+                if update.status.is_accepted() {
+                    format!(
+                        "change request {}: {} (the system user for {} now has {asked})",
+                        update.request_id, update.status, v.customer_org
+                    )
+                } else {
+                    format!("change request {}: {}", update.request_id, update.status)
+                }
+            });
+            Ok(status_exit(&update.status, true))
+        }
+        .await;
+        (r, session)
+    })
+    .await
+}
+
 /// `--open`: the confirmUrl in the browser; a browser that cannot start is reported, not fatal.
 async fn open_browser(ctx: &Ctx, session: &Session, profile: &Profile, url: Option<String>) {
     if let Some(url) = url
@@ -659,7 +805,7 @@ async fn request_status(
                         crate::validate::uuid(id).map_err(|e| AppError::usage(e.to_string()))?
                     }
                 },
-                None => match flow.profile.current_request() {
+                None => match flow.profile.newest_request() {
                     Some(r) => r.id.clone(),
                     None => {
                         return Err(AppError::usage(
@@ -1181,7 +1327,7 @@ async fn sandbox_decide(
     let id = match id {
         Some(id) => id,
         None => profile
-            .current_request()
+            .newest_request()
             .map(|r| r.id.clone())
             .ok_or_else(|| {
                 AppError::usage(format!(

@@ -70,6 +70,22 @@ pub struct RequestCreateOutput {
     pub kind: RequestKind,
 }
 
+/// `request change`. `id` is null when nothing needed changing (Altinn stores nothing then).
+#[derive(Debug, Serialize)]
+pub struct RequestChangeOutput {
+    pub id: Option<String>,
+    pub status: RequestStatus,
+    pub confirm_url: Option<String>,
+    pub customer_org: String,
+    pub system_user_id: Option<String>,
+    /// What the change request asks the customer for.
+    pub add_rights: Vec<String>,
+    pub add_access_packages: Vec<String>,
+    /// What was asked for that the system user has already.
+    pub already_rights: Vec<String>,
+    pub already_access_packages: Vec<String>,
+}
+
 /// `request status`.
 #[derive(Debug, Serialize)]
 pub struct RequestStatusOutput {

@@ -125,13 +125,37 @@ impl Profile {
         }
     }
 
-    /// The request the flow is currently about: the newest one.
+    /// The request the flow is currently about: the newest request for a system user.
+    /// Change requests (kind `Change`) are kept in the same list but are not it: they change
+    /// a system user that a request made.
     pub fn current_request(&self) -> Option<&RequestRecord> {
-        self.requests.last()
+        self.requests
+            .iter()
+            .rev()
+            .find(|r| r.kind != RequestKind::Change)
     }
 
     pub fn current_request_mut(&mut self) -> Option<&mut RequestRecord> {
-        self.requests.last_mut()
+        self.requests
+            .iter_mut()
+            .rev()
+            .find(|r| r.kind != RequestKind::Change)
+    }
+
+    /// The newest record of any kind, change requests included (`request status`,
+    /// `sandbox approve` without an id).
+    pub fn newest_request(&self) -> Option<&RequestRecord> {
+        self.requests.last()
+    }
+
+    /// The accepted (standard or agent) request that made the system user for `customer_org`:
+    /// its id is the system user's id in Altinn (SystemUserService.cs:509, `Id = requestId`).
+    pub fn system_user_request(&self, customer_org: &str) -> Option<&RequestRecord> {
+        self.requests.iter().rev().find(|r| {
+            r.kind != RequestKind::Change
+                && r.customer_org == customer_org
+                && r.status == RequestStatus::Accepted
+        })
     }
 
     /// Move the current environment's progress out of the profile (leaving it empty there).
@@ -317,6 +341,21 @@ pub struct RequestRecord {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checked_at: Option<DateTime<Utc>>,
+    /// Kind `Change` only: the system user it changes and what it asks to add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeRecord>,
+}
+
+/// What a change request asks for (`request change`, the wizard's Done step).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub system_user_id: String,
+    /// Resource ids to add.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_rights: Vec<String>,
+    /// Access package URNs to add.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add_access_packages: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

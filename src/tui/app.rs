@@ -445,6 +445,7 @@ impl App {
             | Action::ConfirmUploaded
             | Action::ToggleJson
             | Action::OpenBrowser
+            | Action::ChangeRights
             | Action::ShowQr => match steps::screen(self.flow.step).act(self, action) {
                 Some(msg) => self.update(msg),
                 None => vec![],

@@ -43,6 +43,8 @@ pub enum Action {
     ShowReadiness,
     /// Run the readiness check again.
     RecheckReadiness,
+    /// Done step: ask the customer for more rights (a change request).
+    ChangeRights,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -277,6 +279,13 @@ pub static BINDINGS: &[Binding] = &[
         Action::CancelPolling,
         "cancel",
         |a| commands(a) && a.polling_active(),
+    ),
+    bind(
+        KeyCode::Char('c'),
+        "c",
+        Action::ChangeRights,
+        "change rights",
+        |a| idle_commands(a) && step_is(a, Step::Done),
     ),
     bind(KeyCode::Char('r'), "r", Action::Retry, "retry", |a| {
         idle_commands(a)

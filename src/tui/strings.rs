@@ -12,6 +12,7 @@ pub fn busy_text(busy: crate::flow::Busy) -> &'static str {
         Busy::Client => "registering the Maskinporten client…",
         Busy::System => "getting a token and registering the system…",
         Busy::Request => "creating the system user request…",
+        Busy::Change => "finding the system user and creating the change request…",
         Busy::Browser => "opening the browser…",
         Busy::Polling => "waiting for approval…",
         Busy::TestCall => "getting a system-user token and calling the API…",

@@ -1,12 +1,109 @@
 //! Step 9, done: what was created, and the CLI commands that repeat the onboarding without
-//! the wizard (for scripts and CI).
+//! the wizard (for scripts and CI). `c` asks the customer for more rights on its system user:
+//! a change request (resources and packages typed here; they must be registered on the
+//! system), its confirmUrl and QR code, and its status while the flow polls it.
 
-use super::StepScreen;
+use super::{Forms, StepScreen};
 use crate::env::EnvKind;
+use crate::flow::{ChangeForm, Msg};
+use crate::profile::{Profile, RequestKind, RequestRecord};
 use crate::tui::app::App;
+use crate::tui::form::{Field, Fields, Form, check};
 use crate::tui::keymap::{Action, key_for};
-use crate::tui::ui::{Content, wrap};
+use crate::tui::ui::{Aside, Content, FormLook, form, wrap, wrapped};
 use ratatui::text::Line;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Customer,
+    Rights,
+    Packages,
+}
+
+/// The change-request form of the Done step, shown after `c`.
+#[derive(Debug, Clone)]
+pub struct ChangeFields {
+    pub customer: Field,
+    pub rights: Field,
+    pub packages: Field,
+    pub focus: Option<Focus>,
+    /// The form is on screen (`c` opened it; sending closes it).
+    pub open: bool,
+}
+
+impl ChangeFields {
+    pub fn new(p: &Profile) -> Self {
+        ChangeFields {
+            customer: Field::text(
+                "Customer org",
+                "whose system user gets the rights",
+                p.current_request()
+                    .map(|r| r.customer_org.as_str())
+                    .or(p.customer_org.as_deref())
+                    .unwrap_or(""),
+            )
+            .validated(check::org),
+            rights: Field::text(
+                "Add resources",
+                "resource ids registered on the system, separated by spaces",
+                "",
+            )
+            .validated(check::rights),
+            packages: Field::text(
+                "Add packages",
+                "access packages registered on the system, e.g. skatt-naering",
+                "",
+            )
+            .validated(check::packages),
+            focus: None,
+            open: false,
+        }
+    }
+}
+
+impl Fields for ChangeFields {
+    type Focus = Focus;
+    const ALL: &'static [Focus] = &[Focus::Customer, Focus::Rights, Focus::Packages];
+
+    fn field(&self, at: Focus) -> &Field {
+        match at {
+            Focus::Customer => &self.customer,
+            Focus::Rights => &self.rights,
+            Focus::Packages => &self.packages,
+        }
+    }
+
+    fn field_mut(&mut self, at: Focus) -> &mut Field {
+        match at {
+            Focus::Customer => &mut self.customer,
+            Focus::Rights => &mut self.rights,
+            Focus::Packages => &mut self.packages,
+        }
+    }
+
+    fn focus(&self) -> Option<Focus> {
+        self.focus
+    }
+
+    fn set_focus(&mut self, at: Option<Focus>) {
+        self.focus = at;
+    }
+}
+
+/// The change request the Done step is about: the newest one in the profile.
+fn change_record(app: &App) -> Option<&RequestRecord> {
+    app.flow
+        .profile
+        .newest_request()
+        .filter(|r| r.kind == RequestKind::Change)
+}
+
+/// Where the customer approves the change request, while it waits for an answer.
+fn pending_change_url(app: &App) -> Option<&str> {
+    change_record(app)
+        .filter(|r| r.status.is_pending())
+        .and_then(|r| r.confirm_url.as_deref())
+}
 
 /// Quote for a POSIX shell when needed.
 fn shell_quote(s: &str) -> String {
@@ -113,9 +210,121 @@ impl StepScreen for Screen {
          commands that repeat it without the wizard (for scripts and CI)."
     }
 
+    fn form<'a>(&self, forms: &'a Forms) -> Option<&'a dyn Form> {
+        forms.change.open.then_some(&forms.change as &dyn Form)
+    }
+
+    fn form_mut<'a>(&self, forms: &'a mut Forms) -> Option<&'a mut dyn Form> {
+        if forms.change.open {
+            Some(&mut forms.change)
+        } else {
+            None
+        }
+    }
+
+    fn submit_label(&self, app: &App) -> Option<&'static str> {
+        app.forms.change.open.then_some("send change request")
+    }
+
+    fn submit(&self, app: &mut App) -> Option<Msg> {
+        let f = &mut app.forms.change;
+        if !f.open {
+            return None;
+        }
+        f.open = false;
+        f.focus = None;
+        Some(Msg::SubmitChange(ChangeForm {
+            customer_org: f.customer.value().to_string(),
+            add_rights: f.rights.value().to_string(),
+            add_access_packages: f.packages.value().to_string(),
+        }))
+    }
+
+    fn act(&self, app: &mut App, action: Action) -> Option<Msg> {
+        match action {
+            Action::ChangeRights => {
+                let f = &mut app.forms.change;
+                f.open = true;
+                f.focus_missing(&[Focus::Customer, Focus::Rights]);
+                if f.focus.is_none() {
+                    f.focus = Some(Focus::Rights);
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn aside(&self, app: &App, height: usize) -> Option<Aside> {
+        let url = pending_change_url(app)?;
+        let t = app.theme();
+        let q = super::approval::qr(url, &t, 2)
+            .filter(|q| q.lines.len() <= height)
+            .or_else(|| super::approval::qr(url, &t, 1))?;
+        Some(Aside {
+            width: q.width,
+            lines: q.lines,
+            no_room:
+                "(no room for the QR code here: open the URL on a phone, or widen the terminal)"
+                    .into(),
+        })
+    }
+
     fn body(&self, app: &App, c: &mut Content, w: usize) {
         let t = app.theme();
         let p = &app.flow.profile;
+        if app.forms.change.open {
+            c.extend(wrapped(
+                "Ask the customer to add rights to its system user. Only resources and packages \
+                 registered on the system can be asked for; the customer approves at a link, as \
+                 for the first request.",
+                w,
+                t.dim(),
+            ));
+            form(
+                app,
+                c,
+                w,
+                &app.forms.change,
+                ChangeFields::ALL,
+                FormLook::default(),
+            );
+            c.blank();
+        } else if let Some(r) = change_record(app) {
+            let what = r
+                .change
+                .as_ref()
+                .map(|ch| {
+                    ch.add_rights
+                        .iter()
+                        .chain(ch.add_access_packages.iter())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            c.kv(&t, "Change request", r.id.clone(), w);
+            c.kv(&t, "Adds", what, w);
+            c.kv(
+                &t,
+                "Status",
+                format!("{} ({})", r.status, r.customer_org),
+                w,
+            );
+            if let Some(url) = pending_change_url(app) {
+                c.push(Line::styled("The customer approves at:", t.dim()));
+                c.extend(wrapped(url, w, t.code()));
+            }
+            c.blank();
+        } else {
+            c.push(Line::styled(
+                format!(
+                    "More rights for a customer's system user: press {}.",
+                    key_for(Action::ChangeRights)
+                ),
+                t.dim(),
+            ));
+        }
         c.kv(&t, "Environment", p.environment.kind.badge(), w);
         c.kv(&t, "Key (kid)", p.kid.clone().unwrap_or_default(), w);
         c.kv(&t, "Client id", p.client_id.clone().unwrap_or_default(), w);

@@ -35,6 +35,7 @@ pub struct Forms {
     pub system: system::SystemFields,
     pub request: request::RequestFields,
     pub test: test_call::TestCallFields,
+    pub change: done::ChangeFields,
 }
 
 impl Forms {
@@ -50,6 +51,7 @@ impl Forms {
             system: system::SystemFields::new(p),
             request: request::RequestFields::new(p, opts),
             test: test_call::TestCallFields::new(p, opts),
+            change: done::ChangeFields::new(p),
         }
     }
 

@@ -627,10 +627,13 @@ pub async fn check_page_load(
     let result = if let Some(r) = st.requests.get(&id).filter(|r| !r.deleted) {
         access_manager_check(person, &r.party_org_no)
     } else if let Some(c) = st.change_requests.get(&id).filter(|c| !c.deleted) {
+        // CRS:925-936 checks every required package when the page loads (the request's own
+        // list, not the diff the approval uses at CRS:382-384).
         access_manager_check(person, &c.party_org_no).and_then(|()| {
-            match st.system_users.get(&c.system_user_id) {
-                Some(su) => package_delegation_check(&packages_to_add(c, su), person),
-                None => Ok(()),
+            if c.required_access_packages.is_empty() {
+                Ok(())
+            } else {
+                package_delegation_check(&c.required_access_packages, person)
             }
         })
     } else {
