@@ -21,6 +21,7 @@ pub mod keys;
 pub mod maskinporten;
 pub mod portal;
 pub mod profile;
+pub mod rights;
 pub mod runner;
 /// The sandbox lives in its own crate (crates/sandbox); re-exported so `crate::sandbox::...`
 /// paths keep working.
