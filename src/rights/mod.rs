@@ -112,7 +112,7 @@ pub struct Area {
 pub enum Fit {
     /// Yes.
     Yes,
-    /// No, and what the service answers: its code and why.
+    /// No, and what the service answers: its code (empty when there is none) and why.
     No { code: String, reason: String },
     /// The metadata does not say (e.g. a package's resource list carries no `delegable`).
     Unknown,
@@ -238,8 +238,9 @@ impl RightCandidate {
     /// only; a package must be `isDelegable` (else AUTH-00065).
     pub fn agent(&self) -> Fit {
         match self.kind {
+            // No code: an agent request has no field for single rights, nothing to refuse.
             RightKind::Resource => Fit::No {
-                code: "AUTH-00058".into(),
+                code: String::new(),
                 reason: "an agent system user holds access packages only, not single rights"
                     .into(),
             },

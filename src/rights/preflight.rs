@@ -23,7 +23,7 @@ use super::client::Lookup;
 use super::{Fit, RightCandidate, RightKind};
 use crate::profile::{RequestKind, SystemSpec};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What is about to be sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -203,7 +203,8 @@ pub fn preflight_lookup(spec: &SystemSpec, purpose: Purpose, lookup: &Lookup) ->
         });
     }
 
-    let mut owners: BTreeSet<String> = BTreeSet::new();
+    // Keyed by org number (case-insensitive), shown by code: `SKD` and `skd` are one owner.
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
     let mut areas: BTreeSet<String> = BTreeSet::new();
 
     if !agent {
@@ -215,7 +216,9 @@ pub fn preflight_lookup(spec: &SystemSpec, purpose: Purpose, lookup: &Lookup) ->
             let f = match found {
                 Some(c) => {
                     if let Some(o) = &c.owner {
-                        owners.insert(o.label().to_string());
+                        owners
+                            .entry(o.key())
+                            .or_insert_with(|| o.label().to_lowercase());
                     }
                     judge_resource(id, c)
                 }
@@ -270,7 +273,13 @@ pub fn preflight_lookup(spec: &SystemSpec, purpose: Purpose, lookup: &Lookup) ->
             spans.push(format!(
                 "{} owners ({})",
                 owners.len(),
-                owners.iter().cloned().collect::<Vec<_>>().join(", ")
+                owners
+                    .values()
+                    .cloned()
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         if areas.len() > 1 {
@@ -570,9 +579,10 @@ mod tests {
         let cands = vec![
             resource("a", "GenericAccessResource", true, "skd"),
             resource("b", "GenericAccessResource", true, "nav"),
+            resource("c", "GenericAccessResource", true, "NAV"),
         ];
         let r = preflight(
-            &spec(&["a", "b"], &[], true),
+            &spec(&["a", "b", "c"], &[], true),
             Purpose::Request(RequestKind::Standard),
             &cands,
         );
