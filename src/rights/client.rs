@@ -342,8 +342,8 @@ impl MetadataClient {
         }
     }
 
-    /// One GET with retries of throttling, gateway errors and failed connections. 204 and 404
-    /// are answers (`null` bodies), not errors.
+    /// One GET with retries of throttling, gateway errors and failed connections. 204 and the
+    /// services' 404 ProblemDetails are answers (`null` bodies), not errors.
     async fn fetch(&self, path: &str) -> Result<(u16, Value), Fetch> {
         let url = format!("{}{path}", self.base);
         let mut attempt = 0;
@@ -361,7 +361,25 @@ impl MetadataClient {
                     let status = resp.status().as_u16();
                     let after = http::retry_after(resp.headers());
                     match status {
-                        204 | 404 => return Ok((status, Value::Null)),
+                        204 => return Ok((status, Value::Null)),
+                        // The controllers' `NotFound()` in an `[ApiController]` writes an RFC 9110
+                        // ProblemDetails (ResourceController.Get, PackagesController.GetPackageByUrn);
+                        // a bare 404 is a server without this API (a route it does not have), which
+                        // says nothing about the resource: not checked, not "does not exist".
+                        404 => {
+                            let body = resp.text().await.unwrap_or_default();
+                            let problem =
+                                serde_json::from_str::<Value>(&body).ok().is_some_and(|v| {
+                                    v.get("status").and_then(Value::as_u64) == Some(404)
+                                });
+                            if problem {
+                                return Ok((404, Value::Null));
+                            }
+                            return Err(Fetch::Unreachable(
+                                url,
+                                "HTTP 404 without a ProblemDetails: this server has no such metadata API".into(),
+                            ));
+                        }
                         200 => {
                             let text = resp.text().await.map_err(|e| {
                                 Fetch::Unreachable(
