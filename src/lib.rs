@@ -23,6 +23,7 @@ pub mod portal;
 pub mod profile;
 /// Readiness for TT02/production: scopes, key expiry, the five-key limit (issue 11).
 pub mod readiness;
+pub mod rights;
 pub mod runner;
 /// The sandbox lives in its own crate (crates/sandbox); re-exported so `crate::sandbox::...`
 /// paths keep working.

@@ -50,6 +50,14 @@ pub struct Runner {
     /// `sandbox serve` of this user recorded it): lets `client set` re-key a client whose
     /// old key is gone.
     sandbox_secret: Option<crate::secret::Secret>,
+    /// The public metadata APIs (resource registry, access packages), cached per environment
+    /// under `<data dir>/cache/metadata`: the pre-flight's source.
+    metadata: crate::rights::MetadataClient,
+    /// Whether [`Runner::preflight`] runs before registering and requesting (`--no-preflight`
+    /// turns it off).
+    preflight_on: std::sync::atomic::AtomicBool,
+    /// The last pre-flight's report, for the shells to show its warnings.
+    last_preflight: Mutex<Option<crate::rights::Report>>,
 }
 
 impl From<MaskinportenError> for Failure {
@@ -297,9 +305,14 @@ impl Runner {
         cache: Arc<TokenCache>,
     ) -> Result<Self, crate::http::ClientError> {
         let http = crate::http::client()?;
+        let metadata = crate::rights::MetadataClient::new(&env, http.clone())
+            .with_default_cache(&store.data_dir().join("cache").join("metadata"), &env);
         Ok(Runner {
             mp: MaskinportenClient::new(&env, http.clone(), cache),
             altinn: AltinnClient::new(&env, http.clone()),
+            metadata,
+            preflight_on: std::sync::atomic::AtomicBool::new(true),
+            last_preflight: Mutex::new(None),
             env,
             http,
             local: Arc::new(LocalRunner::new(store)),
@@ -347,6 +360,80 @@ impl Runner {
 
     pub fn altinn(&self) -> &AltinnClient {
         &self.altinn
+    }
+
+    /// The public metadata client (resource registry, access packages) of this environment.
+    pub fn metadata(&self) -> &crate::rights::MetadataClient {
+        &self.metadata
+    }
+
+    /// Turn the pre-flight before `system register` and `request create` on or off.
+    pub fn set_preflight(&self, on: bool) {
+        self.preflight_on
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The report of the last pre-flight this runner made (taken: a second call gives None).
+    pub fn take_preflight(&self) -> Option<crate::rights::Report> {
+        self.last_preflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Look up a system's rights and packages in the public metadata. A sandbox may run with
+    /// `--any-resource`, so there a resource missing from its catalogue is left to the
+    /// sandbox to judge (not checked) rather than refused.
+    pub async fn lookup_rights(&self, spec: &crate::profile::SystemSpec) -> crate::rights::Lookup {
+        let mut lookup = self.metadata.resolve(spec).await;
+        if !lookup.not_found.is_empty()
+            && matches!(self.server_kind().await, Ok(ServerKind::Sandbox { .. }))
+        {
+            let (resources, packages): (Vec<String>, Vec<String>) = lookup
+                .not_found
+                .drain(..)
+                .partition(|r| spec.rights.contains(r));
+            lookup.not_found = packages;
+            lookup.unchecked.extend(resources.into_iter().map(|r| {
+                (
+                    r,
+                    "not in the sandbox's resource catalogue (a sandbox started with --any-resource accepts it; otherwise the register answers AUTH.VLD-00003)".to_string(),
+                )
+            }));
+        }
+        lookup
+    }
+
+    /// The pre-flight before sending `spec`'s rights for `purpose`: look the rights up in the
+    /// public metadata (cache, offline fallback) and refuse, as a validation failure naming
+    /// the code the service would answer, what it or the approval would refuse. Metadata that
+    /// cannot be had is reported as not checked and does not stop the command.
+    pub async fn preflight(
+        &self,
+        spec: &crate::profile::SystemSpec,
+        purpose: crate::rights::Purpose,
+    ) -> Result<Option<crate::rights::Report>, Failure> {
+        if !self.preflight_on.load(std::sync::atomic::Ordering::Relaxed)
+            || (spec.rights.is_empty() && spec.access_packages.is_empty())
+        {
+            return Ok(None);
+        }
+        let lookup = self.lookup_rights(spec).await;
+        let report = crate::rights::preflight_lookup(spec, purpose, &lookup);
+        for n in report.notes() {
+            tracing::info!("{n}");
+        }
+        *self
+            .last_preflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(report.clone());
+        if report.is_refused() {
+            return Err(
+                Failure::new(ErrorKind::Validation, report.refusal_message())
+                    .with_upstream(report.first_code().map(str::to_string), None),
+            );
+        }
+        Ok(Some(report))
     }
 
     pub fn maskinporten(&self) -> &MaskinportenClient {
@@ -582,6 +669,20 @@ impl Runner {
         profile: &Profile,
         registration: crate::altinn::model::SystemRegistration,
     ) -> Result<RegistrationSummary, Failure> {
+        let mut spec = crate::profile::SystemSpec::simple("", "", "");
+        spec.rights = registration
+            .rights
+            .iter()
+            .filter_map(|r| r.resource_id().map(str::to_string))
+            .collect();
+        spec.access_packages = registration
+            .access_packages
+            .iter()
+            .map(|p| p.urn.clone())
+            .collect();
+        spec.is_visible = registration.is_visible;
+        self.preflight(&spec, crate::rights::Purpose::Register)
+            .await?;
         let token = self
             .vendor_token(profile, SCOPE_REGISTER_WRITE, false)
             .await?;
@@ -614,6 +715,27 @@ impl Runner {
         agent: bool,
         delete_first: Option<String>,
     ) -> Result<RequestRecord, Failure> {
+        let mut spec = crate::profile::SystemSpec::simple("", "", "");
+        spec.rights = body
+            .rights
+            .iter()
+            .flatten()
+            .filter_map(|r| r.resource_id().map(str::to_string))
+            .collect();
+        spec.access_packages = body
+            .access_packages
+            .iter()
+            .flatten()
+            .map(|p| p.urn.clone())
+            .collect();
+        spec.is_visible = profile.system.as_ref().is_none_or(|s| s.is_visible);
+        let kind = if agent {
+            RequestKind::Agent
+        } else {
+            RequestKind::Standard
+        };
+        self.preflight(&spec, crate::rights::Purpose::Request(kind))
+            .await?;
         let token = self
             .vendor_token(profile, SCOPE_REQUEST_WRITE, false)
             .await?;

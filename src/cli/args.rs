@@ -43,6 +43,9 @@ pub enum Command {
     /// System user requests to a customer.
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Search resources and access packages; check the system's rights before sending them.
+    #[command(subcommand)]
+    Rights(super::rights::RightsCommand),
     /// Get a Maskinporten token (a vendor token, or with --system-user a system-user token).
     Token(TokenArgs),
     /// Call an API with a system-user token and show status, timing and body.
@@ -166,6 +169,10 @@ pub struct SystemArgs {
     /// Register the system as not visible in the customer's system list.
     #[arg(long)]
     pub invisible: bool,
+    /// Skip the pre-flight check of the rights against the public metadata (the register
+    /// then decides alone).
+    #[arg(long)]
+    pub no_preflight: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -191,6 +198,10 @@ pub enum RequestCommand {
         /// Seconds to wait with --wait.
         #[arg(long, default_value_t = 600, requires = "wait")]
         timeout: u64,
+        /// Skip the pre-flight check of the rights against the public metadata (the service
+        /// then decides alone).
+        #[arg(long)]
+        no_preflight: bool,
     },
     /// Add rights or access packages to a customer's existing system user: a change request
     /// the customer approves (exit codes as `request create --wait`; a system user that has

@@ -4,6 +4,7 @@
 pub mod args;
 pub mod doctor;
 pub mod output;
+pub mod rights;
 pub mod tokens;
 
 use crate::altinn::client::{SCOPE_REGISTER_WRITE, SCOPE_REQUEST_READ};
@@ -78,7 +79,20 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             open,
             wait,
             timeout,
-        }) => request_create(ctx, agent, customer_org, external_ref, open, wait, timeout).await,
+            no_preflight,
+        }) => {
+            request_create(
+                ctx,
+                agent,
+                customer_org,
+                external_ref,
+                open,
+                wait,
+                timeout,
+                no_preflight,
+            )
+            .await
+        }
         Command::Request(RequestCommand::Change {
             add_resources,
             add_packages,
@@ -98,6 +112,7 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             request_status(ctx, id, wait, timeout).await
         }
         Command::Request(RequestCommand::List) => request_list(ctx).await,
+        Command::Rights(r) => rights::run(ctx, r).await,
         Command::Token(a) => token(ctx, a).await,
         Command::Call(a) => call(ctx, a).await,
         Command::Profile(p) => profile_cmd(ctx, p),
@@ -471,7 +486,10 @@ async fn system_register(ctx: &Ctx, a: SystemArgs) -> Result<i32, AppError> {
             if flow.profile.client_id.is_none() {
                 return Err(AppError::usage("set up the Maskinporten client first: `client set --vendor-org <org>`"));
             }
-            drive(&mut flow, &session, Msg::SubmitSystem(form)).await?;
+            session.runner.set_preflight(!a.no_preflight);
+            let driven = drive(&mut flow, &session, Msg::SubmitSystem(form)).await;
+            preflight_notes(ctx, &session);
+            driven?;
             let reg = flow.registration.clone().ok_or_else(|| AppError::usage("the registration produced no result"))?;
             let v = SystemRegisterOutput {
                 id: reg.system_id.clone(),
@@ -530,6 +548,15 @@ async fn system_show(ctx: &Ctx) -> Result<i32, AppError> {
     .await
 }
 
+/// The last pre-flight's warnings, offline note and unchecked rights, on stderr.
+fn preflight_notes(ctx: &Ctx, session: &Session) {
+    if let Some(report) = session.runner.take_preflight() {
+        for n in report.notes() {
+            ctx.out.info(n);
+        }
+    }
+}
+
 /// A QR code of `text` for a terminal (two rows per character line).
 pub fn qr_text(text: &str) -> Option<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
@@ -556,6 +583,7 @@ fn approve_command(ctx: &Ctx, request_id: &str) -> String {
 /// command that approves; with `--wait` the process keeps the sandbox and its page up, prints
 /// the confirmUrl and QR code first and waits for the answer. Elsewhere (a running `sandbox
 /// serve`, TT02, production) the page outlives the command and the URL is printed at once.
+#[allow(clippy::too_many_arguments)] // one per flag of `request create`
 async fn request_create(
     ctx: &Ctx,
     agent: bool,
@@ -564,13 +592,17 @@ async fn request_create(
     open: bool,
     wait: bool,
     timeout: u64,
+    no_preflight: bool,
 ) -> Result<i32, AppError> {
     with_flow(ctx, |mut flow, session| async move {
         let r = async {
             let customer = customer_org
                 .or_else(|| flow.profile.customer_org.clone())
                 .ok_or_else(|| AppError::usage("which customer? --customer-org <org number> (sandbox: `sandbox orgs` lists the seeded ones)"))?;
-            drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await?;
+            session.runner.set_preflight(!no_preflight);
+            let driven = drive(&mut flow, &session, Msg::SubmitRequest(RequestForm { customer_org: customer, agent, external_ref: external_ref.unwrap_or_default() })).await;
+            preflight_notes(ctx, &session);
+            driven?;
             let req = flow.profile.current_request().cloned().ok_or_else(|| AppError::usage("no request was created"))?;
             let embedded = session.hosts_sandbox();
             // Opening a page that is gone when this command ends helps nobody: --open waits.

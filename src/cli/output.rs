@@ -259,3 +259,52 @@ pub struct ExportOutput {
     pub out: std::path::PathBuf,
     pub inline_key: bool,
 }
+
+/// One row of `rights search`.
+#[derive(Debug, Serialize)]
+pub struct RightRow {
+    pub kind: crate::rights::RightKind,
+    /// Resource id, or package urn.
+    pub id: String,
+    pub name: String,
+    pub name_en: Option<String>,
+    /// The competent authority of a resource.
+    pub owner: Option<String>,
+    pub owner_code: Option<String>,
+    pub owner_org: Option<String>,
+    pub resource_type: Option<String>,
+    /// A package's area.
+    pub area: Option<String>,
+    pub delegable: Option<bool>,
+    pub assignable: Option<bool>,
+    /// Whether a standard system user can hold it: "yes", "no" or "?".
+    pub standard: String,
+    /// The code the service answers when it cannot.
+    pub standard_code: Option<String>,
+    /// Whether an agent (client) system user can hold it.
+    pub agent: String,
+    pub agent_code: Option<String>,
+}
+
+/// `rights search`.
+#[derive(Debug, Serialize)]
+pub struct RightsSearchOutput {
+    pub term: String,
+    pub kind: crate::rights::SearchKind,
+    /// `{"from": "network"}` or `{"from": "cache", "fetched_at", "offline"}`.
+    pub source: crate::rights::Source,
+    /// "offline: results from cache of <time>".
+    pub note: Option<String>,
+    pub results: Vec<RightRow>,
+}
+
+/// `rights check`.
+#[derive(Debug, Serialize)]
+pub struct RightsCheckOutput {
+    pub system_id: Option<String>,
+    pub request_kind: RequestKind,
+    /// false when anything is refused.
+    pub ok: bool,
+    pub note: Option<String>,
+    pub findings: Vec<crate::rights::Finding>,
+}
