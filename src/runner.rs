@@ -321,6 +321,11 @@ impl Runner {
         &self.altinn
     }
 
+    /// The one HTTP client (for calls no typed client covers, e.g. the reference API).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn maskinporten(&self) -> &MaskinportenClient {
         &self.mp
     }

@@ -24,7 +24,12 @@ struct Agent {
 
 async fn accepted_agent(sb: &SandboxHandle, name: &str, packages: &[&str]) -> Agent {
     let vendor = create_client(sb, VENDOR_ORG, ALL_VENDOR_SCOPES, key_a()).await;
-    let token = token_for(sb, &vendor, &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ]).await;
+    let token = token_for(
+        sb,
+        &vendor,
+        &[SCOPE_REGISTER, SCOPE_REQ_WRITE, SCOPE_REQ_READ],
+    )
+    .await;
     let urns: Vec<Value> = packages
         .iter()
         .map(|p| json!({"urn": format!("urn:altinn:accesspackage:{p}")}))
@@ -90,16 +95,25 @@ async fn send(method: reqwest::Method, url: &str, token: &str) -> (u16, Value) {
         .expect("send");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 async fn add(sb: &SandboxHandle, token: &str, agent: &str, org: &str) -> (u16, Value) {
-    let url = enduser(sb, &format!("/clients?agent={agent}&client={}", party_uuid(org)));
+    let url = enduser(
+        sb,
+        &format!("/clients?agent={agent}&client={}", party_uuid(org)),
+    );
     send(reqwest::Method::POST, &url, token).await
 }
 
 async fn remove(sb: &SandboxHandle, token: &str, agent: &str, org: &str) -> (u16, Value) {
-    let url = enduser(sb, &format!("/clients?agent={agent}&client={}", party_uuid(org)));
+    let url = enduser(
+        sb,
+        &format!("/clients?agent={agent}&client={}", party_uuid(org)),
+    );
     send(reqwest::Method::DELETE, &url, token).await
 }
 
@@ -108,7 +122,12 @@ fn orgs_of(page: &Value) -> Vec<String> {
         .as_array()
         .expect("data")
         .iter()
-        .map(|c| c["clientOrganizationNumber"].as_str().unwrap_or("").to_string())
+        .map(|c| {
+            c["clientOrganizationNumber"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect()
 }
 
@@ -184,12 +203,18 @@ async fn facilitator_adds_two_clients_and_the_vendor_sees_exactly_those() {
         json!({"systemUserId": a.id, "systemUserOwnerOrg": FACILITATOR_ORG})
     );
     assert_eq!(page["data"][0]["clientId"], json!(party_uuid(HAVBRIS)));
-    assert_eq!(page["data"][0]["clientOrganizationName"], "Havbris Bakeri AS");
+    assert_eq!(
+        page["data"][0]["clientOrganizationName"],
+        "Havbris Bakeri AS"
+    );
 
     // Before any client: the vendor can act for nobody.
     assert!(vendor_whoami_clients(&sb, &a).await.is_empty());
     let (status, denied) = vendor_check(&sb, &a, HAVBRIS).await;
-    assert_eq!((status, denied["decision"].clone()), (403, json!("NotApplicable")));
+    assert_eq!(
+        (status, denied["decision"].clone()),
+        (403, json!("NotApplicable"))
+    );
 
     for org in [HAVBRIS, GRANSKOG] {
         let (status, body) = add(&sb, &tone, &a.id, org).await;
@@ -266,7 +291,10 @@ async fn refusals_carry_the_real_codes() {
     )
     .await;
     assert_eq!(status, 400);
-    assert_eq!(body["validationErrors"][0]["title"], "System user not found");
+    assert_eq!(
+        body["validationErrors"][0]["title"],
+        "System user not found"
+    );
     assert_eq!(body["validationErrors"][0]["paths"], json!(["?agent"]));
     let (status, _) = send(
         reqwest::Method::GET,
@@ -276,7 +304,12 @@ async fn refusals_carry_the_real_codes() {
     .await;
     assert_eq!(status, 400);
     let s = setup(&sb, "standard").await;
-    let resp = create_request(&sb, &s.token, &standard_request(&s.system_id, FACILITATOR_ORG)).await;
+    let resp = create_request(
+        &sb,
+        &s.token,
+        &standard_request(&s.system_id, FACILITATOR_ORG),
+    )
+    .await;
     let standard_id = resp.json::<Value>().await.expect("json")["id"]
         .as_str()
         .expect("id")
@@ -298,7 +331,10 @@ async fn refusals_carry_the_real_codes() {
         &tone,
     )
     .await;
-    assert_eq!((status, body["title"].clone()), (404, json!("Party not found")));
+    assert_eq!(
+        (status, body["title"].clone()),
+        (404, json!("Party not found"))
+    );
     sb.shutdown().await;
 }
 
@@ -326,7 +362,10 @@ async fn only_the_facilitators_client_administrators_may_call() {
 
     // The read scope does not allow writes.
     let read_only = person_token(&sb, "tone", Some("altinn:clientdelegations.read")).await;
-    assert_eq!(send(reqwest::Method::GET, &available, &read_only).await.0, 200);
+    assert_eq!(
+        send(reqwest::Method::GET, &available, &read_only).await.0,
+        200
+    );
     assert_eq!(add(&sb, &read_only, &a.id, HAVBRIS).await.0, 403);
 
     // An employee without client administration, and another org's manager: Forbid().
@@ -349,7 +388,10 @@ async fn only_the_facilitators_client_administrators_may_call() {
 
     // Unknown people cannot log in; unknown scopes are refused by "ID-porten".
     let resp = http()
-        .post(format!("{}/sandbox/idporten/token?as=nobody", sb.base_url()))
+        .post(format!(
+            "{}/sandbox/idporten/token?as=nobody",
+            sb.base_url()
+        ))
         .send()
         .await
         .expect("send");
@@ -386,7 +428,10 @@ async fn the_client_page_is_as_strict_as_the_api() {
         let page = page.clone();
         async move {
             let resp = http().post(&page).form(&f).send().await.expect("send");
-            (resp.status().as_u16(), resp.text().await.unwrap_or_default())
+            (
+                resp.status().as_u16(),
+                resp.text().await.unwrap_or_default(),
+            )
         }
     };
     let resp = http()
@@ -397,7 +442,10 @@ async fn the_client_page_is_as_strict_as_the_api() {
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap_or_default();
     assert!(html.contains(r#"id="add-312345676""#), "{html}");
-    assert!(!html.contains(r#"id="add-315678900""#), "auditor-only client offered");
+    assert!(
+        !html.contains(r#"id="add-315678900""#),
+        "auditor-only client offered"
+    );
 
     let (status, html) = post(form("tone", "add", NORDLYS)).await;
     assert_eq!(status, 200, "{html}");
@@ -437,4 +485,109 @@ async fn the_client_page_is_as_strict_as_the_api() {
     assert_eq!(vendor_whoami_clients(&sb, &a).await, [NORDLYS]);
     let _ = sandbox::seeded_orgs();
     sb.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The CLI on the embedded sandbox: `agent clients|check|add-client|remove-client`
+// ---------------------------------------------------------------------------------------------
+
+struct Home(tempfile::TempDir);
+
+impl Home {
+    fn run(&self, args: &[&str]) -> (i32, Value, String) {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("altinn-onboard"))
+            .env("ALTINN_ONBOARD_HOME", self.0.path())
+            .env_remove("ALTINN_ONBOARD_PROFILE")
+            .env_remove("ALTINN_ONBOARD_ENV")
+            .env_remove("ALTINN_ONBOARD_MASKINPORTEN_URL")
+            .env_remove("ALTINN_ONBOARD_ALTINN_URL")
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("run");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (
+            out.status.code().unwrap_or(-1),
+            serde_json::from_str(&stdout).unwrap_or(Value::String(stdout)),
+            stderr,
+        )
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let (code, v, err) = self.run(args);
+        assert_eq!(code, 0, "{args:?}: {v} {err}");
+        v
+    }
+}
+
+#[test]
+fn cli_adds_checks_and_removes_clients() {
+    let h = Home(tempfile::tempdir().expect("tmp"));
+    h.ok(&["keys", "generate"]);
+    h.ok(&["client", "set", "--vendor-org", "310904473", "--scope", "altinn:authentication/systemregister.write altinn:authentication/systemuser.request.write altinn:authentication/systemuser.request.read altinn:systembruker.demo"]);
+    h.ok(&[
+        "system",
+        "register",
+        "--name",
+        "regn",
+        "--invisible",
+        "--access-package",
+        "urn:altinn:accesspackage:regnskapsforer-lonn",
+    ]);
+    // Before an agent request: a clear usage error.
+    let (code, err, _) = h.run(&["agent", "clients"]);
+    assert_eq!(code, 1, "{err}");
+    h.ok(&[
+        "request",
+        "create",
+        "--agent",
+        "--customer-org",
+        FACILITATOR_ORG,
+    ]);
+    h.ok(&["sandbox", "approve"]);
+
+    let v = h.ok(&["agent", "clients"]);
+    assert_eq!(v["clients"], json!([]));
+    for org in [HAVBRIS, GRANSKOG] {
+        let v = h.ok(&["agent", "add-client", "--client", org]);
+        assert_eq!(v["action"], "added");
+        assert_eq!(v["person"], "tone");
+    }
+    // Not a client of the facilitator: Altinn's code, exit 2.
+    let (code, err, _) = h.run(&["agent", "add-client", "--client", SOLSIKKE]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err["error"]["code"], "AUTH-00079");
+    // Someone who is not a client administrator: 403, exit 2.
+    let (code, err, _) = h.run(&["agent", "add-client", "--client", NORDLYS, "--as", "geir"]);
+    assert_eq!(
+        (code, err["error"]["status"].clone()),
+        (2, json!(403)),
+        "{err}"
+    );
+
+    let mut v = h.ok(&["agent", "clients"]);
+    v["agent"] = json!("[agent id]");
+    insta::assert_json_snapshot!("agent_clients_json", v);
+    assert_eq!(
+        v["clients"].as_array().map(|c| c.len()),
+        Some(2),
+        "exactly the two added"
+    );
+
+    let v = h.ok(&["agent", "check", "--client", GRANSKOG]);
+    assert_eq!(
+        (v["permitted"].clone(), v["decision"].clone()),
+        (json!(true), json!("Permit"))
+    );
+    let (code, v, _) = h.run(&["agent", "check", "--client", NORDLYS]);
+    assert_eq!(code, 2);
+    assert_eq!(v["decision"], "NotApplicable");
+
+    let v = h.ok(&["agent", "remove-client", "--client", HAVBRIS]);
+    assert_eq!(v["clients"], json!([GRANSKOG]));
+    let (code, _, _) = h.run(&["agent", "check", "--client", HAVBRIS]);
+    assert_eq!(code, 2);
+    let (code, err, _) = h.run(&["agent", "check", "--client", "12345"]);
+    assert_eq!(code, 1, "{err}");
 }
