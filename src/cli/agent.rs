@@ -248,9 +248,9 @@ async fn run_in(
     match cmd {
         AgentCommand::Clients => {
             if !is_sandbox(session).await? {
-                let mut e = AppError::usage(format!(
-                    "Altinn gives a vendor no list of an agent system user's clients: check one with `agent check --client ORG`, which asks the way an API does"
-                ));
+                let mut e = AppError::usage(
+                    "Altinn gives a vendor no list of an agent system user's clients: check one with `agent check --client ORG`, which asks the way an API does",
+                );
                 e.hint = Some(facilitator_guide(kind, &facilitator));
                 return Err(e);
             }
