@@ -49,16 +49,17 @@ static SEEDED_ORGS: &[SeedOrg] = &[
         name: "Tindeklatrer Sport AS",
         system_vendor: true,
     },
-    SeedOrg {
-        org_no: "316789013",
-        name: "Granskog Snekkerverksted AS",
-        system_vendor: true,
-    },
     // The facilitator (issue 12): an accountant and auditor firm with client relationships
-    // ([`client_relations`]); it approves agent requests and adds clients to agent system users.
+    // ([`client_relations`]); it approves agent requests and adds clients to agent system
+    // users. Not last: the wizard proposes the last org as the vendor.
     SeedOrg {
         org_no: FACILITATOR_ORG,
         name: "Tallknuser Regnskap og Revisjon AS",
+        system_vendor: true,
+    },
+    SeedOrg {
+        org_no: "316789013",
+        name: "Granskog Snekkerverksted AS",
         system_vendor: true,
     },
 ];
