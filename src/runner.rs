@@ -436,6 +436,11 @@ impl Runner {
         Ok(Some(report))
     }
 
+    /// The one HTTP client (for calls no typed client covers, e.g. the reference API).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     pub fn maskinporten(&self) -> &MaskinportenClient {
         &self.mp
     }

@@ -46,6 +46,10 @@ pub enum Command {
     /// Search resources and access packages; check the system's rights before sending them.
     #[command(subcommand)]
     Rights(super::rights::RightsCommand),
+    /// An agent (client) system user: which clients it may act for; the facilitator's
+    /// add/remove client (sandbox only; on TT02/prod the facilitator does it in Altinn).
+    #[command(subcommand)]
+    Agent(super::agent::AgentCommand),
     /// Get a Maskinporten token (a vendor token, or with --system-user a system-user token).
     Token(TokenArgs),
     /// Call an API with a system-user token and show status, timing and body.

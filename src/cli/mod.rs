@@ -1,6 +1,7 @@
 //! The non-interactive CLI: every wizard step as a subcommand, driving the same flow and
 //! effect runner. Results go to stdout (JSON with `--json`); progress, hints and logs to stderr.
 
+pub mod agent;
 pub mod args;
 pub mod doctor;
 pub mod output;
@@ -113,6 +114,7 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
         }
         Command::Request(RequestCommand::List) => request_list(ctx).await,
         Command::Rights(r) => rights::run(ctx, r).await,
+        Command::Agent(a) => agent::run(ctx, a).await,
         Command::Token(a) => token(ctx, a).await,
         Command::Call(a) => call(ctx, a).await,
         Command::Profile(p) => profile_cmd(ctx, p),
@@ -129,7 +131,7 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
     }
 }
 
-async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, AppError>
+pub(crate) async fn with_flow<F, Fut>(ctx: &Ctx, f: F) -> Result<i32, AppError>
 where
     F: FnOnce(Flow, Session) -> Fut,
     Fut: std::future::Future<Output = (Result<i32, AppError>, Session)>,
@@ -1002,7 +1004,7 @@ async fn request_list(ctx: &Ctx) -> Result<i32, AppError> {
     .await
 }
 
-fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, AppError> {
+pub(crate) fn scopes_arg(arg: Option<String>, profile: &Profile) -> Result<Vec<String>, AppError> {
     match arg {
         Some(s) => crate::validate::scopes(&s).map_err(|e| AppError::usage(e.to_string())),
         None => Ok(profile

@@ -19,6 +19,12 @@ pub const SCOPE_SYSTEMREGISTER_WRITE: &str = "altinn:authentication/systemregist
 pub const SCOPE_SYSTEMREGISTER_ADMIN: &str = "altinn:authentication/systemregister.admin";
 pub const SCOPE_REQUEST_WRITE: &str = "altinn:authentication/systemuser.request.write";
 pub const SCOPE_REQUEST_READ: &str = "altinn:authentication/systemuser.request.read";
+// mirrors: AuthzConstants.SCOPE_CLIENTDELEGATION_READ / _WRITE (AuthzConstants.cs:122-137),
+// required by POLICY_CLIENTDELEGATION_READ / _WRITE (AuthenticationHost.cs:275-278)
+pub const SCOPE_CLIENTDELEGATION_READ: &str = "altinn:clientdelegations.read";
+pub const SCOPE_CLIENTDELEGATION_WRITE: &str = "altinn:clientdelegations.write";
+/// mirrors: AuthzConstants.SCOPE_PORTAL, the scope every end user logged in to Altinn has.
+pub const SCOPE_PORTAL: &str = "altinn:portal/enduser";
 
 /// Altinn token lifetime after exchange. guess: `GeneralSettings.JwtValidityMinutes` is 30 in
 /// the repository's appsettings; the deployed value is unknown.
@@ -285,8 +291,11 @@ pub async fn exchange(
     }
     match provider.to_lowercase().as_str() {
         "maskinporten" => {}
-        // guess: the sandbox has no ID-porten or Altinn Studio, so those tokens can never validate.
-        "id-porten" | "altinnstudio" => return problem::unauthorized(),
+        // The sandbox's stand-in for ID-porten issues person tokens (POST /sandbox/idporten/token,
+        // a simulated log-in like the approval page's); they are exchanged like ID-porten's.
+        "id-porten" => return exchange_person_token(&app, &base, token, &headers),
+        // guess: the sandbox has no Altinn Studio, so its tokens can never validate.
+        "altinnstudio" => return problem::unauthorized(),
         _ => {
             // mirrors: AuthenticationController.cs BadRequest(string), content-negotiated.
             return problem::text_result(
@@ -355,6 +364,175 @@ pub async fn exchange(
     // `Ok(string)`: content negotiation picks the string formatter (text/plain) unless the
     // caller asked for JSON, in which case the JSON formatter writes a quoted string.
     problem::text_result(&headers, StatusCode::OK, jwt)
+}
+
+fn sign_claims(app: &Shared, claims: &Map<String, Value>) -> Result<String, Response> {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(app.key.kid.clone());
+    header.typ = Some("JWT".into());
+    jsonwebtoken::encode(&header, claims, &app.key.encoding).map_err(|e| {
+        tracing::error!("could not sign a token: {e}");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })
+}
+
+/// The `pid` claim of a seeded person's sandbox ID-porten token. guess: synthetic, 11 digits
+/// but not a valid national identity number (the sandbox's people are invented).
+fn person_pid(user_id: u64) -> String {
+    format!("{:011}", 99_000_000_000u64 + user_id)
+}
+
+/// Lifetime of the sandbox's ID-porten tokens. guess: ID-porten's access tokens live 120 s by
+/// default; the sandbox keeps them a little longer for people clicking through a workshop.
+const IDPORTEN_TOKEN_SECS: i64 = 600;
+
+/// sandbox-only: the stand-in for ID-porten. A simulated log-in, as on the approval page (choose
+/// a seeded person; no password, nothing to prove): `POST /sandbox/idporten/token?as=<person>
+/// [&scope=...]` answers `{"access_token","token_type","expires_in","scope"}`, an ID-porten-like
+/// token (`pid`, `acr`, `scope`) that the real exchange path
+/// (`GET /authentication/api/v1/exchange/id-porten`) turns into an Altinn end-user token. The
+/// default scopes are an end-user system's for client administration: `altinn:portal/enduser
+/// altinn:clientdelegations.read altinn:clientdelegations.write`
+/// (docs.altinn.studio/en/api/authentication/systemuserapi/clientdelegation).
+pub async fn idporten_token(
+    State(app): State<Shared>,
+    base: Base,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(who) = q.get("as").map(|s| s.trim()).filter(|s| !s.is_empty()) else {
+        return problem::sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "person_required",
+            "Say who logs in: ?as=<person> (a seeded person, see `altinn-onboard sandbox orgs`)",
+        );
+    };
+    let Some(person) = super::orgs::person_by_id(who) else {
+        return problem::sandbox_error(
+            StatusCode::NOT_FOUND,
+            "unknown_person",
+            format!("No seeded person {who:?}; `altinn-onboard sandbox orgs` lists them"),
+        );
+    };
+    let allowed = [
+        SCOPE_PORTAL,
+        SCOPE_CLIENTDELEGATION_READ,
+        SCOPE_CLIENTDELEGATION_WRITE,
+    ];
+    let scope = q
+        .get("scope")
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| allowed.join(" "));
+    if let Some(bad) = scope.split(' ').find(|s| !allowed.contains(s)) {
+        return problem::oauth_error(
+            "invalid_scope",
+            &format!(
+                "the sandbox's end-user system may ask ID-porten only for {}; not {bad}",
+                allowed.join(", ")
+            ),
+        );
+    }
+    let Some(user_id) = super::orgs::user_id(person) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let now = app.now().timestamp();
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(format!("{}/", base.0)));
+    claims.insert("sub".into(), json!(format!("sandbox-person-{}", person.id)));
+    claims.insert("pid".into(), json!(person_pid(user_id)));
+    claims.insert("acr".into(), json!("idporten-loa-substantial"));
+    claims.insert("amr".into(), json!(["TestID"]));
+    claims.insert("client_id".into(), json!("sandbox-enduser-system"));
+    claims.insert("scope".into(), json!(scope));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + IDPORTEN_TOKEN_SECS));
+    claims.insert("jti".into(), json!(Uuid::new_v4().to_string()));
+    let jwt = match sign_claims(&app, &claims) {
+        Ok(t) => t,
+        Err(resp) => return resp,
+    };
+    tracing::info!(person = person.id, "simulated ID-porten log-in");
+    axum::Json(json!({
+        "access_token": jwt,
+        "token_type": "Bearer",
+        "expires_in": IDPORTEN_TOKEN_SECS,
+        "scope": scope,
+    }))
+    .into_response()
+}
+
+/// mirrors: AuthenticationController.ExchangeExternalSystemToken for `id-porten`: the person's
+/// Altinn token, with `urn:altinn:userid`, `urn:altinn:partyid`, `urn:altinn:authlevel` and the
+/// ID-porten scopes kept. Only the sandbox's own ID-porten tokens (`pid`, no `consumer`) pass.
+fn exchange_person_token(app: &Shared, base: &Base, token: &str, headers: &HeaderMap) -> Response {
+    let claims = match verify_sandbox_token(app, base, token) {
+        Ok(c) => c,
+        Err(reason) => {
+            tracing::debug!(%reason, "id-porten exchange rejected");
+            return problem::unauthorized();
+        }
+    };
+    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("");
+    let pid = claims.get("pid").and_then(Value::as_str).unwrap_or("");
+    if iss.ends_with(ALTINN_ISSUER_PATH) || claims.contains_key("consumer") || pid.is_empty() {
+        return problem::unauthorized();
+    }
+    let Some(person) = pid
+        .parse::<u64>()
+        .ok()
+        .and_then(|p| p.checked_sub(99_000_000_000))
+        .and_then(super::orgs::person_by_user_id)
+    else {
+        return problem::unauthorized();
+    };
+    let Some(user_id) = super::orgs::user_id(person) else {
+        return problem::unauthorized();
+    };
+    let now = app.now().timestamp();
+    let mut out = Map::new();
+    for k in ["pid", "scope", "acr", "amr", "sub", "client_id"] {
+        if let Some(v) = claims.get(k) {
+            out.insert(k.into(), v.clone());
+        }
+    }
+    out.insert("urn:altinn:userid".into(), json!(user_id.to_string()));
+    out.insert(
+        "urn:altinn:partyid".into(),
+        json!(super::orgs::party_id(&format!("person:{}", person.id))),
+    );
+    out.insert(
+        "urn:altinn:authenticatemethod".into(),
+        json!("IdportenTestId"),
+    );
+    out.insert("urn:altinn:authlevel".into(), json!(3));
+    out.insert(
+        "iss".into(),
+        json!(format!("{}{ALTINN_ISSUER_PATH}", base.0)),
+    );
+    out.insert("sid".into(), json!(Uuid::new_v4().to_string()));
+    out.insert("iat".into(), json!(now));
+    out.insert("nbf".into(), json!(now));
+    out.insert("exp".into(), json!(now + ALTINN_TOKEN_MINUTES * 60));
+    match sign_claims(app, &out) {
+        Ok(jwt) => problem::text_result(headers, StatusCode::OK, jwt),
+        Err(resp) => resp,
+    }
+}
+
+impl Caller {
+    /// The seeded person an Altinn end-user token (exchanged from the sandbox's ID-porten) is
+    /// for; `None` for Maskinporten and system-user tokens.
+    pub fn person(&self) -> Option<&'static super::orgs::SeedPerson> {
+        let iss = self.claims.get("iss").and_then(Value::as_str)?;
+        if !iss.ends_with(ALTINN_ISSUER_PATH) {
+            return None;
+        }
+        let id = self.claims.get("urn:altinn:userid")?;
+        let id = id
+            .as_u64()
+            .or_else(|| id.as_str().and_then(|s| s.parse().ok()))?;
+        super::orgs::person_by_user_id(id)
+    }
 }
 
 /// mirrors: AA OpenIdController — discovery for the issuer of exchanged tokens.

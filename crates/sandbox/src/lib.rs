@@ -119,6 +119,10 @@ pub use catalogue::seeded_resources;
 pub use faults::{Fault, FaultPlan, FaultPlanError, FaultReport, FaultRule, RuleCounter};
 pub use maskinporten::SANDBOX_METADATA_MEMBER;
 pub use orgs::{
+    ClientRelation, ClientRole, FACILITATOR_ORG, client_relations, clients_of,
+    is_client_administrator, party_uuid,
+};
+pub use orgs::{
     DelegationReason, Gap, SeedOrg, SeedPerson, default_person, people_of, seeded_orgs,
     seeded_people,
 };
@@ -855,12 +859,27 @@ fn routes(app: Shared) -> Router {
         //          bare NotFound() SU:274 = RFC 9110 ProblemDetails)
         // owner: supplier = caller else 404 (SystemUserController.cs:268-274)
         .route(&format!("{V1}/systemuser/vendor/byquery"), get(altinn::system_user::system_user_by_query))
+        // ---- The facilitator's clients for agent system users (SystemUserClientDelegationController,
+        //      SUCD; altinn/client_delegation.rs). An end-user token (simulated ID-porten, exchanged)
+        //      with altinn:clientdelegations.read/.write; the PDP on altinn_client_administration. ----
+        // mirrors: AA SUCD.GetAllAgentSystemUsersForParty (SystemUserClientDelegationController.cs:287-309)
+        .route(&format!("{V1}/enduser/systemuser/agents"), get(altinn::client_delegation::list_agents))
+        // mirrors: AA SUCD.GetAvailableClientsForDelegation (SystemUserClientDelegationController.cs:45-97)
+        .route(&format!("{V1}/enduser/systemuser/clients/available"), get(altinn::client_delegation::available))
+        // mirrors: AA SUCD.GetClientsDelegatedToSystemUser (:104-155) + DelegateClientToSystemUser
+        //          (:164-217) + RemoveClientFromSystemUser (:226-277)
+        .route(&format!("{V1}/enduser/systemuser/clients"),
+            get(altinn::client_delegation::delegated).post(altinn::client_delegation::add).delete(altinn::client_delegation::remove))
         // ---- The customer's approval pages (Altinn AM UI; what confirmUrl points at; ui.rs,
         //      decisions in altinn/decision.rs) ----
         // mirrors: AM UI /accessmanagement/ui/systemuser/request?id= (RequestSystemUserController.CONFIRMURL_STANDARD_REQUEST)
         .route("/accessmanagement/ui/systemuser/request", get(ui::page_request).post(ui::decide_request))
         // mirrors: AM UI /accessmanagement/ui/systemuser/agentrequest?id= (CONFIRMURL_AGENTREQUEST)
         .route("/accessmanagement/ui/systemuser/agentrequest", get(ui::page_agent_request).post(ui::decide_agent_request))
+        // sandbox: the AM UI's client administration for an agent system user (what Altinn's
+        //          system-access overview offers as "Add clients"), incl. the facilitator's own
+        //          organisation (SystemUserController.cs:500-530, "self"); ui.rs + client_delegation.rs
+        .route("/accessmanagement/ui/systemuser/agentclients", get(ui::page_agent_clients).post(ui::change_agent_clients))
         // mirrors: AM UI /accessmanagement/ui/systemuser/changerequest?id= (ChangeRequestSystemUserController.CONFIRMURL2)
         .route("/accessmanagement/ui/systemuser/changerequest", get(ui::page_change_request).post(ui::decide_change_request))
         // ---- Sandbox-only administration (Digdir self-service and the customer's clicks) ----
@@ -874,6 +893,9 @@ fn routes(app: Shared) -> Router {
         .route("/sandbox/clients/{client_id}/scopes", put(ui::replace_client_scopes))
         // sandbox: the seeded organisations
         .route("/sandbox/orgs", get(ui::list_orgs))
+        // sandbox: the stand-in for ID-porten, a simulated person log-in (`?as=<person>`, as on
+        //          the approval page); exchange its token at {V1}/exchange/id-porten (auth.rs)
+        .route("/sandbox/idporten/token", post(auth::idporten_token))
         // sandbox: which sandbox this is (clients tell a restarted or other sandbox from theirs)
         .route("/sandbox/info", get(info))
         // sandbox: act as the customer (standard, agent and change requests); mirrors the effect of
@@ -893,6 +915,11 @@ fn routes(app: Shared) -> Router {
         // ---- Reference API ----
         // sandbox: who is calling, for a system-user token
         .route("/reference/whoami", get(ui::whoami))
+        // sandbox: may the system user in the token act for this organisation? 200 (Permit) or
+        //          403 (NotApplicable), as an API provider asks Altinn's PDP with
+        //          urn:altinn:systemuser:uuid + urn:altinn:organization:identifier-no
+        //          (test/...SystemIntegrationTests/Resources/Testdata/AccessManagement/systemUserDecision.json)
+        .route("/reference/clients/{org}", get(ui::act_for))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         // sandbox: fault injection over every route (after routing, so rules can name a route
         // template); a no-op while the plan is empty

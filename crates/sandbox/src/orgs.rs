@@ -49,6 +49,14 @@ static SEEDED_ORGS: &[SeedOrg] = &[
         name: "Tindeklatrer Sport AS",
         system_vendor: true,
     },
+    // The facilitator (issue 12): an accountant and auditor firm with client relationships
+    // ([`client_relations`]); it approves agent requests and adds clients to agent system
+    // users. Not last: the wizard proposes the last org as the vendor.
+    SeedOrg {
+        org_no: FACILITATOR_ORG,
+        name: "Tallknuser Regnskap og Revisjon AS",
+        system_vendor: true,
+    },
     SeedOrg {
         org_no: "316789013",
         name: "Granskog Snekkerverksted AS",
@@ -243,6 +251,33 @@ static SEEDED_PEOPLE: &[SeedPerson] = &[
         gaps: &[Gap::AnyResource(MissingDelegationAccess)],
         shows: "refused: AUTH-00018 on any single right (no direct delegation)",
     },
+    SeedPerson {
+        id: "tone",
+        name: "Tone Tallknuser",
+        org_no: FACILITATOR_ORG,
+        role: "DAGL",
+        access_manager: true,
+        gaps: &[],
+        shows: "approves agent requests; client administrator (adds and removes clients)",
+    },
+    SeedPerson {
+        id: "mona",
+        name: "Mona Klient",
+        org_no: FACILITATOR_ORG,
+        role: "klientadministrator",
+        access_manager: false,
+        gaps: &[],
+        shows: "client administrator only: adds and removes clients; AUTH-00066 on approval",
+    },
+    SeedPerson {
+        id: "geir",
+        name: "Geir Bilag",
+        org_no: FACILITATOR_ORG,
+        role: "ANSATT",
+        access_manager: false,
+        gaps: &[],
+        shows: "neither: 403 from the client-delegation API, refused on the client page",
+    },
 ];
 
 /// The approver of an organisation the sandbox has no people for (a vendor org known from its
@@ -287,6 +322,147 @@ pub fn find_person(org_no: &str, who: &str) -> Option<&'static SeedPerson> {
     people_of(org_no)
         .into_iter()
         .find(|p| p.id.eq_ignore_ascii_case(who) || p.name.eq_ignore_ascii_case(who))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client relationships (the facilitator's clients; issue 12)
+// ---------------------------------------------------------------------------------------------
+
+/// The seeded facilitator: an accountant and auditor firm (Tallknuser Regnskap og Revisjon AS).
+pub const FACILITATOR_ORG: &str = "311223348";
+
+/// An Entity Register role one organisation holds for another, which gives the holder access
+/// packages for that client. The packages per role are Altinn's table "ER Role / Available
+/// Access Packages" (docs.altinn.studio/en/authorization/guides/end-user/system-user/delegate-clients;
+/// the packages' own descriptions in assets/catalogue/packages.tsv say the same: "Fullmakt hos
+/// regnskapsfører oppstår når kunden registrerer regnskapsfører i Enhetsregisteret").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ClientRole {
+    /// REGN, regnskapsfører (accountant)
+    Accountant,
+    /// REVI, revisor (auditor)
+    Auditor,
+}
+
+impl ClientRole {
+    /// The ER role code.
+    pub fn code(self) -> &'static str {
+        match self {
+            ClientRole::Accountant => "REGN",
+            ClientRole::Auditor => "REVI",
+        }
+    }
+
+    /// The access packages (names, without `urn:altinn:accesspackage:`) the role gives.
+    pub fn packages(self) -> &'static [&'static str] {
+        match self {
+            ClientRole::Accountant => &[
+                "regnskapsforer-med-signeringsrettighet",
+                "regnskapsforer-uten-signeringsrettighet",
+                "regnskapsforer-lonn",
+            ],
+            ClientRole::Auditor => &["ansvarlig-revisor", "revisormedarbeider"],
+        }
+    }
+}
+
+/// One client relationship: `client` registered `facilitator` in `role` in the Entity Register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClientRelation {
+    /// The organisation that acts for the client (owns the agent system user).
+    pub facilitator: &'static str,
+    /// The client organisation.
+    pub client: &'static str,
+    /// Its roles for the client.
+    pub roles: &'static [ClientRole],
+}
+
+/// guess: invented relationships. Solsikke Barnehage SA (314567897) is deliberately nobody's
+/// client, so adding it is refused as Altinn refuses a non-client (AUTH-00079); Tindeklatrer
+/// has only an auditor, so an accountant's agent user cannot have it (AUTH-00079 as well: Access
+/// Management lists only clients with the agent's packages).
+static CLIENT_RELATIONS: &[ClientRelation] = &[
+    ClientRelation {
+        facilitator: FACILITATOR_ORG,
+        client: "312345676",
+        roles: &[ClientRole::Accountant],
+    },
+    ClientRelation {
+        facilitator: FACILITATOR_ORG,
+        client: "313456781",
+        roles: &[ClientRole::Accountant],
+    },
+    ClientRelation {
+        facilitator: FACILITATOR_ORG,
+        client: "316789013",
+        roles: &[ClientRole::Accountant, ClientRole::Auditor],
+    },
+    ClientRelation {
+        facilitator: FACILITATOR_ORG,
+        client: "315678900",
+        roles: &[ClientRole::Auditor],
+    },
+];
+
+/// Every seeded client relationship.
+pub fn client_relations() -> &'static [ClientRelation] {
+    CLIENT_RELATIONS
+}
+
+/// The client relationships of one facilitator.
+pub fn clients_of(facilitator: &str) -> Vec<&'static ClientRelation> {
+    CLIENT_RELATIONS
+        .iter()
+        .filter(|r| r.facilitator == facilitator)
+        .collect()
+}
+
+/// guess: who the PDP lets administer clients (`altinn_client_administration`, read and write;
+/// SystemUserClientDelegationController.cs:40, 325-341): the facilitator's DAGL (main
+/// administrator) and its "klientadministrator"; nobody else.
+pub fn is_client_administrator(person: &SeedPerson) -> bool {
+    matches!(person.role, "DAGL" | "klientadministrator")
+}
+
+/// A seeded person by handle (handles are unique across organisations).
+pub fn person_by_id(id: &str) -> Option<&'static SeedPerson> {
+    let id = id.trim();
+    SEEDED_PEOPLE.iter().find(|p| p.id.eq_ignore_ascii_case(id))
+}
+
+/// guess: the Altinn user id (`urn:altinn:userid`) of a seeded person: 20 000 001 and up, in
+/// seeding order.
+pub fn user_id(person: &SeedPerson) -> Option<u64> {
+    SEEDED_PEOPLE
+        .iter()
+        .position(|p| p.id == person.id)
+        .map(|i| 20_000_001 + i as u64)
+}
+
+/// The seeded person with an Altinn user id.
+pub fn person_by_user_id(user_id: u64) -> Option<&'static SeedPerson> {
+    let i = user_id.checked_sub(20_000_001)?;
+    SEEDED_PEOPLE.get(usize::try_from(i).ok()?)
+}
+
+fn org_hash(org: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(format!("sandbox-party:{org}").as_bytes()).into()
+}
+
+/// guess: an organisation's party UUID in the sandbox's stand-in for Register, derived from its
+/// number so that every sandbox (and every process on one state file) agrees.
+pub fn party_uuid(org: &str) -> uuid::Uuid {
+    let h = org_hash(org);
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
+/// guess: an organisation's party id (Altinn 2's integer), likewise derived (50 000 000 and up).
+pub fn party_id(org: &str) -> u64 {
+    let h = org_hash(org);
+    50_000_000 + u64::from(u32::from_be_bytes([h[16], h[17], h[18], h[19]]) % 10_000_000)
 }
 
 /// Norwegian organisation number check: 9 digits, weights 3,2,7,6,5,4,3,2, check digit
@@ -476,6 +652,39 @@ mod tests {
             "exactly one seeded non-vendor"
         );
         assert!(seeded_orgs().last().is_some_and(|o| o.system_vendor));
+    }
+
+    #[test]
+    fn client_relations_are_consistent() {
+        for r in client_relations() {
+            assert!(
+                seeded_org_name(r.facilitator).is_some(),
+                "{}",
+                r.facilitator
+            );
+            assert!(seeded_org_name(r.client).is_some(), "{}", r.client);
+            assert_ne!(r.facilitator, r.client);
+            for role in r.roles {
+                for p in role.packages() {
+                    let urn = format!("urn:altinn:accesspackage:{p}");
+                    let pkg = crate::catalogue::package(&urn).expect("package in the catalogue");
+                    // Client packages: delegable to an agent, not assignable to a standard user.
+                    assert!(pkg.is_delegable() && !pkg.is_assignable(), "{p}");
+                }
+            }
+        }
+        let d = default_person(FACILITATOR_ORG);
+        assert_eq!(d.id, "tone");
+        assert!(is_client_administrator(d));
+        assert!(is_client_administrator(person_by_id("mona").expect("mona")));
+        assert!(!is_client_administrator(
+            person_by_id("geir").expect("geir")
+        ));
+        for p in seeded_people() {
+            assert_eq!(person_by_user_id(user_id(p).expect("id")), Some(p));
+        }
+        assert_ne!(party_uuid("312345676"), party_uuid("313456781"));
+        assert_eq!(party_uuid("312345676"), party_uuid("312345676"));
     }
 
     #[test]

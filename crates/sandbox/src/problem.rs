@@ -88,6 +88,11 @@ problems! {
     ACCESS_PACKAGE_NOT_FOUND = (63, 400, "One or more accesspackage is not found in the referenced system in the System Register.");
     ACCESS_PACKAGE_NOT_DELEGABLE_STANDARD = (64, 400, "One or more access packages cannot be delegated. Either they are intended for clients or they cannot be delegated further.");
     ACCESS_PACKAGE_NOT_DELEGABLE_AGENT = (65, 400, "One or more access packages cannot be delegated because they are not intended for client relationships");
+    // Client delegation (SystemUserService.cs:831-935, 1064-1075; Problem.cs:198, 216, 491, 497)
+    CUSTOMER_DELEGATION_FAILED_TO_REVOKE = (31, 400, "Party does not match delegation facilitator.");
+    AGENT_EXPECTED_AGENT_USER_TYPE = (34, 400, "The system user type of the provided system user GUID is not an agent.");
+    AGENT_CLIENT_NOT_FOUND = (79, 400, "Client not found.");
+    AGENT_CLIENT_MISSING_ACCESS_PACKAGES = (80, 400, "Client does not have the accesspackages the agent system user requires");
 }
 
 impl AuthProblem {
@@ -158,6 +163,11 @@ vlds! {
     VLD_SYSTEM_ID_MISMATCH = (12, "The system ID in the request body does not match the system ID in the URL");
     VLD_SYSTEM_ID_SPACES = (13, "System ID cannot have spaces in id (leading, trailing or in between the id)");
     VLD_RESOURCE_NOT_DELEGABLE = (17, "One or more resources specified in rights is of resource type which is not delegable.");
+    // SystemUserClientDelegationController.ValidateSystemUser / ValidateClient (:385-427); 14 has two titles
+    VLD_AGENT_MISSING = (14, "The agent query parameter is missing or invalid");
+    VLD_AGENT_NOT_FOUND = (14, "System user not found");
+    VLD_AGENT_NOT_AGENT = (15, "SystemUser is not a valid system user of type agent");
+    VLD_CLIENT_MISSING = (16, "The client query parameter is missing or invalid");
     VLD_VISIBLE_WITH_CLIENT_PACKAGE = (18, "Access packages meant for system user for client relations can't be used in combination with the flag isVisible: true");
 }
 
@@ -299,6 +309,20 @@ pub fn framework_problem(status: StatusCode) -> Response {
         "traceId": trace_id(),
     });
     json_response(status, "application/problem+json", &body)
+}
+
+/// `NotFound(new ProblemDetails { Title, Detail, Status = 404 })` inside an action
+/// (SystemUserClientDelegationController.cs:62-67, 294-299): the given members plus the
+/// defaults ASP.NET fills in (`type`, `traceId`).
+pub fn not_found_details(title: &str, detail: &str) -> Response {
+    let body = json!({
+        "type": "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        "title": title,
+        "status": 404,
+        "detail": detail,
+        "traceId": trace_id(),
+    });
+    json_response(StatusCode::NOT_FOUND, "application/problem+json", &body)
 }
 
 /// `Unauthorized()` inside an action (e.g. no vendor in the token, RSU:226): 401 ProblemDetails.

@@ -182,6 +182,23 @@ pub struct State {
     pub used_jtis: BTreeMap<String, i64>,
     #[serde(default)]
     pub next_system_user_seq: i64,
+    /// The clients a facilitator added to each agent system user (issue 12; Access
+    /// Management's client delegations), by system user id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agent_clients: BTreeMap<Uuid, AgentClients>,
+}
+
+/// What an agent system user may act for, besides nothing: the clients the facilitator
+/// delegated (in the order added) and whether the facilitator assigned its own organisation
+/// (the access-management UI's "self" delegation).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentClients {
+    /// Client organisation numbers.
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// The facilitator's own organisation is assigned.
+    #[serde(default)]
+    pub own_org: bool,
 }
 
 impl State {
@@ -202,6 +219,7 @@ impl State {
             system_users: BTreeMap::new(),
             used_jtis: BTreeMap::new(),
             next_system_user_seq: 1,
+            agent_clients: BTreeMap::new(),
         })
     }
 

@@ -559,13 +559,26 @@ async fn decide_from_form(
             } else {
                 ("Request rejected", "no", "No system user was created.")
             };
-            result_page(
+            // An accepted agent request has no clients yet: the facilitator adds them next.
+            let details = match (&outcome.system_user_id, outcome.kind) {
+                (Some(su), "agent") => Uuid::parse_str(su)
+                    .map(|su| {
+                        format!(
+                            r#"<p>The agent system user acts for no client yet: <a id="add-clients" href="{}">add clients</a>.</p>"#,
+                            escape(&agent_clients_link(su, Some(&outcome.person)))
+                        )
+                    })
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            result_page_with(
                 StatusCode::OK,
                 headline,
                 class,
                 &outcome.status,
                 message,
                 outcome.redirect_url.as_deref(),
+                details,
             )
         }
         Err(DecideError::Refused(r)) => refusal_page(
@@ -1153,49 +1166,9 @@ pub async fn whoami(
     headers: HeaderMap,
     _q: Query<HashMap<String, String>>,
 ) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_string());
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return whoami_error(
-            StatusCode::UNAUTHORIZED,
-            "missing_token",
-            "Send a Maskinporten system-user token as Authorization: Bearer <token>",
-        );
-    };
-    let claims = match verify_sandbox_token(&app, &base, &token) {
-        Ok(c) => c,
-        Err(reason) => return whoami_error(StatusCode::UNAUTHORIZED, "invalid_token", reason),
-    };
-    let details = claims
-        .get("authorization_details")
-        .and_then(Value::as_array)
-        .and_then(|a| {
-            a.iter()
-                .find(|d| d.get("type").and_then(Value::as_str) == Some("urn:altinn:systemuser"))
-        });
-    let Some(details) = details else {
-        return whoami_error(
-            StatusCode::FORBIDDEN,
-            "not_a_system_user_token",
-            "The token has no urn:altinn:systemuser authorization_details: ask Maskinporten for a system-user token (a grant with authorization_details for the customer organisation)",
-        );
-    };
-    let su_id = details
-        .get("systemuser_id")
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(Value::as_str)
-        .and_then(|s| Uuid::parse_str(s).ok());
-    let Some(su_id) = su_id else {
-        return whoami_error(
-            StatusCode::FORBIDDEN,
-            "not_a_system_user_token",
-            "authorization_details.systemuser_id is missing",
-        );
+    let (claims, su_id) = match system_user_in_token(&app, &base, &headers) {
+        Ok(v) => v,
+        Err(resp) => return resp,
     };
     let st = app.lock().await;
     let Some(su) = st.system_users.get(&su_id).filter(|s| !s.is_deleted) else {
@@ -1207,7 +1180,7 @@ pub async fn whoami(
     };
     let customer_name = seeded_org_name(&su.reportee_org_no);
     let system_name = st.systems.get(&su.system_id).map(|s| s.display_name());
-    let body = json!({
+    let mut body = json!({
         "systemUserId": su.id.to_string(),
         "systemId": su.system_id,
         "systemName": system_name,
@@ -1222,7 +1195,146 @@ pub async fn whoami(
         "accessPackages": su.access_packages,
         "tokenExpiresAt": claims.get("exp").cloned().unwrap_or(Value::Null),
     });
+    if su.user_type == "agent" {
+        // sandbox: whom the agent may act for now (the facilitator's own org when assigned,
+        // then the clients it added); the real way to ask is per organisation, see act_for.
+        let clients: Vec<Value> = altinn::client_delegation::acting_for(&st, su)
+            .into_iter()
+            .map(|org| {
+                json!({
+                    "orgNo": org,
+                    "name": seeded_org_name(&org),
+                    "relation": if org == su.reportee_org_no { "own" } else { "client" },
+                })
+            })
+            .collect();
+        body["clients"] = Value::Array(clients);
+    }
     json_ok(StatusCode::OK, &body)
+}
+
+/// The verified claims of a system-user token in `Authorization` and its system user id, or the
+/// reference API's 401/403.
+fn system_user_in_token(
+    app: &Shared,
+    base: &Base,
+    headers: &HeaderMap,
+) -> Result<(serde_json::Map<String, Value>, Uuid), Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(s, _)| s.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_string());
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Err(whoami_error(
+            StatusCode::UNAUTHORIZED,
+            "missing_token",
+            "Send a Maskinporten system-user token as Authorization: Bearer <token>",
+        ));
+    };
+    let claims = verify_sandbox_token(app, base, &token)
+        .map_err(|reason| whoami_error(StatusCode::UNAUTHORIZED, "invalid_token", reason))?;
+    let details = claims
+        .get("authorization_details")
+        .and_then(Value::as_array)
+        .and_then(|a| {
+            a.iter()
+                .find(|d| d.get("type").and_then(Value::as_str) == Some("urn:altinn:systemuser"))
+        });
+    let Some(details) = details else {
+        return Err(whoami_error(
+            StatusCode::FORBIDDEN,
+            "not_a_system_user_token",
+            "The token has no urn:altinn:systemuser authorization_details: ask Maskinporten for a system-user token (a grant with authorization_details for the customer organisation)",
+        ));
+    };
+    let su_id = details
+        .get("systemuser_id")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok());
+    let Some(su_id) = su_id else {
+        return Err(whoami_error(
+            StatusCode::FORBIDDEN,
+            "not_a_system_user_token",
+            "authorization_details.systemuser_id is missing",
+        ));
+    };
+    Ok((claims, su_id))
+}
+
+/// GET /reference/clients/{org} — an API provider's check before acting for `org` with a
+/// system-user token: the token names the system user (`authorization_details.systemuser_id`;
+/// for an agent, `systemuser_org` is the facilitator), and the provider asks Altinn's PDP
+/// whether that system user may act for `org` (subject `urn:altinn:systemuser:uuid`, resource
+/// attribute `urn:altinn:organization:identifier-no`; ClientDelegationVendorTests.cs and
+/// ClientDelegationFixture.PerformDecision). 200 with `"decision":"Permit"`, or 403 with
+/// `"decision":"NotApplicable"` and why.
+pub async fn act_for(
+    State(app): State<Shared>,
+    base: Base,
+    headers: HeaderMap,
+    Path(org): Path<String>,
+) -> Response {
+    let (_claims, su_id) = match system_user_in_token(&app, &base, &headers) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let org = org.trim().to_string();
+    if !orgs::is_valid_org_no(&org) {
+        return sandbox_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_org",
+            format!("{org:?} is not an organisation number (9 digits, valid check digit)"),
+        );
+    }
+    let st = app.lock().await;
+    let Some(su) = st.system_users.get(&su_id).filter(|s| !s.is_deleted) else {
+        return whoami_error(
+            StatusCode::FORBIDDEN,
+            "system_user_gone",
+            "The system user in the token no longer exists",
+        );
+    };
+    let acting_for = altinn::client_delegation::acting_for(&st, su);
+    let base_body = json!({
+        "systemUserId": su.id.to_string(),
+        "userType": su.user_type,
+        "systemUserOwnerOrg": su.reportee_org_no,
+        "clientOrg": org,
+        "clientName": seeded_org_name(&org),
+        "actingFor": acting_for,
+    });
+    if altinn::client_delegation::may_act_for(&st, su, &org) {
+        let mut body = base_body;
+        body["decision"] = json!("Permit");
+        body["accessPackages"] = json!(su.access_packages);
+        return json_ok(StatusCode::OK, &body);
+    }
+    let why = if su.user_type == "agent" {
+        if org == su.reportee_org_no {
+            format!(
+                "The facilitator {org} has not assigned its own organisation to this agent system user"
+            )
+        } else {
+            format!(
+                "{org} is not a client of this agent system user: the facilitator {} must add it (Altinn's system-access page, or the client-delegation API)",
+                su.reportee_org_no
+            )
+        }
+    } else {
+        format!(
+            "A standard system user acts only for the organisation that approved it ({}), not for {org}",
+            su.reportee_org_no
+        )
+    };
+    let mut body = base_body;
+    body["decision"] = json!("NotApplicable");
+    body["error"] = json!("not_permitted");
+    body["error_description"] = json!(why);
+    json_ok(StatusCode::FORBIDDEN, &body)
 }
 
 /// 404 for an admin call naming a client the sandbox does not have.
@@ -1251,4 +1363,339 @@ fn authorize_owner(
         keys: &client.keys,
     };
     admin::authorize(app, base, method, uri.path(), headers, body, owner)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The facilitator's client administration for an agent system user (Altinn's system-access
+// page, "Add clients"; rules in altinn/client_delegation.rs, the same as the API's)
+// ---------------------------------------------------------------------------------------------
+
+const AGENT_CLIENTS_PATH: &str = "/accessmanagement/ui/systemuser/agentclients";
+
+/// The link to an agent system user's client page, as `person`.
+pub(crate) fn agent_clients_link(id: Uuid, person: Option<&str>) -> String {
+    let mut link = format!("{AGENT_CLIENTS_PATH}?id={id}");
+    if let Some(p) = person {
+        link += &format!("&person={p}");
+    }
+    link
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AgentClientsForm {
+    id: Option<String>,
+    person: Option<String>,
+    /// `add`, `remove`, `add-own`, `remove-own`
+    action: Option<String>,
+    /// The client's organisation number (add, remove).
+    client: Option<String>,
+}
+
+/// GET: the agent system user's clients, the facilitator's other available clients and its own
+/// organisation, each with a button; `?person=` logs in as another person of the facilitator.
+pub async fn page_agent_clients(
+    State(app): State<Shared>,
+    Query(q): Query<AgentClientsForm>,
+) -> Response {
+    agent_clients_page(&app, &q, None).await
+}
+
+/// POST: add or remove a client (or the facilitator's own organisation), as the person chosen,
+/// with the API's checks; the page is shown again with the outcome.
+pub async fn change_agent_clients(
+    State(app): State<Shared>,
+    form: Result<Form<AgentClientsForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return result_page(
+            StatusCode::BAD_REQUEST,
+            "Could not change the clients",
+            "no",
+            "Error",
+            "The form was not submitted correctly.",
+            None,
+        );
+    };
+    let outcome = apply_agent_clients_change(&app, &form).await;
+    agent_clients_page(&app, &form, Some(outcome)).await
+}
+
+/// What a change did: `Ok(message)` or `Err((status, code, message))`.
+type ChangeOutcome = Result<String, (StatusCode, String, String)>;
+
+async fn apply_agent_clients_change(app: &Shared, form: &AgentClientsForm) -> ChangeOutcome {
+    use altinn::client_delegation as cd;
+    let refused = |p: crate::problem::AuthProblem, extra: &str| {
+        (
+            StatusCode::from_u16(p.status).unwrap_or(StatusCode::BAD_REQUEST),
+            p.code_string(),
+            format!("{} ({}){extra}", p.title, p.code_string()),
+        )
+    };
+    let id = form
+        .id
+        .as_deref()
+        .and_then(|i| Uuid::parse_str(i.trim()).ok())
+        .ok_or((
+            StatusCode::NOT_FOUND,
+            "NotFound".into(),
+            "No such system user".into(),
+        ))?;
+    let mut st = app.lock().await;
+    let su = st
+        .system_users
+        .get(&id)
+        .filter(|s| !s.is_deleted && s.user_type == "agent")
+        .cloned()
+        .ok_or((
+            StatusCode::NOT_FOUND,
+            "NotFound".into(),
+            "No such agent system user".into(),
+        ))?;
+    let person =
+        altinn::resolve_person(&su.reportee_org_no, form.person.as_deref()).map_err(|_| {
+            (
+                StatusCode::BAD_REQUEST,
+                "UnknownPerson".to_string(),
+                format!(
+                    "Unknown person; log in as one of: {}",
+                    altinn::people_list(&su.reportee_org_no)
+                ),
+            )
+        })?;
+    if !cd::may_administer_clients(person, &su.reportee_org_no) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            "Forbidden".into(),
+            format!(
+                "{} ({}) is not a client administrator of {}",
+                person.name, person.role, su.reportee_org_no
+            ),
+        ));
+    }
+    let client = form.client.as_deref().map(str::trim).unwrap_or("");
+    let name = |org: &str| seeded_org_name(org).unwrap_or(org).to_string();
+    let message = match form.action.as_deref() {
+        Some("add") => {
+            cd::check_client(&su, client).map_err(|p| refused(p, ""))?;
+            cd::add_client(&mut st, &su, client);
+            format!("{} ({client}) added", name(client))
+        }
+        Some("remove") => {
+            cd::remove_client(&mut st, &su, client).map_err(|p| refused(p, ""))?;
+            format!("{} ({client}) removed", name(client))
+        }
+        Some("add-own") => {
+            cd::check_own_org(&su).map_err(|(p, which)| {
+                refused(
+                    p,
+                    &if which.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ": NotDelegablePackages {which}. Client packages cannot be assigned for the facilitator itself; a system with packages a standard system user can have (e.g. skatt-naering) can"
+                        )
+                    },
+                )
+            })?;
+            cd::set_own_org(&mut st, &su, true);
+            format!("Your own organisation ({}) added", su.reportee_org_no)
+        }
+        Some("remove-own") => {
+            cd::set_own_org(&mut st, &su, false);
+            format!("Your own organisation ({}) removed", su.reportee_org_no)
+        }
+        _ => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                "Error".into(),
+                "Choose add or remove".into(),
+            ));
+        }
+    };
+    app.persist(&st).await.map_err(|e| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error".into(),
+            format!("The sandbox could not save its state: {e}"),
+        )
+    })?;
+    tracing::info!(agent = %su.id, person = person.id, %message, "client page change");
+    Ok(message)
+}
+
+fn client_button(id: Uuid, person: &str, action: &str, client: &str, label: &str) -> String {
+    format!(
+        r#"<form method="post" action="{AGENT_CLIENTS_PATH}" class="inline"><input type="hidden" name="id" value="{id}"><input type="hidden" name="person" value="{}"><input type="hidden" name="action" value="{action}"><input type="hidden" name="client" value="{}"><button type="submit" id="{action}-{}">{}</button></form>"#,
+        escape(person),
+        escape(client),
+        escape(if client.is_empty() { "own" } else { client }),
+        escape(label)
+    )
+}
+
+async fn agent_clients_page(
+    app: &Shared,
+    q: &AgentClientsForm,
+    outcome: Option<ChangeOutcome>,
+) -> Response {
+    use altinn::client_delegation as cd;
+    let Some(id) = q.id.as_deref().and_then(|i| Uuid::parse_str(i.trim()).ok()) else {
+        return not_found_page();
+    };
+    let st = app.lock().await;
+    let Some(su) = st
+        .system_users
+        .get(&id)
+        .filter(|s| !s.is_deleted && s.user_type == "agent")
+        .cloned()
+    else {
+        return not_found_page();
+    };
+    let org = su.reportee_org_no.clone();
+    let org_label = |o: &str| {
+        escape(&match seeded_org_name(o) {
+            Some(n) => format!("{n} ({o})"),
+            None => o.to_string(),
+        })
+    };
+    let system_name = st
+        .systems
+        .get(&su.system_id)
+        .map(|s| s.display_name())
+        .unwrap_or_else(|| su.system_id.clone());
+    let person = match altinn::resolve_person(&org, q.person.as_deref()) {
+        Ok(p) => p,
+        Err(_) => {
+            return result_page(
+                StatusCode::BAD_REQUEST,
+                "Unknown person",
+                "no",
+                "UnknownPerson",
+                &format!(
+                    "Nobody by that name can log in for {org}; choose one of: {}",
+                    altinn::people_list(&org)
+                ),
+                None,
+            );
+        }
+    };
+    let options: String = orgs::people_of(&org)
+        .iter()
+        .map(|p| {
+            format!(
+                r#"<option value="{0}"{1}>{2} ({3})</option>"#,
+                escape(p.id),
+                if p.id == person.id { " selected" } else { "" },
+                escape(p.name),
+                escape(p.role)
+            )
+        })
+        .collect();
+    let mut details = format!(
+        r#"<form method="get" action="{AGENT_CLIENTS_PATH}"><input type="hidden" name="id" value="{id}"><label for="person">Logged in as <small>(simulated ID-porten)</small></label> <select name="person" id="person">{options}</select> <button type="submit" id="switch">Switch</button></form>"#
+    );
+    let (status, class, data_status, message) = match &outcome {
+        Some(Ok(m)) => (StatusCode::OK, "ok", "Changed".to_string(), m.clone()),
+        Some(Err((s, code, m))) => (*s, "no", code.clone(), m.clone()),
+        None => (
+            StatusCode::OK,
+            "ok",
+            "Clients".to_string(),
+            format!(
+                "Choose which clients {} may act for. Only clients that gave {} every access package of the system user can be added.",
+                system_name,
+                seeded_org_name(&org).unwrap_or(&org)
+            ),
+        ),
+    };
+    if !cd::may_administer_clients(person, &org) {
+        details += &format!(
+            r#"<p id="not-allowed" class="no">{} ({}) is not a client administrator of {}: log in as its DAGL or a klientadministrator ({}).</p>"#,
+            escape(person.name),
+            escape(person.role),
+            org_label(&org),
+            escape(
+                &orgs::people_of(&org)
+                    .iter()
+                    .filter(|p| orgs::is_client_administrator(p))
+                    .map(|p| p.id)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        );
+        return result_page_with(
+            StatusCode::FORBIDDEN,
+            "Not a client administrator",
+            "no",
+            "Forbidden",
+            &message,
+            None,
+            details,
+        );
+    }
+    let packages: Vec<String> = su
+        .access_packages
+        .iter()
+        .filter_map(|p| p.urn.clone())
+        .collect();
+    details += &format!(
+        r#"<dl><dt>System user</dt><dd id="agent">{}</dd><dt>System</dt><dd>{}</dd><dt>Facilitator</dt><dd>{}</dd><dt>Access packages</dt><dd id="packages">{}</dd></dl>"#,
+        su.id,
+        escape(&system_name),
+        org_label(&org),
+        escape(&packages.join(", "))
+    );
+    let delegated = st.agent_clients.get(&id).cloned().unwrap_or_default();
+    let mut rows = String::new();
+    if delegated.own_org {
+        rows += &format!(
+            r#"<li data-org="{org}">{} (own organisation) {}</li>"#,
+            org_label(&org),
+            client_button(id, person.id, "remove-own", "", "Remove")
+        );
+    }
+    for c in &delegated.clients {
+        rows += &format!(
+            r#"<li data-org="{}">{} {}</li>"#,
+            escape(c),
+            org_label(c),
+            client_button(id, person.id, "remove", c, "Remove")
+        );
+    }
+    if rows.is_empty() {
+        rows = "<li>none yet</li>".into();
+    }
+    details += &format!(r#"<h2>Clients of this system user</h2><ul id="delegated">{rows}</ul>"#);
+    let mut avail = String::new();
+    for rel in cd::available_clients(&su) {
+        if delegated.clients.iter().any(|c| c == rel.client) {
+            continue;
+        }
+        let roles: Vec<&str> = rel.roles.iter().map(|r| r.code()).collect();
+        avail += &format!(
+            r#"<li data-org="{}">{} <small>({})</small> {}</li>"#,
+            rel.client,
+            org_label(rel.client),
+            roles.join(", "),
+            client_button(id, person.id, "add", rel.client, "Add")
+        );
+    }
+    if !delegated.own_org {
+        avail += &format!(
+            r#"<li data-org="{org}">{} (own organisation) {}</li>"#,
+            org_label(&org),
+            client_button(id, person.id, "add-own", "", "Add")
+        );
+    }
+    details += &format!(r#"<h2>Available</h2><ul id="available">{avail}</ul>"#);
+    result_page_with(
+        status,
+        "Clients of the system user",
+        class,
+        &data_status,
+        &message,
+        None,
+        details,
+    )
 }

@@ -8,6 +8,7 @@
 //! (401/403, empty bodies), then model binding (415/400), then the controller's own logic.
 
 pub(crate) mod change_request;
+pub(crate) mod client_delegation;
 pub(crate) mod decision;
 pub(crate) mod request;
 pub(crate) mod system_register;
