@@ -1131,6 +1131,7 @@ impl Flow {
             self.profile.client_registered = false;
             self.profile.system_registered = None;
             self.profile.requests.clear();
+            self.profile.customers.clear();
             self.profile.last_test_call = None;
             if matches!(setting.kind, EnvKind::Sandbox | EnvKind::Custom) {
                 // The sandbox assigns client ids.
@@ -1221,6 +1222,7 @@ impl Flow {
         if !same_vendor {
             self.profile.system_registered = None;
             self.profile.requests.clear();
+            self.profile.customers.clear();
             self.profile.last_test_call = None;
         }
         // Re-running the step keeps the client it already has (scripts repeat `client set`);

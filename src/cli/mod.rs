@@ -309,6 +309,7 @@ async fn client_set(
         p.client_registered = false;
         p.system_registered = None;
         p.requests.clear();
+        p.customers.clear();
         p.last_test_call = None;
     }
     let r = async {
