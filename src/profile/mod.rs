@@ -502,6 +502,11 @@ impl CustomerRecord {
             .filter(|(_, r)| r.kind != RequestKind::Change)
             .max_by_key(|(i, r)| (r.created_at, *i))
             .map(|(_, r)| CustomerStatus::of_request(&r.status, r.timed_out))
+            // An accepted request says nothing new about a system user seen to be gone.
+            .map(|s| match (s, self.status) {
+                (CustomerStatus::Accepted, CustomerStatus::Withdrawn) => CustomerStatus::Withdrawn,
+                (s, _) => s,
+            })
             .unwrap_or(self.status)
     }
 }
