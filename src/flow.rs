@@ -1334,7 +1334,8 @@ impl Flow {
         self.build_request(form).map_err(|e| e.message)
     }
 
-    fn build_request(&self, form: &RequestForm) -> Result<CreateRequest, FlowError> {
+    /// The body of a request to `form`'s customer for the profile's system (validated).
+    pub fn build_request(&self, form: &RequestForm) -> Result<CreateRequest, FlowError> {
         let invalid = |e: ValidationError| FlowError {
             step: Step::Request,
             kind: ErrorKind::Validation,

@@ -2,6 +2,7 @@
 //! effect runner. Results go to stdout (JSON with `--json`); progress, hints and logs to stderr.
 
 pub mod args;
+pub mod customers;
 pub mod doctor;
 pub mod output;
 pub mod tokens;
@@ -78,13 +79,20 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             open,
             wait,
             timeout,
-        }) => request_create(ctx, agent, customer_org, external_ref, open, wait, timeout).await,
+            customers,
+        }) => match customers {
+            Some(file) => customers::request_create_many(ctx, agent, &file).await,
+            None => {
+                request_create(ctx, agent, customer_org, external_ref, open, wait, timeout).await
+            }
+        },
         Command::Request(RequestCommand::Status { id, wait, timeout }) => {
             request_status(ctx, id, wait, timeout).await
         }
         Command::Request(RequestCommand::List) => request_list(ctx).await,
         Command::Token(a) => token(ctx, a).await,
         Command::Call(a) => call(ctx, a).await,
+        Command::Customers(a) => customers::list(ctx, a).await,
         Command::Profile(p) => profile_cmd(ctx, p),
         Command::Doctor => doctor::run(ctx).await,
         Command::Sandbox(s) => sandbox_cmd(ctx, s).await,
