@@ -170,7 +170,9 @@ fn print_csv(rows: &[CustomerRow]) -> Result<(), AppError> {
             r.system_user_id.as_deref().unwrap_or(""),
             &r.rights.join(" "),
             &check.map(|c| c.at.to_rfc3339()).unwrap_or_default(),
-            check.map(|c| if c.ok { "true" } else { "false" }).unwrap_or(""),
+            check
+                .map(|c| if c.ok { "true" } else { "false" })
+                .unwrap_or(""),
             check.map(|c| c.result.as_str()).unwrap_or(""),
         ])
         .map_err(failed)?;
@@ -201,13 +203,7 @@ const ORG_COLUMNS: [&str; 7] = [
     "organisation_number",
     "customer_org",
 ];
-const REF_COLUMNS: [&str; 5] = [
-    "external_ref",
-    "externalref",
-    "ext_ref",
-    "reference",
-    "ref",
-];
+const REF_COLUMNS: [&str; 5] = ["external_ref", "externalref", "ext_ref", "reference", "ref"];
 
 fn column_name(s: &str) -> String {
     s.trim()
@@ -225,9 +221,9 @@ pub fn parse_customers_csv(bytes: &[u8], file: &str) -> Result<Vec<CustomerLine>
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
-    let header = reader.headers().map_err(|e| {
-        AppError::usage(format!("{file}: cannot read the header line: {e}"))
-    })?;
+    let header = reader
+        .headers()
+        .map_err(|e| AppError::usage(format!("{file}: cannot read the header line: {e}")))?;
     let cols: Vec<String> = header.iter().map(column_name).collect();
     let header_ok = cols.len() >= 2
         && ORG_COLUMNS.contains(&cols[0].as_str())
@@ -532,10 +528,19 @@ async fn one_row(
             Some(code) if !f.message.contains(code.as_str()) => format!("{code}: {}", f.message),
             _ => f.message.clone(),
         };
-        (row(RowOutcome::Refused, None, Some(first_line(&reason))), None)
+        (
+            row(RowOutcome::Refused, None, Some(first_line(&reason))),
+            None,
+        )
     };
     match altinn
-        .get_request_by_external_ref(read, &body.system_id, &line.org, Some(&line.external_ref), agent)
+        .get_request_by_external_ref(
+            read,
+            &body.system_id,
+            &line.org,
+            Some(&line.external_ref),
+            agent,
+        )
         .await
     {
         Ok(Some(info)) => return (row(RowOutcome::Found, Some(&info), None), Some(info)),
@@ -604,7 +609,10 @@ mod tests {
         );
         assert!(e.contains("3 problems (nothing was sent)"), "{e}");
         assert!(e.contains("line 3: "), "{e}");
-        assert!(e.contains("line 4: 312345676 with external reference `a` repeats line 2"), "{e}");
+        assert!(
+            e.contains("line 4: 312345676 with external reference `a` repeats line 2"),
+            "{e}"
+        );
         assert!(e.contains("line 5: "), "{e}");
         assert!(!e.contains("line 6"), "{e}");
     }

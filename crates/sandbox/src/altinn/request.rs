@@ -381,8 +381,13 @@ async fn list_any_requests(
         RequestKind::Standard => format!("/systemuser/request/vendor/bysystem/{system_id}"),
         RequestKind::Agent => format!("/systemuser/request/vendor/agent/bysystem/{system_id}"),
     };
-    let next = next_first
-        .map(|id| next_link(&base, &path, opaque_encode(&serde_json::json!(id.to_string()))));
+    let next = next_first.map(|id| {
+        next_link(
+            &base,
+            &path,
+            opaque_encode(&serde_json::json!(id.to_string())),
+        )
+    });
     Ok(match kind {
         RequestKind::Standard => json_ok(
             StatusCode::OK,
