@@ -1227,6 +1227,7 @@ impl Flow {
             self.profile.client_registered = false;
             self.profile.system_registered = None;
             self.profile.requests.clear();
+            self.profile.customers.clear();
             self.profile.last_test_call = None;
             if matches!(setting.kind, EnvKind::Sandbox | EnvKind::Custom) {
                 // The sandbox assigns client ids.
@@ -1317,6 +1318,7 @@ impl Flow {
         if !same_vendor {
             self.profile.system_registered = None;
             self.profile.requests.clear();
+            self.profile.customers.clear();
             self.profile.last_test_call = None;
         }
         // Re-running the step keeps the client it already has (scripts repeat `client set`);
@@ -1428,7 +1430,8 @@ impl Flow {
         self.build_request(form).map_err(|e| e.message)
     }
 
-    fn build_request(&self, form: &RequestForm) -> Result<CreateRequest, FlowError> {
+    /// The body of a request to `form`'s customer for the profile's system (validated).
+    pub fn build_request(&self, form: &RequestForm) -> Result<CreateRequest, FlowError> {
         let invalid = |e: ValidationError| FlowError {
             step: Step::Request,
             kind: ErrorKind::Validation,

@@ -10,6 +10,7 @@
 pub mod altinn;
 pub mod app;
 pub mod cli;
+pub mod customers;
 pub mod discovery;
 pub mod env;
 pub mod export;

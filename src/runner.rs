@@ -713,13 +713,14 @@ impl Runner {
         })
     }
 
-    async fn create_request(
+    /// The pre-flight of a request body (its rights and packages, for a standard or an agent
+    /// request): what `create_request` runs before sending, and the bulk create runs once.
+    pub async fn preflight_request(
         &self,
         profile: &Profile,
-        body: crate::altinn::model::CreateRequest,
+        body: &crate::altinn::model::CreateRequest,
         agent: bool,
-        delete_first: Option<String>,
-    ) -> Result<RequestRecord, Failure> {
+    ) -> Result<Option<crate::rights::Report>, Failure> {
         let mut spec = crate::profile::SystemSpec::simple("", "", "");
         spec.rights = body
             .rights
@@ -740,7 +741,17 @@ impl Runner {
             RequestKind::Standard
         };
         self.preflight(&spec, crate::rights::Purpose::Request(kind))
-            .await?;
+            .await
+    }
+
+    async fn create_request(
+        &self,
+        profile: &Profile,
+        body: crate::altinn::model::CreateRequest,
+        agent: bool,
+        delete_first: Option<String>,
+    ) -> Result<RequestRecord, Failure> {
+        self.preflight_request(profile, &body, agent).await?;
         let token = self
             .vendor_token(profile, SCOPE_REQUEST_WRITE, false)
             .await?;

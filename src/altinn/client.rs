@@ -565,12 +565,51 @@ impl AltinnClient {
         system_id: &str,
         agent: bool,
     ) -> Result<Vec<RequestInfo>, AltinnError> {
+        self.list_requests_with_progress(token, system_id, agent, &mut |_| {})
+            .await
+    }
+
+    /// [`AltinnClient::list_requests`], telling `on_page` after each page.
+    ///
+    /// Altinn's request lists lose one request per page: the continuation token is the id of
+    /// the first request of the next page (`Page.Create`, src/Core/Models/Page.cs:40-47) and
+    /// the next query continues strictly after it (`r.id > @continue_from`,
+    /// RequestRepository.cs:542 and 624 in altinn-authentication@ad4f6f36). The token is an
+    /// `Opaque<Guid>` (base64url of the JSON string), so the request it names is fetched by id
+    /// afterwards when the pages did not contain it.
+    pub async fn list_requests_with_progress(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        agent: bool,
+        on_page: &mut (dyn FnMut(PageProgress) + Send),
+    ) -> Result<Vec<RequestInfo>, AltinnError> {
         let url = self.api(&format!(
             "{}/bysystem/{}",
             Self::request_path(agent),
             seg(system_id)
         ));
-        self.paginate(token, &url, SCOPE_REQUEST_READ).await
+        let (mut all, tokens): (Vec<RequestInfo>, _) = self
+            .paginate_with(token, &url, SCOPE_REQUEST_READ, on_page)
+            .await?;
+        let mut seen: std::collections::HashSet<String> =
+            all.iter().map(|r| r.id.clone()).collect();
+        for id in tokens.iter().filter_map(|t| opaque_guid(t)) {
+            if seen.contains(&id) {
+                continue;
+            }
+            match self.get_request(token, &id, agent).await {
+                Ok(r) if r.system_id.is_empty() || r.system_id == system_id => {
+                    seen.insert(r.id.clone());
+                    all.push(r);
+                }
+                Ok(_) => {}
+                // Deleted in between: nothing to show.
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(all)
     }
 
     /// `DELETE systemuser/request/vendor/{id}`: 202 on success.
@@ -652,7 +691,9 @@ impl AltinnClient {
             "systemuser/changerequest/vendor/bysystem/{}",
             seg(system_id)
         ));
-        self.paginate(token, &url, SCOPE_REQUEST_READ).await
+        self.paginate_with(token, &url, SCOPE_REQUEST_READ, &mut |_| {})
+            .await
+            .map(|(all, _)| all)
     }
 
     /// `GET systemuser/vendor/byquery?system-id=&orgno=&external-ref=` (SystemUserController.cs
@@ -691,31 +732,57 @@ impl AltinnClient {
         token: &Secret,
         system_id: &str,
     ) -> Result<Vec<SystemUserInfo>, AltinnError> {
-        let url = self.api(&format!("systemuser/vendor/bysystem/{}", seg(system_id)));
-        self.paginate(token, &url, SCOPE_REGISTER_WRITE).await
+        self.list_system_users_with_progress(token, system_id, &mut |_| {})
+            .await
     }
 
-    /// Follow `links.next`. The link is built by the server from the host it saw, which behind
-    /// Altinn's gateway can be an internal http host; so only its `token` parameter is taken
-    /// and the URL rebuilt on the public base (altinn-api-details.md §7.2).
-    async fn paginate<T: DeserializeOwned>(
+    /// [`AltinnClient::list_system_users`], telling `on_page` after each page. (This list
+    /// continues *from* the token's sequence number, `>=`, SystemUserRepository.cs:441, so
+    /// it loses nothing.)
+    pub async fn list_system_users_with_progress(
+        &self,
+        token: &Secret,
+        system_id: &str,
+        on_page: &mut (dyn FnMut(PageProgress) + Send),
+    ) -> Result<Vec<SystemUserInfo>, AltinnError> {
+        let url = self.api(&format!("systemuser/vendor/bysystem/{}", seg(system_id)));
+        self.paginate_with(token, &url, SCOPE_REGISTER_WRITE, on_page)
+            .await
+            .map(|(all, _)| all)
+    }
+
+    /// Follow `links.next`, telling `on_page` after each page; returns the items and the
+    /// continuation tokens met. The link is built by the server from the host it saw
+    /// (`Url.Link`), which behind Altinn's gateway can be an internal http host; so only its
+    /// `token` parameter is taken and the URL rebuilt on the public base we called
+    /// (altinn-api-details.md §7.2): the bearer token never goes to another host, whatever
+    /// `next` names. A token seen before (a loop) or more than 1000 pages stop with an error.
+    async fn paginate_with<T: DeserializeOwned>(
         &self,
         token: &Secret,
         first: &str,
         scope: &str,
-    ) -> Result<Vec<T>, AltinnError> {
+        on_page: &mut (dyn FnMut(PageProgress) + Send),
+    ) -> Result<(Vec<T>, Vec<String>), AltinnError> {
         let mut out = Vec::new();
         let mut url = first.to_string();
         let mut seen_tokens = std::collections::HashSet::new();
-        for _ in 0..MAX_PAGES {
+        let mut tokens = Vec::new();
+        for page_no in 1..=MAX_PAGES {
             let ans = self.send(Method::GET, &url, token, None, true).await?;
             if ans.status.as_u16() != 200 {
                 return Err(self.error(&Method::GET, &url, &ans, scope));
             }
             let page: Paginated<T> = self.parse(&url, &ans)?;
             out.extend(page.data);
-            let Some(next) = page.links.next.filter(|n| !n.is_empty()) else {
-                return Ok(out);
+            let next = page.links.next.filter(|n| !n.is_empty());
+            on_page(PageProgress {
+                page: page_no,
+                items: out.len(),
+                more: next.is_some(),
+            });
+            let Some(next) = next else {
+                return Ok((out, tokens));
             };
             let page_token = url::Url::parse(&next)
                 .ok()
@@ -736,6 +803,7 @@ impl AltinnClient {
                     reason: "links.next repeats a page; stopping".into(),
                 });
             }
+            tokens.push(page_token.clone());
             let mut u = url::Url::parse(first).map_err(|e| AltinnError::BadResponse {
                 url: first.to_string(),
                 status: 0,
@@ -873,6 +941,25 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 /// Percent-encode one path segment.
+/// After each page of a list: which page it was, how many items so far, whether more follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PageProgress {
+    pub page: usize,
+    pub items: usize,
+    pub more: bool,
+}
+
+/// The GUID inside an `Opaque<Guid>` continuation token (base64url of a JSON string,
+/// src/Authentication/Model/Opaque.cs), or `None` for any other token.
+fn opaque_guid(token: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .ok()?;
+    let s: String = serde_json::from_slice(&bytes).ok()?;
+    uuid::Uuid::parse_str(&s).ok().map(|u| u.to_string())
+}
+
 fn seg(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()

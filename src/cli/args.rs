@@ -54,6 +54,9 @@ pub enum Command {
     Token(TokenArgs),
     /// Call an API with a system-user token and show status, timing and body.
     Call(CallArgs),
+    /// Every customer of the system at a glance: one row per customer (all pages of Altinn's
+    /// requests and system users), with status, system user, rights and the last token check.
+    Customers(super::customers::CustomersArgs),
     /// List, show or remove profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -202,6 +205,11 @@ pub enum RequestCommand {
         /// Seconds to wait with --wait.
         #[arg(long, default_value_t = 600, requires = "wait")]
         timeout: u64,
+        /// Ask many customers at once: a CSV file with a header and the columns org number,
+        /// external reference (then any others, ignored). Every row is checked before anything
+        /// is sent; safe to re-run (existing requests are found, not made again).
+        #[arg(long, value_name = "FILE.csv", conflicts_with_all = ["customer_org", "external_ref", "open", "wait"])]
+        customers: Option<PathBuf>,
         /// Skip the pre-flight check of the rights against the public metadata (the service
         /// then decides alone).
         #[arg(long)]

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod args;
+pub mod customers;
 pub mod doctor;
 pub mod output;
 pub mod rights;
@@ -81,19 +82,23 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
             wait,
             timeout,
             no_preflight,
-        }) => {
-            request_create(
-                ctx,
-                agent,
-                customer_org,
-                external_ref,
-                open,
-                wait,
-                timeout,
-                no_preflight,
-            )
-            .await
-        }
+            customers,
+        }) => match customers {
+            Some(file) => customers::request_create_many(ctx, agent, &file, no_preflight).await,
+            None => {
+                request_create(
+                    ctx,
+                    agent,
+                    customer_org,
+                    external_ref,
+                    open,
+                    wait,
+                    timeout,
+                    no_preflight,
+                )
+                .await
+            }
+        },
         Command::Request(RequestCommand::Change {
             add_resources,
             add_packages,
@@ -117,6 +122,7 @@ async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<i32, AppError> {
         Command::Agent(a) => agent::run(ctx, a).await,
         Command::Token(a) => token(ctx, a).await,
         Command::Call(a) => call(ctx, a).await,
+        Command::Customers(a) => customers::list(ctx, a).await,
         Command::Profile(p) => profile_cmd(ctx, p),
         Command::Doctor => doctor::run(ctx).await,
         Command::Sandbox(s) => sandbox_cmd(ctx, s).await,
@@ -341,6 +347,7 @@ async fn client_set(
         p.client_registered = false;
         p.system_registered = None;
         p.requests.clear();
+        p.customers.clear();
         p.last_test_call = None;
     }
     let r = async {

@@ -20,7 +20,10 @@ use std::path::PathBuf;
 /// Format 2 added `environments` (the state of the environments not in use, kept for a switch
 /// back); a format-1 file needs no change but is kept as `.v1.bak` on the first save, since an
 /// older altinn-onboard would drop the other environments' state when it rewrites the file.
-pub const PROFILE_FORMAT_VERSION: u32 = 2;
+/// Format 3 added `customers` (every customer of the system, not only the current one); a
+/// format-1 or -2 file's `customer_org` and `requests` become its first entries (in every
+/// environment's state too), and the old file is kept as `.v1.bak` / `.v2.bak`.
+pub const PROFILE_FORMAT_VERSION: u32 = 3;
 
 pub const DEFAULT_PROFILE: &str = "default";
 
@@ -66,11 +69,17 @@ pub struct Profile {
     /// When the system was last created/updated in the register, and as what id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system_registered: Option<RegistrationRecord>,
+    /// The current customer: the one the wizard's request, approval and test-call steps are
+    /// about (one of `customers`; [`Profile::select_customer`] changes it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_org: Option<String>,
-    /// Requests made so far, newest last.
+    /// Requests the flow made so far, newest last (the newest is the current request).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<RequestRecord>,
+    /// Every customer of this environment's system that we know of: asked by the flow, by
+    /// `request create --customers`, or seen by `customers`. One entry per organisation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerRecord>,
     /// The API the test call goes to; defaults to the environment's reference API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_url: Option<String>,
@@ -108,6 +117,7 @@ impl Profile {
             system_registered: None,
             customer_org: None,
             requests: Vec::new(),
+            customers: Vec::new(),
             test_url: None,
             system_user_scope: None,
             last_test_call: None,
@@ -169,6 +179,7 @@ impl Profile {
             system_registered: self.system_registered.take(),
             customer_org: self.customer_org.take(),
             requests: std::mem::take(&mut self.requests),
+            customers: std::mem::take(&mut self.customers),
             test_url: self.test_url.take(),
             last_test_call: self.last_test_call.take(),
         }
@@ -184,6 +195,7 @@ impl Profile {
         self.system_registered = state.system_registered;
         self.customer_org = state.customer_org;
         self.requests = state.requests;
+        self.customers = state.customers;
         self.test_url = state.test_url;
         self.last_test_call = state.last_test_call;
     }
@@ -215,12 +227,85 @@ impl Profile {
         }
     }
 
-    /// Insert or replace a request record by id (a re-POST returns the same id).
+    /// Insert or replace a request record by id (a re-POST returns the same id). The
+    /// request's customer is recorded in `customers` too.
     pub fn upsert_request(&mut self, rec: RequestRecord) {
         if let Some(pos) = self.requests.iter().position(|r| r.id == rec.id) {
             self.requests.remove(pos);
         }
+        self.customer_mut(&rec.customer_org)
+            .note_request(CustomerRequest::from(&rec));
         self.requests.push(rec);
+    }
+
+    /// The customer entry for `org`, if there is one.
+    pub fn customer(&self, org: &str) -> Option<&CustomerRecord> {
+        self.customers.iter().find(|c| c.org == org)
+    }
+
+    /// The customer entry for `org`, made (empty) when missing.
+    pub fn customer_mut(&mut self, org: &str) -> &mut CustomerRecord {
+        match self.customers.iter().position(|c| c.org == org) {
+            Some(i) => &mut self.customers[i],
+            None => {
+                self.customers.push(CustomerRecord::new(org));
+                self.customers.last_mut().expect("just pushed")
+            }
+        }
+    }
+
+    /// Make `org` the current customer: the flow's steps are then about it, and its newest
+    /// request (if any) becomes the current request. Returns false (and changes nothing) when
+    /// the profile does not know the customer.
+    pub fn select_customer(&mut self, org: &str) -> bool {
+        let Some(c) = self.customer(org) else {
+            return false;
+        };
+        let newest = c.newest_request().cloned();
+        self.customer_org = Some(org.to_string());
+        if let Some(req) = newest {
+            let rec = match self.requests.iter().position(|r| r.id == req.id) {
+                Some(pos) => self.requests.remove(pos),
+                None => req.to_record(org),
+            };
+            self.requests.push(rec);
+        }
+        true
+    }
+
+    /// Bring `customers` up to date with what the flow changed in place: request statuses
+    /// (polling), the current customer and the last test call (its token check). Called by
+    /// the store before every save, so every path that records a request is covered.
+    pub fn sync_customers(&mut self) {
+        for rec in self.requests.clone() {
+            self.customer_mut(&rec.customer_org)
+                .note_request(CustomerRequest::from(&rec));
+        }
+        if let Some(org) = self.customer_org.clone() {
+            let call = self.last_test_call.clone();
+            let c = self.customer_mut(&org);
+            if let Some(call) = call {
+                let check = TokenCheck::from(&call);
+                if c.last_token_check.as_ref().is_none_or(|t| t.at < check.at) {
+                    if let Some(id) = &call.system_user_id {
+                        c.system_user_id = Some(id.clone());
+                    }
+                    c.last_token_check = Some(check);
+                }
+            }
+        }
+    }
+
+    /// Format 1 and 2 had one `customer_org` and the flow's `requests`: they become the first
+    /// entries of `customers`, here and in every environment put aside.
+    pub fn adopt_legacy_customers(&mut self) {
+        self.sync_customers();
+        for state in self.environments.values_mut() {
+            let mut p = Profile::new(&self.name, self.environment.clone());
+            p.put_env_state(std::mem::take(state));
+            p.sync_customers();
+            *state = p.take_env_state();
+        }
     }
 }
 
@@ -250,6 +335,8 @@ pub struct EnvState {
     pub customer_org: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub requests: Vec<RequestRecord>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -370,4 +457,234 @@ pub struct TestCallRecord {
     /// First part of the response body (the reference API answers who is calling).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_excerpt: Option<String>,
+}
+
+/// What we last knew of one customer: a row of the `customers` overview, kept between runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    /// The customer's organisation number.
+    pub org: String,
+    /// Its name, when known (the sandbox's seeded organisations; later, the Entity Register).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Requests made to it, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<CustomerRequest>,
+    /// The last known status (from the newest request, or the system-user list).
+    #[serde(default)]
+    pub status: CustomerStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_user_id: Option<String>,
+    /// Resource ids and access-package URNs the customer was asked for (or granted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rights: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_token_check: Option<TokenCheck>,
+    /// When the status was last read from Altinn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+impl CustomerRecord {
+    pub fn new(org: &str) -> Self {
+        CustomerRecord {
+            org: org.to_string(),
+            name: None,
+            requests: Vec::new(),
+            status: CustomerStatus::Unknown,
+            system_user_id: None,
+            rights: Vec::new(),
+            last_token_check: None,
+            checked_at: None,
+        }
+    }
+
+    /// The newest request (by creation time; the later-recorded one on a tie).
+    pub fn newest_request(&self) -> Option<&CustomerRequest> {
+        self.requests
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, r)| (r.created_at, *i))
+            .map(|(_, r)| r)
+    }
+
+    /// The external references of its requests, without repeats, in order.
+    pub fn external_refs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for r in &self.requests {
+            if let Some(x) = &r.external_ref
+                && !out.contains(x)
+            {
+                out.push(x.clone());
+            }
+        }
+        out
+    }
+
+    /// Record a request (replacing the entry with the same id) and take the newest request's
+    /// status as the customer's, unless a system user already proves it accepted.
+    pub fn note_request(&mut self, req: CustomerRequest) {
+        match self.requests.iter_mut().find(|r| r.id == req.id) {
+            Some(r) => {
+                // A list answer has no confirmUrl; keep the one we had.
+                // Nor does it say what a change request added; keep that too.
+                let url = req.confirm_url.clone().or(r.confirm_url.take());
+                let change = req.change.clone().or(r.change.take());
+                *r = CustomerRequest {
+                    confirm_url: url,
+                    change,
+                    ..req
+                };
+            }
+            None => self.requests.push(req),
+        }
+        self.status = self.derived_status();
+    }
+
+    /// A system user means accepted, whatever came after (a change request, a second
+    /// request); otherwise the newest request (change requests aside) says.
+    fn derived_status(&self) -> CustomerStatus {
+        if self.system_user_id.is_some() {
+            return CustomerStatus::Accepted;
+        }
+        self.requests
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.kind != RequestKind::Change)
+            .max_by_key(|(i, r)| (r.created_at, *i))
+            .map(|(_, r)| CustomerStatus::of_request(&r.status, r.timed_out))
+            // An accepted request says nothing new about a system user seen to be gone.
+            .map(|s| match (s, self.status) {
+                (CustomerStatus::Accepted, CustomerStatus::Withdrawn) => CustomerStatus::Withdrawn,
+                (s, _) => s,
+            })
+            .unwrap_or(self.status)
+    }
+}
+
+/// One request made to a customer, as the profile remembers it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerRequest {
+    pub id: String,
+    #[serde(default)]
+    pub kind: RequestKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ref: Option<String>,
+    pub status: RequestStatus,
+    /// Altinn's `timedOut` flag: past the request's lifetime, while `status` stays `New`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm_url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// A change request: the system user it changes and what it adds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeRecord>,
+}
+
+impl From<&RequestRecord> for CustomerRequest {
+    fn from(r: &RequestRecord) -> Self {
+        CustomerRequest {
+            id: r.id.clone(),
+            kind: r.kind,
+            external_ref: r.external_ref.clone(),
+            // The flow folds `timedOut` into the status it records.
+            timed_out: r.status == RequestStatus::Timedout,
+            status: r.status.clone(),
+            confirm_url: r.confirm_url.clone(),
+            created_at: r.created_at,
+            change: r.change.clone(),
+        }
+    }
+}
+
+impl CustomerRequest {
+    /// The flow's record of this request (to make it the current request again).
+    pub fn to_record(&self, org: &str) -> RequestRecord {
+        RequestRecord {
+            id: self.id.clone(),
+            kind: self.kind,
+            customer_org: org.to_string(),
+            external_ref: self.external_ref.clone(),
+            status: if self.timed_out && self.status.is_pending() {
+                RequestStatus::Timedout
+            } else {
+                self.status.clone()
+            },
+            confirm_url: self.confirm_url.clone(),
+            created_at: self.created_at,
+            checked_at: None,
+            change: self.change.clone(),
+        }
+    }
+}
+
+/// Where a customer stands, in the words of the `customers` overview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    /// A system user exists (or the newest request was accepted).
+    Accepted,
+    /// The newest request waits for the customer.
+    Pending,
+    /// The customer rejected (or Altinn denied) the newest request.
+    Rejected,
+    /// The newest request passed its lifetime unanswered (`timedOut: true`, or `Timedout`).
+    TimedOut,
+    /// A request was accepted, but its system user is gone: the customer deleted it.
+    Withdrawn,
+    /// Nothing known yet (a customer named in a file before any request was made).
+    #[default]
+    Unknown,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Accepted => "accepted",
+            CustomerStatus::Pending => "pending",
+            CustomerStatus::Rejected => "rejected",
+            CustomerStatus::TimedOut => "timed_out",
+            CustomerStatus::Withdrawn => "withdrawn",
+            CustomerStatus::Unknown => "unknown",
+        }
+    }
+
+    /// A request's status with its `timedOut` flag (Altinn keeps `New` and sets the flag
+    /// after 180 days: RequestRepository.cs:23, 473-476 in altinn-authentication).
+    pub fn of_request(status: &RequestStatus, timed_out: bool) -> Self {
+        match status {
+            RequestStatus::New if timed_out => CustomerStatus::TimedOut,
+            RequestStatus::New => CustomerStatus::Pending,
+            RequestStatus::Accepted | RequestStatus::NoChangeNeeded => CustomerStatus::Accepted,
+            RequestStatus::Rejected | RequestStatus::Denied => CustomerStatus::Rejected,
+            RequestStatus::Timedout => CustomerStatus::TimedOut,
+            RequestStatus::Other(_) => CustomerStatus::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for CustomerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The last system-user token check for a customer (a test call with its token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCheck {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    /// What came of it, e.g. `HTTP 200 from https://.../whoami` or the token error's code.
+    pub result: String,
+}
+
+impl From<&TestCallRecord> for TokenCheck {
+    fn from(c: &TestCallRecord) -> Self {
+        TokenCheck {
+            at: c.at,
+            ok: (200..300).contains(&c.status),
+            result: format!("HTTP {} from {} {}", c.status, c.method, c.url),
+        }
+    }
 }

@@ -317,8 +317,9 @@ impl ProfileStore {
                 supported: PROFILE_FORMAT_VERSION,
             });
         }
-        // Format 1 is format 2 without `environments` (see `migrate`), so it is read as is.
-        let mut profile: Profile = if version == PROFILE_FORMAT_VERSION || version == 1 {
+        // Formats 1 and 2 are format 3 without `environments` and `customers` (see `migrate`),
+        // so they are read as is, and their customers adopted below.
+        let mut profile: Profile = if (1..=PROFILE_FORMAT_VERSION).contains(&version) {
             // Straight from the bytes, so type errors come with a line and column.
             serde_json::from_slice(bytes).map_err(from_serde)?
         } else {
@@ -336,6 +337,10 @@ impl ProfileStore {
             serde_json::from_value(migrated).map_err(from_serde)?
         };
         profile.name = name.to_string();
+        if version < 3 {
+            // Format 3 added `customers`: the single customer and its requests become entries.
+            profile.adopt_legacy_customers();
+        }
         Ok(profile)
     }
 
@@ -384,6 +389,7 @@ impl ProfileStore {
             Err(e) => return Err(io(&path)(e)),
         }
         let mut updated = profile.clone();
+        updated.sync_customers();
         updated.version = PROFILE_FORMAT_VERSION;
         updated.updated_at = chrono::Utc::now();
         let mut bytes =
@@ -552,6 +558,9 @@ pub fn migrate(mut value: serde_json::Value, from: u32) -> Result<serde_json::Va
             // Format 2 only added `environments` (empty here): a format-1 file's fields are
             // the current environment's progress, as before.
             1 => {}
+            // Format 3 added `customers`; the typed step after parsing
+            // (`Profile::adopt_legacy_customers`) fills it from `customer_org` and `requests`.
+            2 => {}
             other => return Err(format!("no migration from format {other}")),
         }
         version += 1;

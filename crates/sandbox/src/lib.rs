@@ -170,6 +170,11 @@ pub struct SandboxOptions {
     /// Faults to inject from the start (see [`faults`]); changeable later with
     /// [`SandboxHandle::set_faults`] or `PUT /sandbox/faults`.
     pub faults: FaultPlan,
+    /// More organisations the stand-in for the Entity Register knows, besides the seeded ones
+    /// and the owners of clients (valid organisation numbers; tests and benchmarks with many
+    /// customers). Nobody is seeded for them: their approver is an access manager who can
+    /// delegate everything.
+    pub known_orgs: Vec<String>,
 }
 
 impl Default for SandboxOptions {
@@ -177,6 +182,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             page_size: 50,
             faults: FaultPlan::none(),
+            known_orgs: Vec::new(),
         }
     }
 }
@@ -230,6 +236,8 @@ pub(crate) struct App {
     pub state_file: Option<PathBuf>,
     pub any_resource: bool,
     pub page_size: usize,
+    /// [`SandboxOptions::known_orgs`].
+    pub known_orgs: std::collections::HashSet<String>,
     pub local_addr: SocketAddr,
     /// The state file as we last read or wrote it (to notice other processes' writes).
     pub seen: std::sync::Mutex<state::Seen>,
@@ -250,6 +258,12 @@ impl App {
         chrono::Duration::try_seconds(self.faults.clock_offset_secs())
             .and_then(|d| real.checked_add_signed(d))
             .unwrap_or(real)
+    }
+
+    /// Whether the stand-in Register knows `org`: seeded, owner of a client, or named in
+    /// [`SandboxOptions::known_orgs`].
+    pub fn is_known_org(&self, st: &State, org: &str) -> bool {
+        st.is_known_org(org) || self.known_orgs.contains(org)
     }
 
     /// Canonical base URL of this server (`http://127.0.0.1:N`).
@@ -554,6 +568,25 @@ impl SandboxHandle {
         self.app.faults.report()
     }
 
+    /// Test hook, not on any HTTP route: move a request's creation time `days` into the past,
+    /// as if it had waited that long (Altinn reports a request older than 180 days with
+    /// `timedOut: true` while its status stays `New`, RequestRepository.cs:23, 473-476).
+    /// Returns false when there is no request (standard or agent) with that id.
+    pub async fn backdate_request(&self, id: &str, days: i64) -> bool {
+        let Ok(id) = uuid::Uuid::parse_str(id) else {
+            return false;
+        };
+        let mut st = self.app.lock().await;
+        let Some(r) = st.requests.get_mut(&id) else {
+            return false;
+        };
+        r.created -= chrono::Duration::days(days);
+        if let Err(e) = self.app.persist(&st).await {
+            tracing::warn!("could not save the sandbox state: {e}");
+        }
+        true
+    }
+
     /// Stop serving (in-flight requests finish) and persist the state.
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown_tx.take() {
@@ -676,6 +709,7 @@ pub async fn start_with(
         state_file: config.state_file.clone(),
         any_resource: config.any_resource,
         page_size: options.page_size.max(1),
+        known_orgs: options.known_orgs.iter().cloned().collect(),
         local_addr,
         seen: std::sync::Mutex::new(seen),
         faults: faults::Faults::new(options.faults),

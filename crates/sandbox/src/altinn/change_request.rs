@@ -105,7 +105,7 @@ pub async fn create_change_request(
         if system.vendor_org() != vendor {
             return Err(SYSTEM_ID_NOT_FOUND.into_response());
         }
-        if !st.is_known_org(&su.reportee_org_no) {
+        if !app.is_known_org(&st, &su.reportee_org_no) {
             return Err(REPORTEE_ORGNO_NOT_FOUND.into_response());
         }
         if let Some(redirect) = req.redirect_url.as_deref().filter(|r| !r.is_empty())

@@ -113,7 +113,7 @@ async fn create_any_request(app: Shared, base: Base, caller: Caller, new: NewReq
     }
     // mirrors: ValidateCustomerOrgNo (Register lookup). The sandbox's "Register" knows the seeded
     // organisations and every organisation that owns a client; anything else is AUTH-00000.
-    if !orgs::is_valid_org_no(&new.party_org_no) || !st.is_known_org(&new.party_org_no) {
+    if !orgs::is_valid_org_no(&new.party_org_no) || !app.is_known_org(&st, &new.party_org_no) {
         return Err(REPORTEE_ORGNO_NOT_FOUND.into_response());
     }
     if let Some(redirect) = new.redirect_url.as_deref().filter(|r| !r.is_empty())
@@ -362,7 +362,12 @@ async fn list_any_requests(
     let vendor = vendor_of(&caller)?;
     let st = app.lock().await;
     owned_system(&st, &system_id, &vendor)?;
-    // Ordered by id, continuing after the token's id (Page<Guid>).
+    // mirrors: RequestRepository.GetAllRequestsBySystem (RequestRepository.cs:525-545):
+    // ordered by id (the agent query, :608-626, has no ORDER BY; guess: by id too), continuing
+    // strictly after the token's id (`r.id > @continue_from`, :542/:624). The token is the id
+    // of the first request of the NEXT page (Page.Create, src/Core/Models/Page.cs:40-47), so
+    // the real service skips that request: one per page boundary. Reproduced on purpose, so
+    // clients learn to cope (ours fetches the token's request by id).
     let mut items: Vec<&Request> = st
         .requests
         .values()
@@ -370,23 +375,19 @@ async fn list_any_requests(
         .filter(|r| after.is_none_or(|a| r.id > a))
         .collect();
     items.sort_by_key(|r| r.id);
-    let more = items.len() > app.page_size;
+    let next_first = items.get(app.page_size).map(|r| r.id);
     items.truncate(app.page_size);
     let path = match kind {
         RequestKind::Standard => format!("/systemuser/request/vendor/bysystem/{system_id}"),
         RequestKind::Agent => format!("/systemuser/request/vendor/agent/bysystem/{system_id}"),
     };
-    let next = more
-        .then(|| {
-            items.last().map(|r| {
-                next_link(
-                    &base,
-                    &path,
-                    opaque_encode(&serde_json::json!(r.id.to_string())),
-                )
-            })
-        })
-        .flatten();
+    let next = next_first.map(|id| {
+        next_link(
+            &base,
+            &path,
+            opaque_encode(&serde_json::json!(id.to_string())),
+        )
+    });
     Ok(match kind {
         RequestKind::Standard => json_ok(
             StatusCode::OK,

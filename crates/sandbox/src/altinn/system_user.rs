@@ -26,23 +26,22 @@ pub async fn list_system_users(
             let vendor = vendor_of(&caller)?;
             let st = app.lock().await;
             owned_system(&st, &system_id, &vendor)?;
+            // mirrors: SystemUserRepository.GetAllSystemUsersByVendorSystem (:419-452):
+            // `sequence_no >= @sequenceFrom ORDER BY sequence_no LIMIT pageSize + 1`, and the
+            // token is the sequence number of the first item of the next page (Page.Create,
+            // src/Core/Models/Page.cs:40-47): nothing is skipped.
             let mut items: Vec<&SystemUser> = st
                 .system_users
                 .values()
                 .filter(|su| !su.is_deleted && su.system_id == system_id)
-                .filter(|su| after.is_none_or(|a| su.seq > a))
+                .filter(|su| after.is_none_or(|a| su.seq >= a))
                 .collect();
             items.sort_by_key(|su| su.seq);
-            let more = items.len() > app.page_size;
+            let next_first = items.get(app.page_size).map(|su| su.seq);
             items.truncate(app.page_size);
             let path = format!("/systemuser/vendor/bysystem/{system_id}");
-            let next = more
-                .then(|| {
-                    items.last().map(|su| {
-                        next_link(&base, &path, opaque_encode(&serde_json::json!(su.seq)))
-                    })
-                })
-                .flatten();
+            let next = next_first
+                .map(|seq| next_link(&base, &path, opaque_encode(&serde_json::json!(seq))));
             Ok(json_ok(
                 StatusCode::OK,
                 &Paginated {
