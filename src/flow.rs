@@ -21,6 +21,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[path = "flow_picker.rs"]
+pub mod picker;
+pub use picker::{PickerEffect, PickerMsg, RightsPicker, Selection};
+
 /// The steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -394,6 +398,8 @@ pub enum Msg {
     SessionOpened,
     /// The current request as the session's server has it now (its confirmUrl, its status).
     RequestRefreshed(Result<StatusUpdate, Failure>),
+    /// The system step's rights picker ([`picker`]).
+    Picker(PickerMsg),
 }
 
 /// Work for the runner.
@@ -453,6 +459,8 @@ pub enum Effect {
         request_id: String,
         agent: bool,
     },
+    /// The rights picker's timer, searches and look-ups ([`picker`]).
+    Picker(PickerEffect),
 }
 
 impl Effect {
@@ -464,7 +472,7 @@ impl Effect {
                 | Effect::ImportKey { .. }
                 | Effect::SaveProfile(_)
                 | Effect::OpenBrowser { .. }
-        )
+        ) && !matches!(self, Effect::Picker(p) if !p.is_remote())
     }
 }
 
@@ -522,6 +530,10 @@ pub struct Flow {
     /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
     /// user's confirmation (on TT02/production that is implied by the environment).
     pub client_awaits_upload: bool,
+    /// The rights picker of the system step, while it is open.
+    pub picker: Option<RightsPicker>,
+    /// The picks the picker handed over on Confirm, for the system form to take.
+    pub picked: Option<Selection>,
     /// The last remote effect, for Retry.
     last_effect: Option<Effect>,
     poll_generation: u64,
@@ -594,6 +606,8 @@ impl Flow {
             test: None,
             poll_config,
             client_awaits_upload: false,
+            picker: None,
+            picked: None,
             last_effect: None,
             poll_generation: 0,
             key_replacement_allowed: false,
@@ -1089,6 +1103,9 @@ impl Flow {
                     }
                     self.poll_generation += 1;
                 }
+                if step != Step::System {
+                    self.picker = None;
+                }
                 self.step = step;
                 self.error = None;
                 self.notice = None;
@@ -1098,6 +1115,7 @@ impl Flow {
                 self.error = None;
                 vec![]
             }
+            Msg::Picker(m) => self.update_picker(m),
         }
     }
 
@@ -1630,6 +1648,7 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::PollStatus { .. } => Busy::Polling,
         Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,
         Effect::RefreshRequest { .. } => Busy::Polling,
+        Effect::Picker(_) => Busy::System,
     }
 }
 
