@@ -255,7 +255,8 @@ impl RightsPicker {
         match row {
             Row::Result(c, true) => {
                 let c = c.clone();
-                self.picked.retain(|p| !(p.kind == c.kind && c.matches(&p.id)));
+                self.picked
+                    .retain(|p| !(p.kind == c.kind && c.matches(&p.id)));
                 self.refusal = None;
             }
             Row::Picked(p) => {
@@ -401,6 +402,7 @@ impl super::Flow {
             }
             self.picker = Some(p);
             self.error = None;
+            self.notice = None;
             return effects;
         }
         let Some(p) = self.picker.as_mut() else {
@@ -507,3 +509,7 @@ impl super::Flow {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "flow_picker_tests.rs"]
+mod tests;
