@@ -472,6 +472,8 @@ impl super::Flow {
                 if n > 0 {
                     p.cursor = (p.cursor as isize + delta).clamp(0, n as isize - 1) as usize;
                 }
+                // The refusal was about the row left behind.
+                p.refusal = None;
                 vec![]
             }
             PickerMsg::Toggle => {

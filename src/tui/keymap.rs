@@ -167,26 +167,26 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::PageUp, "", Action::ScrollUp, "", |a| {
         a.overlay == Overlay::Jwk
     }),
+    bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
+        can_submit(a)
+    }),
     // The rights picker's keys come before the form's: its search text has the focus, so
     // space picks and tab switches instead of being typed or moving between fields.
-    bind(KeyCode::Esc, "esc", Action::PickerCancel, "cancel", picking),
-    bind(
-        KeyCode::Tab,
-        "tab",
-        Action::PickerSwitch,
-        "resources/packages",
-        picking,
-    ),
     bind(
         KeyCode::Char(' '),
         "space",
         Action::PickerToggle,
-        "pick",
+        "pick/unpick",
         picking,
     ),
-    bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
-        can_submit(a)
-    }),
+    bind(
+        KeyCode::Tab,
+        "tab",
+        Action::PickerSwitch,
+        "switch list",
+        picking,
+    ),
+    bind(KeyCode::Esc, "esc", Action::PickerCancel, "cancel", picking),
     bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
         has_fields_to_cycle(a)
     }),

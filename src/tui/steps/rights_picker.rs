@@ -85,6 +85,11 @@ pub fn body(app: &App, p: &RightsPicker, c: &mut Content, w: usize) {
         SearchKind::Resources => ("Resources", "packages"),
         SearchKind::Packages => ("Access packages", "resources"),
     };
+    let state = if p.loading {
+        format!("{} searching…", app.spinner_frame())
+    } else {
+        format!("{} found", p.results.len())
+    };
     form(
         app,
         c,
@@ -93,14 +98,20 @@ pub fn body(app: &App, p: &RightsPicker, c: &mut Content, w: usize) {
         &[Focus::Search],
         FormLook {
             command_hint: None,
-            field_lead: format!("{this} ({}: {other}) · ", key_for(Action::PickerSwitch)),
+            field_lead: format!(
+                "{this}, {state} · {}: {other}",
+                key_for(Action::PickerSwitch)
+            ),
             ..FormLook::default()
         },
     );
 
     let mut tail: Vec<Line<'static>> = Vec::new();
     let rows = p.rows();
-    if let Some(row) = rows.get(p.cursor) {
+    // The row under the cursor in full, unless a refusal (which names it) takes the room.
+    if let Some(row) = rows.get(p.cursor)
+        && p.refusal.is_none()
+    {
         tail.extend(detail(&t, p, *row, w));
     }
     if let Some(f) = &p.refusal {
@@ -139,36 +150,14 @@ pub fn body(app: &App, p: &RightsPicker, c: &mut Content, w: usize) {
     }
 
     let height = app.body_height.get().max(CHROME + MIN_ROWS);
-    let room = height.saturating_sub(CHROME + 1 + tail.len()).max(MIN_ROWS);
+    // With a refusal on screen one row (the cursor's) is enough: its fix matters more.
+    let min_rows = if p.refusal.is_some() { 1 } else { MIN_ROWS };
+    let room = height.saturating_sub(CHROME + tail.len()).max(min_rows);
 
     let cols = Columns::for_width(w);
-    let state = if p.loading {
-        format!("{} searching…", app.spinner_frame())
-    } else {
-        format!("{} found", p.results.len())
-    };
-    c.push(Line::styled(
-        fit(
-            &format!(
-                "      {} {} {} std agent  {state}",
-                pad("name", cols.name),
-                pad(
-                    if p.kind == SearchKind::Packages {
-                        "area"
-                    } else {
-                        "owner"
-                    },
-                    cols.owner
-                ),
-                pad("type", cols.kind),
-            ),
-            w,
-        ),
-        t.dim(),
-    ));
     if let Some(e) = &p.error {
         c.extend(wrapped(&format!("✗ {e}"), w, t.error()));
-    } else if rows.is_empty() && !p.loading {
+    } else if p.results.is_empty() && !p.loading {
         let what = match p.kind {
             SearchKind::Resources => "resources",
             SearchKind::Packages => "access packages",
@@ -183,7 +172,25 @@ pub fn body(app: &App, p: &RightsPicker, c: &mut Content, w: usize) {
             )
         };
         c.extend(wrapped(&msg, w, t.dim()));
-    } else {
+    }
+    if !rows.is_empty() {
+        let owner = if p.kind == SearchKind::Packages {
+            "area"
+        } else {
+            "owner"
+        };
+        c.push(Line::styled(
+            fit(
+                &format!(
+                    "      {} {} {} std agent",
+                    pad("name", cols.name),
+                    pad(owner, cols.owner),
+                    pad("type", cols.kind),
+                ),
+                w,
+            ),
+            t.dim(),
+        ));
         // A window of rows that keeps the cursor in view.
         let start = p
             .cursor
@@ -285,9 +292,7 @@ fn detail(t: &Theme, p: &RightsPicker, row: Row, w: usize) -> Vec<Line<'static>>
         if !owner.is_empty() {
             parts.push(owner);
         }
-        let mut line = wrapped(&parts.join(" · "), w, t.dim());
-        line.truncate(1);
-        out.extend(line);
+        out.push(Line::styled(fit(&parts.join(" · "), w), t.dim()));
     }
     match verdict {
         Verdict::Refused(f) => {

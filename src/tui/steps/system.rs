@@ -92,7 +92,7 @@ impl SystemFields {
             ),
             search: Field::text(
                 "Search",
-                "type to search; tab: resources/packages, ↑↓ move, space picks, enter uses the picks, esc cancels",
+                "",
                 "",
             ),
             focus: None,
