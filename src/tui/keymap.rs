@@ -186,7 +186,7 @@ pub static BINDINGS: &[Binding] = &[
         "switch list",
         picking,
     ),
-    bind(KeyCode::Esc, "esc", Action::PickerCancel, "cancel", picking),
+    bind(KeyCode::Esc, "esc", Action::PickerCancel, "close", picking),
     bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
         has_fields_to_cycle(a)
     }),
