@@ -268,7 +268,12 @@ impl RightsPicker {
             Row::Result(c, false) => {
                 let c = c.clone();
                 match self.judge(&c) {
-                    Verdict::Refused(f) => self.refusal = Some(f),
+                    Verdict::Refused(f) => {
+                        self.refusal = Some(Finding {
+                            fix: Some(picking_fix(&f)),
+                            ..f
+                        })
+                    }
                     verdict => {
                         self.refusal = None;
                         self.picked.push(Picked {
@@ -317,6 +322,25 @@ impl RightsPicker {
             });
         }
         self.picked = judged;
+    }
+}
+
+/// The fix for a refused candidate about to be picked: the pre-flight's fixes say what to
+/// remove from a system, which is no help for a right not in it yet; what to do instead is.
+fn picking_fix(f: &Finding) -> String {
+    match f.code.as_deref() {
+        Some("AUTH.VLD-00018") => "for agent (client) system users set Visible to no in the form \
+            (agent systems are not visible) and pick it again; for standard system users pick a \
+            package marked std yes"
+            .into(),
+        Some("AUTH.VLD-00008") => {
+            "no system user can hold it: pick a package marked std yes or agent yes".into()
+        }
+        _ => f
+            .fix
+            .as_deref()
+            .and_then(|fix| fix.split_once("; ").map(|(_, rest)| rest.to_string()))
+            .unwrap_or_else(|| "pick another one".into()),
     }
 }
 
@@ -417,6 +441,7 @@ impl super::Flow {
                 }
                 p.term = term;
                 p.cursor = 0;
+                p.refusal = None;
                 fx(p.next_search(true))
             }
             PickerMsg::SwitchKind => {
@@ -427,6 +452,7 @@ impl super::Flow {
                 p.results.clear();
                 p.note = None;
                 p.error = None;
+                p.refusal = None;
                 p.cursor = 0;
                 fx(p.next_search(false))
             }

@@ -244,7 +244,7 @@ fn picker_refusal() {
     let screen = render(&app, 80, 24);
     assert!(
         screen.contains("cannot pick skd-maskinportenschemaid-8 [AUTH.VLD-00017]")
-            && screen.contains("fix: remove skd-maskinportenschemaid-8"),
+            && screen.contains("fix: a MaskinportenSchema API is reached with its Maskinporten"),
         "{screen}"
     );
     snap!("rights_picker_refused", app);

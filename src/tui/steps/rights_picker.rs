@@ -198,19 +198,34 @@ pub fn body(app: &App, p: &RightsPicker, c: &mut Content, w: usize) {
             .min(rows.len().saturating_sub(room));
         let end = (start + room).min(rows.len());
         for (i, row) in rows.iter().enumerate().take(end).skip(start) {
-            let mut line = row_line(&t, p, *row, i == p.cursor, &cols);
-            if i == end - 1 && end < rows.len() {
-                line.push_span(Span::styled(format!(" +{}", rows.len() - end), t.dim()));
-            }
-            c.push(line);
+            // Arrows in the cursor column say that the list goes on above or below.
+            let edge = if i == start && start > 0 {
+                Some("↑ ")
+            } else if i + 1 == end && end < rows.len() {
+                Some("↓ ")
+            } else {
+                None
+            };
+            c.push(row_line(&t, p, *row, i == p.cursor, edge, &cols));
         }
     }
     c.extend(tail);
 }
 
 /// One row: cursor, mark, name, owner or area, type, std and agent fit.
-fn row_line(t: &Theme, p: &RightsPicker, row: Row, at: bool, cols: &Columns) -> Line<'static> {
-    let cursor = if at { "▸ " } else { "  " };
+fn row_line(
+    t: &Theme,
+    p: &RightsPicker,
+    row: Row,
+    at: bool,
+    edge: Option<&'static str>,
+    cols: &Columns,
+) -> Line<'static> {
+    let (cursor, cursor_style) = match (at, edge) {
+        (true, _) => ("▸ ", t.focused()),
+        (false, Some(arrow)) => (arrow, t.dim()),
+        (false, None) => ("  ", t.dim()),
+    };
     let (mark, mark_style, cand) = match row {
         Row::Result(c, true) => ("[x] ", t.ok(), Some(c)),
         Row::Result(c, false) => match p.judge(c) {
@@ -224,7 +239,7 @@ fn row_line(t: &Theme, p: &RightsPicker, row: Row, at: bool, cols: &Columns) -> 
     };
     let name_style = if at { t.focused() } else { t.text() };
     let mut spans = vec![
-        Span::styled(cursor, t.focused()),
+        Span::styled(cursor, cursor_style),
         Span::styled(mark, mark_style),
     ];
     match cand {
