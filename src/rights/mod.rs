@@ -530,7 +530,7 @@ pub fn filter_resources(list: &[(RightCandidate, Vec<String>)], term: &str) -> V
         })
         .collect();
     // Stable: equal scores keep the registry's order.
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     scored.into_iter().map(|(_, c)| c.clone()).collect()
 }
 

@@ -362,9 +362,8 @@ fn judge_resource(id: &str, c: &RightCandidate) -> Finding {
             kind: Some(RightKind::Resource),
             outcome: Outcome::Refused,
             code: Some(code),
-            reason: format!(
-                "the resource is not delegable (`delegable: false`): the system register accepts it, but no customer can approve it, and approval is all or nothing"
-            ),
+            reason: "the resource is not delegable (`delegable: false`): the system register accepts it, but no customer can approve it, and approval is all or nothing"
+                .to_string(),
             fix: Some(format!(
                 "remove {id} from the system's rights; ask {owner} whether another resource gives the access"
             )),
