@@ -354,6 +354,8 @@ pub enum Msg {
     /// (`keys generate --replace`); without it the flow refuses once and explains.
     AllowKeyReplacement,
     SubmitSystem(SystemForm),
+    /// The system step's rights picker ([`picker`]).
+    Picker(PickerMsg),
     SubmitRequest(RequestForm),
     OpenBrowser,
     /// Skip the browser (headless, or opened by hand) and start polling.
@@ -398,8 +400,6 @@ pub enum Msg {
     SessionOpened,
     /// The current request as the session's server has it now (its confirmUrl, its status).
     RequestRefreshed(Result<StatusUpdate, Failure>),
-    /// The system step's rights picker ([`picker`]).
-    Picker(PickerMsg),
 }
 
 /// Work for the runner.
@@ -426,6 +426,8 @@ pub enum Effect {
     RegisterSystem {
         registration: SystemRegistration,
     },
+    /// The rights picker's timer, searches and look-ups ([`picker`]).
+    Picker(PickerEffect),
     /// Create a request; delete a refused one for the same triple first (the API hands back
     /// the old request otherwise).
     CreateRequest {
@@ -459,8 +461,6 @@ pub enum Effect {
         request_id: String,
         agent: bool,
     },
-    /// The rights picker's timer, searches and look-ups ([`picker`]).
-    Picker(PickerEffect),
 }
 
 impl Effect {
@@ -874,6 +874,7 @@ impl Flow {
                 }
             }
             Msg::SubmitSystem(form) => self.submit_system(form),
+            Msg::Picker(m) => self.update_picker(m),
             Msg::SystemRegistered(res) => {
                 self.busy = None;
                 match res {
@@ -1115,7 +1116,6 @@ impl Flow {
                 self.error = None;
                 vec![]
             }
-            Msg::Picker(m) => self.update_picker(m),
         }
     }
 
@@ -1643,12 +1643,12 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::GenerateKey { .. } | Effect::ImportKey { .. } => Busy::Key,
         Effect::RegisterClient { .. } => Busy::Client,
         Effect::RegisterSystem { .. } => Busy::System,
+        Effect::Picker(_) => Busy::System,
         Effect::CreateRequest { .. } => Busy::Request,
         Effect::OpenBrowser { .. } => Busy::Browser,
         Effect::PollStatus { .. } => Busy::Polling,
         Effect::TestCall { .. } | Effect::SaveProfile(_) => Busy::TestCall,
         Effect::RefreshRequest { .. } => Busy::Polling,
-        Effect::Picker(_) => Busy::System,
     }
 }
 
