@@ -435,12 +435,12 @@ impl App {
             | Action::Import
             | Action::ConfirmUploaded
             | Action::ToggleJson
-            | Action::OpenBrowser
-            | Action::ShowQr
             | Action::OpenPicker
             | Action::PickerToggle
             | Action::PickerSwitch
-            | Action::PickerCancel => match steps::screen(self.flow.step).act(self, action) {
+            | Action::PickerCancel
+            | Action::OpenBrowser
+            | Action::ShowQr => match steps::screen(self.flow.step).act(self, action) {
                 Some(msg) => self.update(msg),
                 None => vec![],
             },

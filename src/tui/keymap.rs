@@ -30,6 +30,12 @@ pub enum Action {
     ShowJwk,
     ConfirmUploaded,
     ToggleJson,
+    /// The system step's rights picker: open it, pick the row under the cursor, switch
+    /// between resources and access packages, close it without changes.
+    OpenPicker,
+    PickerToggle,
+    PickerSwitch,
+    PickerCancel,
     Flip,
     PickPrev,
     PickNext,
@@ -39,12 +45,6 @@ pub enum Action {
     ShowQr,
     ScrollDown,
     ScrollUp,
-    /// The system step's rights picker: open it, pick the row under the cursor, switch
-    /// between resources and access packages, close it without changes.
-    OpenPicker,
-    PickerToggle,
-    PickerSwitch,
-    PickerCancel,
 }
 
 #[derive(Debug, Clone, Copy)]
