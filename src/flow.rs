@@ -21,10 +21,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[path = "flow_picker.rs"]
-pub mod picker;
-pub use picker::{PickerEffect, PickerMsg, RightsPicker, Selection};
-
 /// The steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -526,14 +522,14 @@ pub struct Flow {
     pub registration: Option<RegistrationSummary>,
     pub polling: Option<PollState>,
     pub test: Option<TestCallSummary>,
-    pub poll_config: PollConfig,
-    /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
-    /// user's confirmation (on TT02/production that is implied by the environment).
-    pub client_awaits_upload: bool,
     /// The rights picker of the system step, while it is open.
     pub picker: Option<RightsPicker>,
     /// The picks the picker handed over on Confirm, for the system form to take.
     pub picked: Option<Selection>,
+    pub poll_config: PollConfig,
+    /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
+    /// user's confirmation (on TT02/production that is implied by the environment).
+    pub client_awaits_upload: bool,
     /// The last remote effect, for Retry.
     last_effect: Option<Effect>,
     poll_generation: u64,
@@ -604,10 +600,10 @@ impl Flow {
             registration: None,
             polling: None,
             test: None,
-            poll_config,
-            client_awaits_upload: false,
             picker: None,
             picked: None,
+            poll_config,
+            client_awaits_upload: false,
             last_effect: None,
             poll_generation: 0,
             key_replacement_allowed: false,
@@ -1704,6 +1700,10 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
         is_visible: form.is_visible,
     })
 }
+
+#[path = "flow_picker.rs"]
+pub mod picker;
+pub use picker::{PickerEffect, PickerMsg, RightsPicker, Selection};
 
 #[cfg(test)]
 #[path = "flow_tests.rs"]

@@ -11,9 +11,9 @@ use crate::altinn::{AltinnClient, AltinnError, UpsertKind};
 use crate::discovery::{self, ServerKind};
 use crate::env::{EnvKind, Environment};
 use crate::flow::{
-    Effect, ErrorKind, Failure, KeyInfo, Msg, PickerEffect, PickerMsg, RegistrationSummary,
-    StatusUpdate, TestCallSummary,
+    Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate, TestCallSummary,
 };
+use crate::flow::{PickerEffect, PickerMsg};
 use crate::keys::{KeyBits, KeyError, KeyPair};
 use crate::maskinporten::{
     AccessToken, ClientCredentials, MaskinportenClient, MaskinportenError, SystemUserTarget,
@@ -446,6 +446,7 @@ impl Runner {
             Effect::RegisterSystem { registration } => {
                 Msg::SystemRegistered(self.register_system(profile, registration).await)
             }
+            Effect::Picker(e) => Msg::Picker(self.run_picker(e).await),
             Effect::CreateRequest {
                 body,
                 agent,
@@ -488,7 +489,6 @@ impl Runner {
                 )
                 .await,
             ),
-            Effect::Picker(e) => Msg::Picker(self.run_picker(e).await),
             Effect::GenerateKey { .. }
             | Effect::ImportKey { .. }
             | Effect::OpenBrowser { .. }
