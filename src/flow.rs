@@ -520,12 +520,12 @@ pub struct Flow {
     pub notice: Option<String>,
     pub key: Option<KeyInfo>,
     pub registration: Option<RegistrationSummary>,
-    pub polling: Option<PollState>,
-    pub test: Option<TestCallSummary>,
     /// The rights picker of the system step, while it is open.
     pub picker: Option<RightsPicker>,
     /// The picks the picker handed over on Confirm, for the system form to take.
     pub picked: Option<Selection>,
+    pub polling: Option<PollState>,
+    pub test: Option<TestCallSummary>,
     pub poll_config: PollConfig,
     /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
     /// user's confirmation (on TT02/production that is implied by the environment).
@@ -598,10 +598,10 @@ impl Flow {
             notice: None,
             key: None,
             registration: None,
-            polling: None,
-            test: None,
             picker: None,
             picked: None,
+            polling: None,
+            test: None,
             poll_config,
             client_awaits_upload: false,
             last_effect: None,
