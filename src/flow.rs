@@ -391,6 +391,8 @@ pub enum Msg {
     /// (`keys generate --replace`); without it the flow refuses once and explains.
     AllowKeyReplacement,
     SubmitSystem(SystemForm),
+    /// The system step's rights picker ([`picker`]).
+    Picker(PickerMsg),
     SubmitRequest(RequestForm),
     /// Ask a customer to add rights or access packages to its system user.
     SubmitChange(ChangeForm),
@@ -468,6 +470,8 @@ pub enum Effect {
     RegisterSystem {
         registration: SystemRegistration,
     },
+    /// The rights picker's timer, searches and look-ups ([`picker`]).
+    Picker(PickerEffect),
     /// Create a request; delete a refused one for the same triple first (the API hands back
     /// the old request otherwise).
     CreateRequest {
@@ -525,7 +529,7 @@ impl Effect {
                 | Effect::ImportKey { .. }
                 | Effect::SaveProfile(_)
                 | Effect::OpenBrowser { .. }
-        )
+        ) && !matches!(self, Effect::Picker(p) if !p.is_remote())
     }
 }
 
@@ -577,6 +581,10 @@ pub struct Flow {
     pub notice: Option<String>,
     pub key: Option<KeyInfo>,
     pub registration: Option<RegistrationSummary>,
+    /// The rights picker of the system step, while it is open.
+    pub picker: Option<RightsPicker>,
+    /// The picks the picker handed over on Confirm, for the system form to take.
+    pub picked: Option<Selection>,
     pub polling: Option<PollState>,
     pub test: Option<TestCallSummary>,
     /// The last change request made here (the Done step shows it, with its confirmUrl).
@@ -665,6 +673,8 @@ impl Flow {
             notice: None,
             key: None,
             registration: None,
+            picker: None,
+            picked: None,
             polling: None,
             test: None,
             change: None,
@@ -937,6 +947,7 @@ impl Flow {
                 }
             }
             Msg::SubmitSystem(form) => self.submit_system(form),
+            Msg::Picker(m) => self.update_picker(m),
             Msg::SystemRegistered(res) => {
                 self.busy = None;
                 match res {
@@ -1184,6 +1195,9 @@ impl Flow {
                         p.active = false;
                     }
                     self.poll_generation += 1;
+                }
+                if step != Step::System {
+                    self.picker = None;
                 }
                 self.step = step;
                 self.error = None;
@@ -1917,6 +1931,7 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::GenerateKey { .. } | Effect::ImportKey { .. } => Busy::Key,
         Effect::RegisterClient { .. } => Busy::Client,
         Effect::RegisterSystem { .. } => Busy::System,
+        Effect::Picker(_) => Busy::System,
         Effect::CreateRequest { .. } => Busy::Request,
         Effect::CreateChangeRequest { .. } => Busy::Change,
         Effect::OpenBrowser { .. } => Busy::Browser,
@@ -1980,6 +1995,10 @@ pub fn parse_system_form(form: &SystemForm) -> Result<SystemSpec, ValidationErro
         is_visible: form.is_visible,
     })
 }
+
+#[path = "flow_picker.rs"]
+pub mod picker;
+pub use picker::{PickerEffect, PickerMsg, RightsPicker, Selection};
 
 #[cfg(test)]
 #[path = "flow_tests.rs"]

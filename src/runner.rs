@@ -14,6 +14,7 @@ use crate::flow::{
     ChangeOutcome, Effect, ErrorKind, Failure, KeyInfo, Msg, RegistrationSummary, StatusUpdate,
     TestCallSummary,
 };
+use crate::flow::{PickerEffect, PickerMsg};
 use crate::keys::{KeyBits, KeyError, KeyPair};
 use crate::maskinporten::{
     AccessToken, ClientCredentials, MaskinportenClient, MaskinportenError, SystemUserTarget,
@@ -172,6 +173,10 @@ impl LocalRunner {
             }
             Effect::OpenBrowser { url } => Msg::BrowserOpened(open_browser(url).await),
             Effect::SaveProfile(p) => Msg::ProfileSaved(self.save(*p).await),
+            Effect::Picker(PickerEffect::Wait { seq, after }) => {
+                tokio::time::sleep(after).await;
+                Msg::Picker(PickerMsg::Due { seq })
+            }
             other => {
                 tracing::error!(?other, "a remote effect reached the local runner");
                 return None;
@@ -580,6 +585,7 @@ impl Runner {
             Effect::RegisterSystem { registration } => {
                 Msg::SystemRegistered(self.register_system(profile, registration).await)
             }
+            Effect::Picker(e) => Msg::Picker(self.run_picker(e).await),
             Effect::CreateRequest {
                 body,
                 agent,
@@ -1099,6 +1105,68 @@ impl Runner {
 }
 
 /// Public-key facts for display.
+/// The wizard's rights picker: searches and look-ups in the environment's public metadata
+/// (Resource Registry, Access Management), through the metadata cache in the data directory.
+impl Runner {
+    /// The metadata client of this environment, caching under `<data dir>/cache/metadata`.
+    fn picker_metadata(&self) -> crate::rights::MetadataClient {
+        let root = self.store().data_dir().join("cache").join("metadata");
+        crate::rights::MetadataClient::new(&self.env, self.http.clone())
+            .with_default_cache(&root, &self.env)
+    }
+
+    async fn run_picker(&self, effect: PickerEffect) -> PickerMsg {
+        let client = self.picker_metadata();
+        match effect {
+            PickerEffect::Wait { seq, after } => {
+                tokio::time::sleep(after).await;
+                PickerMsg::Due { seq }
+            }
+            PickerEffect::Search { seq, term, kind } => {
+                let mut result = client.search(&term, kind).await;
+                // Access Management's search matches names and descriptions, not urns or
+                // codes: a package typed by its urn or code is looked up directly.
+                if kind == crate::rights::SearchKind::Packages
+                    && let Ok(r) = &mut result
+                    && (term.starts_with("urn:") || term.contains('-'))
+                    && let Ok(urn) = crate::validate::access_package(&term)
+                    && !r.candidates.iter().any(|c| c.matches(&urn))
+                    && let Ok((Some(c), _)) = client.package(&urn).await
+                {
+                    r.candidates.insert(0, c);
+                }
+                PickerMsg::Found {
+                    seq,
+                    result: result.map_err(rights_failure),
+                }
+            }
+            PickerEffect::Resolve {
+                seq,
+                rights,
+                packages,
+            } => {
+                let mut spec = crate::profile::SystemSpec::simple("picker", "picker", "picker");
+                spec.rights = rights;
+                spec.access_packages = packages;
+                PickerMsg::Resolved {
+                    seq,
+                    lookup: client.resolve(&spec).await,
+                }
+            }
+        }
+    }
+}
+
+fn rights_failure(e: crate::rights::RightsError) -> Failure {
+    use crate::rights::RightsError;
+    let (kind, status) = match &e {
+        RightsError::Unavailable { .. } => (ErrorKind::Network, None),
+        RightsError::Rejected { status, .. } => (ErrorKind::Rejected, Some(*status)),
+        RightsError::BadResponse { .. } => (ErrorKind::Network, None),
+    };
+    Failure::new(kind, e.to_string()).with_upstream(None, status)
+}
+
 pub fn key_info(key: &KeyPair, path: PathBuf) -> KeyInfo {
     let warning = crate::keys::enclosing_git_work_tree(&path).map(|w| {
         format!(

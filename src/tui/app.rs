@@ -97,6 +97,9 @@ pub struct App {
     /// How many lines the last frame could not show; written by the renderer so the key map
     /// offers scrolling only when there is something to scroll.
     pub overflow: std::cell::Cell<usize>,
+    /// Rows of the main area in the last frame (set by the renderer), for lists that size
+    /// themselves to the screen (the rights picker).
+    pub body_height: std::cell::Cell<usize>,
     pub poll_started: Option<Instant>,
     pub next_poll_at: Option<Instant>,
     seen_poll_generation: Option<u64>,
@@ -126,6 +129,7 @@ impl App {
             spinner: 0,
             scroll: 0,
             overflow: std::cell::Cell::new(0),
+            body_height: std::cell::Cell::new(0),
             poll_started: None,
             next_poll_at: None,
             seen_poll_generation: None,
@@ -253,6 +257,7 @@ impl App {
                         // Pasted PEM keys span lines; a single-line field takes them joined.
                         f.insert_str(&text.replace(['\r', '\n'], " "));
                     }
+                    return self.typed();
                 }
                 vec![]
             }
@@ -273,11 +278,20 @@ impl App {
                     && let Some(req) =
                         tui_input::backend::crossterm::to_input_request(&TermEvent::Key(key))
                     && let Some(f) = self.focused_field_mut()
+                    && f.handle(req)
                 {
-                    f.handle(req);
+                    return self.typed();
                 }
                 vec![]
             }
+        }
+    }
+
+    /// The focused field's text changed: the step may tell the flow.
+    fn typed(&mut self) -> Vec<Effect> {
+        match steps::screen(self.flow.step).typed(self) {
+            Some(msg) => self.update(msg),
+            None => vec![],
         }
     }
 
@@ -338,6 +352,7 @@ impl App {
             self.leave_field();
         }
         self.track_polling(&effects);
+        steps::screen(self.flow.step).after_update(self);
         effects
     }
 
@@ -444,6 +459,10 @@ impl App {
             | Action::Import
             | Action::ConfirmUploaded
             | Action::ToggleJson
+            | Action::OpenPicker
+            | Action::PickerToggle
+            | Action::PickerSwitch
+            | Action::PickerCancel
             | Action::OpenBrowser
             | Action::ChangeRights
             | Action::ShowQr => match steps::screen(self.flow.step).act(self, action) {

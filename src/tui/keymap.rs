@@ -30,6 +30,12 @@ pub enum Action {
     ShowJwk,
     ConfirmUploaded,
     ToggleJson,
+    /// The system step's rights picker: open it, pick the row under the cursor, switch
+    /// between resources and access packages, close it without changes.
+    OpenPicker,
+    PickerToggle,
+    PickerSwitch,
+    PickerCancel,
     Flip,
     PickPrev,
     PickNext,
@@ -113,6 +119,15 @@ fn step_is(a: &App, s: Step) -> bool {
     a.flow.step == s
 }
 
+/// The rights picker is open (the system step; its search text has the focus).
+fn picking(a: &App) -> bool {
+    no_overlay(a) && step_is(a, Step::System) && a.flow.picker.is_some()
+}
+
+fn can_open_picker(a: &App) -> bool {
+    no_overlay(a) && !a.busy_blocking() && step_is(a, Step::System) && a.flow.picker.is_none()
+}
+
 pub static BINDINGS: &[Binding] = &[
     Binding {
         code: KeyCode::Char('c'),
@@ -181,6 +196,23 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
         can_submit(a)
     }),
+    // The rights picker's keys come before the form's: its search text has the focus, so
+    // space picks and tab switches instead of being typed or moving between fields.
+    bind(
+        KeyCode::Char(' '),
+        "space",
+        Action::PickerToggle,
+        "pick/unpick",
+        picking,
+    ),
+    bind(
+        KeyCode::Tab,
+        "tab",
+        Action::PickerSwitch,
+        "switch list",
+        picking,
+    ),
+    bind(KeyCode::Esc, "esc", Action::PickerCancel, "close", picking),
     bind(KeyCode::Tab, "tab", Action::NextField, "next field", |a| {
         has_fields_to_cycle(a)
     }),
@@ -244,6 +276,22 @@ pub static BINDINGS: &[Binding] = &[
         "JWK is uploaded",
         |a| idle_commands(a) && step_is(a, Step::Client) && a.awaiting_upload(),
     ),
+    bind(
+        KeyCode::Char('/'),
+        "/",
+        Action::OpenPicker,
+        "search rights",
+        |a| can_open_picker(a) && !a.editing(),
+    ),
+    // The same from a text field (where / is typed), e.g. while typing a resource id.
+    Binding {
+        code: KeyCode::Char('f'),
+        mods: KeyModifiers::CONTROL,
+        key: "ctrl-f",
+        action: Action::OpenPicker,
+        label: "search rights",
+        when: can_open_picker,
+    },
     bind(
         KeyCode::Char('v'),
         "v",

@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 /// The step list needs 60 columns; it also gives way to a step's aside (the approval QR code).
 fn show_sidebar(app: &App, area: Rect) -> bool {
-    if area.width < SIDEBAR_MIN_WIDTH {
+    if area.width < SIDEBAR_MIN_WIDTH || steps::screen(app.flow.step).wide(app) {
         return false;
     }
     if let Some(a) = steps::screen(app.flow.step).aside(app, area.height.saturating_sub(4) as usize)
@@ -290,6 +290,7 @@ fn draw_main(frame: &mut Frame, app: &App, area: Rect) {
     }
 
     let mut body = Content::new();
+    app.body_height.set(height);
     screen.body(app, &mut body, text_w);
     if let Some(a) = aside_below {
         let used = body.lines.len() + status_lines(app, text_w).len() + 2;

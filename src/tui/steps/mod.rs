@@ -16,6 +16,7 @@ pub mod polling;
 /// Not a step: the readiness panel shown before the key step on TT02/production.
 pub mod readiness;
 pub mod request;
+pub mod rights_picker;
 pub mod system;
 pub mod test_call;
 
@@ -120,6 +121,21 @@ pub trait StepScreen: Sync {
 
     /// Up/Down for that list; false when the focused field should have the keys instead.
     fn pick(&self, _app: &mut App, _delta: isize) -> bool {
+        false
+    }
+
+    /// The focused text field changed by typing or pasting: a message for the flow, if the
+    /// step reacts to text as it is typed (the rights picker's search).
+    fn typed(&self, _app: &mut App) -> Option<Msg> {
+        None
+    }
+
+    /// After every flow update while the step is current: bring the screen's own state in
+    /// line with the flow's (the rights picker opened or closed, picks to take).
+    fn after_update(&self, _app: &mut App) {}
+
+    /// The body needs the whole width: the step list gives way (the rights picker's table).
+    fn wide(&self, _app: &App) -> bool {
         false
     }
 

@@ -3,7 +3,7 @@
 
 use super::{Forms, StepScreen};
 use crate::env::EnvKind;
-use crate::flow::{Msg, SystemForm};
+use crate::flow::{Msg, PickerMsg, SystemForm};
 use crate::profile::Profile;
 use crate::tui::app::App;
 use crate::tui::form::{Field, Fields, Form, check};
@@ -19,6 +19,9 @@ pub enum Focus {
     Rights,
     AccessPackages,
     Visible,
+    /// The rights picker's search text (focused while the picker is open; Tab does not
+    /// visit it).
+    Search,
 }
 
 #[derive(Debug, Clone)]
@@ -29,6 +32,8 @@ pub struct SystemFields {
     pub rights: Field,
     pub access_packages: Field,
     pub visible: Field,
+    /// The rights picker's search text.
+    pub search: Field,
     pub focus: Option<Focus>,
     /// Show the JSON that will be sent instead of the form.
     pub show_json: bool,
@@ -70,13 +75,13 @@ impl SystemFields {
             ),
             rights: Field::text(
                 "Rights",
-                "resource ids, space-separated, e.g. ske-krav-og-betalinger",
+                "resource ids, space-separated, e.g. ske-krav-og-betalinger; ctrl-f searches and picks",
                 &value(|s| s.rights.clone(), "altinn-onboard-sandbox-reference"),
             )
             .validated(check::rights),
             access_packages: Field::text(
                 "Access packages",
-                "package URNs or names, e.g. urn:altinn:accesspackage:skatt-naering",
+                "package URNs or names, e.g. skatt-naering; ctrl-f searches and picks",
                 &value(|s| s.access_packages.clone(), ""),
             )
             .validated(check::packages),
@@ -85,11 +90,26 @@ impl SystemFields {
                 "space toggles: visible systems can be found by customers in Altinn",
                 sys.as_ref().map(|s| s.is_visible).unwrap_or(true),
             ),
+            search: Field::text(
+                "Search",
+                "",
+                "",
+            ),
             focus: None,
             show_json: false,
         }
     }
 }
+
+/// The registration form's fields, in screen order (without the picker's search text).
+const FORM: &[Focus] = &[
+    Focus::Name,
+    Focus::DisplayName,
+    Focus::Description,
+    Focus::Rights,
+    Focus::AccessPackages,
+    Focus::Visible,
+];
 
 impl Fields for SystemFields {
     type Focus = Focus;
@@ -100,7 +120,13 @@ impl Fields for SystemFields {
         Focus::Rights,
         Focus::AccessPackages,
         Focus::Visible,
+        Focus::Search,
     ];
+
+    /// The form's fields; the search text has the focus only while the picker is open.
+    fn tab_order(&self) -> Vec<Focus> {
+        FORM.to_vec()
+    }
 
     fn field(&self, at: Focus) -> &Field {
         match at {
@@ -110,6 +136,7 @@ impl Fields for SystemFields {
             Focus::Rights => &self.rights,
             Focus::AccessPackages => &self.access_packages,
             Focus::Visible => &self.visible,
+            Focus::Search => &self.search,
         }
     }
 
@@ -121,6 +148,7 @@ impl Fields for SystemFields {
             Focus::Rights => &mut self.rights,
             Focus::AccessPackages => &mut self.access_packages,
             Focus::Visible => &mut self.visible,
+            Focus::Search => &mut self.search,
         }
     }
 
@@ -182,20 +210,49 @@ impl StepScreen for Screen {
         Some(&mut forms.system)
     }
 
-    fn submit_label(&self, _app: &App) -> Option<&'static str> {
-        Some("register system")
+    fn submit_label(&self, app: &App) -> Option<&'static str> {
+        if app.flow.picker.is_some() {
+            Some("use picks")
+        } else {
+            Some("register system")
+        }
     }
 
     fn submit(&self, app: &mut App) -> Option<Msg> {
+        if app.flow.picker.is_some() {
+            return Some(Msg::Picker(PickerMsg::Confirm));
+        }
         Some(Msg::SubmitSystem(app.system_form()))
     }
 
     fn act(&self, app: &mut App, action: Action) -> Option<Msg> {
-        if action == Action::ToggleJson {
-            app.forms.system.show_json = !app.forms.system.show_json;
-            app.scroll = 0;
+        match action {
+            Action::ToggleJson => {
+                app.forms.system.show_json = !app.forms.system.show_json;
+                app.scroll = 0;
+                None
+            }
+            Action::OpenPicker => {
+                let f = &mut app.forms.system;
+                f.show_json = false;
+                f.search.set_value("");
+                let split = |s: &str| -> Vec<String> {
+                    s.split(|c: char| c.is_whitespace() || c == ',')
+                        .filter(|p| !p.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                };
+                Some(Msg::Picker(PickerMsg::Open {
+                    rights: split(f.rights.value()),
+                    packages: split(f.access_packages.value()),
+                    visible: f.visible.on(),
+                }))
+            }
+            Action::PickerToggle => Some(Msg::Picker(PickerMsg::Toggle)),
+            Action::PickerSwitch => Some(Msg::Picker(PickerMsg::SwitchKind)),
+            Action::PickerCancel => Some(Msg::Picker(PickerMsg::Cancel)),
+            _ => None,
         }
-        None
     }
 
     fn arrive(&self, app: &mut App) {
@@ -204,10 +261,58 @@ impl StepScreen for Screen {
 
     fn leave(&self, app: &mut App) {
         app.forms.system.show_json = false;
+        if app.forms.system.focus == Some(Focus::Search) {
+            app.forms.system.focus = None;
+        }
+    }
+
+    fn wide(&self, app: &App) -> bool {
+        app.flow.picker.is_some()
+    }
+
+    fn pickable(&self, app: &App) -> bool {
+        app.flow.picker.is_some()
+    }
+
+    /// ↑↓ move the picker's cursor.
+    fn pick(&self, app: &mut App, delta: isize) -> bool {
+        if app.flow.picker.is_none() {
+            return false;
+        }
+        let fx = app.flow.update(Msg::Picker(PickerMsg::Move(delta)));
+        debug_assert!(fx.is_empty(), "moving the cursor runs nothing: {fx:?}");
+        app.scroll = 0;
+        true
+    }
+
+    fn typed(&self, app: &mut App) -> Option<Msg> {
+        let p = app.flow.picker.as_ref()?;
+        let term = app.forms.system.search.value();
+        (app.forms.system.focus == Some(Focus::Search) && term != p.term)
+            .then(|| Msg::Picker(PickerMsg::Term(term.to_string())))
+    }
+
+    /// The picker opened: its search text takes the focus. It closed: back to the command
+    /// keys, with the picks (on Enter) written into the rights and access-package fields.
+    fn after_update(&self, app: &mut App) {
+        let f = &mut app.forms.system;
+        if let Some(sel) = app.flow.picked.take() {
+            f.rights.set_value(&sel.rights.join(" "));
+            f.access_packages.set_value(&sel.packages.join(" "));
+        }
+        match (&app.flow.picker, f.focus) {
+            (Some(_), focus) if focus != Some(Focus::Search) => f.focus = Some(Focus::Search),
+            (None, Some(Focus::Search)) => f.focus = None,
+            _ => {}
+        }
     }
 
     fn body(&self, app: &App, c: &mut Content, w: usize) {
         let t = app.theme();
+        if let Some(p) = &app.flow.picker {
+            super::rights_picker::body(app, p, c, w);
+            return;
+        }
         if app.forms.system.show_json {
             c.extend(wrapped(
                 &format!(
@@ -238,14 +343,7 @@ impl StepScreen for Screen {
             }
             return;
         }
-        form(
-            app,
-            c,
-            w,
-            &app.forms.system,
-            SystemFields::ALL,
-            FormLook::default(),
-        );
+        form(app, c, w, &app.forms.system, FORM, FormLook::default());
         if let Some(r) = &app.flow.registration {
             c.blank();
             c.push(Line::styled(
