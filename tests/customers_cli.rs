@@ -291,3 +291,57 @@ async fn one_hundred_twenty_customers_from_a_csv() {
     );
     sb.shutdown().await;
 }
+
+/// The bulk create runs the same pre-flight as `request create`, once for the whole file: a
+/// system whose resource a customer could not delegate (registered past the pre-flight) sends
+/// no request at all, naming the code; `--no-preflight` leaves the decision to the service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bulk_create_runs_the_preflight_first() {
+    let orgs = org_numbers(3);
+    let sb = sandbox::start_with(
+        SandboxConfig::default(),
+        SandboxOptions {
+            known_orgs: orgs.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("sandbox");
+    let cli = Cli::new(&sb);
+    cli.json(&["keys", "generate"], 0).await;
+    cli.json(&["client", "set", "--vendor-org", VENDOR], 0)
+        .await;
+    cli.json(
+        &[
+            "system",
+            "register",
+            "--name",
+            "undelegable",
+            "--resource",
+            "eformidling-dpo-meldingsutveksling",
+            "--no-preflight",
+        ],
+        0,
+    )
+    .await;
+    let file = cli.home.path().join("three.csv");
+    let mut csv = String::from("org,external_ref\n");
+    for (i, org) in orgs.iter().enumerate() {
+        csv += &format!("{org},r-{i}\n");
+    }
+    std::fs::write(&file, csv).expect("write");
+    let path = file.to_str().expect("path");
+    let (code, stdout, stderr) = cli.run(&["request", "create", "--customers", path]).await;
+    assert_eq!(code, 1, "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("AUTH-00070"), "{stderr}");
+    let none = cli.json(&["customers"], 0).await;
+    assert_eq!(none["count"], 0, "nothing was sent: {none}");
+
+    let sent = cli
+        .json(
+            &["request", "create", "--customers", path, "--no-preflight"],
+            0,
+        )
+        .await;
+    assert_eq!(sent["created"], 3, "{sent}");
+}
