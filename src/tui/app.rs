@@ -94,6 +94,8 @@ pub struct App {
     pub poll_started: Option<Instant>,
     pub next_poll_at: Option<Instant>,
     seen_poll_generation: Option<u64>,
+    /// The customers screen's selection, filter and scroll (its rows are the flow's).
+    pub customers: super::customers::CustomersUi,
 }
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
@@ -121,6 +123,7 @@ impl App {
             poll_started: None,
             next_poll_at: None,
             seen_poll_generation: None,
+            customers: Default::default(),
         };
         steps::screen(app.flow.step).arrive(&mut app);
         app
@@ -163,7 +166,9 @@ impl App {
 
     /// A text field has the focus: letters are typed, not commands.
     pub fn editing(&self) -> bool {
-        self.focused_field().is_some_and(Field::is_text) && !self.busy_blocking()
+        self.focused_field().is_some_and(Field::is_text)
+            && !self.busy_blocking()
+            && !self.customers_shown()
     }
 
     /// Something other than polling runs: the form is locked until it answers.
@@ -229,7 +234,7 @@ impl App {
 
     /// True while the screen changes by itself (spinner, countdown).
     pub fn animating(&self) -> bool {
-        self.flow.busy.is_some() || self.polling_active()
+        self.flow.busy.is_some() || self.polling_active() || self.customers_loading()
     }
 
     // ----- input -----
@@ -476,6 +481,32 @@ impl App {
             }
             Action::StartPolling => self.update(Msg::StartPolling),
             Action::CancelPolling => self.update(Msg::CancelPolling),
+            Action::CustomerQr => {
+                let Some(msg) = self.customers_action(action) else {
+                    return vec![];
+                };
+                let fx = self.update(msg);
+                // After the update: a change of step closes a QR overlay.
+                if self.flow.error.is_none() {
+                    self.overlay = Overlay::Qr;
+                }
+                fx
+            }
+            Action::OpenCustomers
+            | Action::CloseCustomers
+            | Action::ReloadCustomers
+            | Action::CustomerPrev
+            | Action::CustomerNext
+            | Action::CustomerPagePrev
+            | Action::CustomerPageNext
+            | Action::CustomerFirst
+            | Action::CustomerLast
+            | Action::CustomerFilter
+            | Action::CustomerToken
+            | Action::CustomerChange => match self.customers_action(action) {
+                Some(msg) => self.update(msg),
+                None => vec![],
+            },
         }
     }
 

@@ -145,6 +145,13 @@ impl StepScreen for Screen {
                 t.dim(),
             ));
         }
+        c.push(Line::styled(
+            format!(
+                "  ({} lists every customer: status, system user, token checks)",
+                key_for(Action::OpenCustomers)
+            ),
+            t.dim(),
+        ));
         c.blank();
         c.push(Line::styled("The same, without the wizard:", t.dim()));
         for cmd in cli_commands(app) {
