@@ -305,6 +305,13 @@ fn detail_lines(app: &App, r: &CustomerRow, w: usize) -> Vec<Line<'static>> {
             r.requested_at.as_deref().unwrap_or("?"),
             keymap::key_for(Action::CustomerQr)
         ),
+        (None, CustomerStatus::Withdrawn) => {
+            "its request was accepted, but the system user is gone: the customer deleted it".into()
+        }
+        (None, CustomerStatus::TimedOut) => format!(
+            "the request passed its lifetime unanswered (still New, timedOut) since {}: send a new one",
+            r.requested_at.as_deref().unwrap_or("?")
+        ),
         (None, _) => match (&r.request_id, &r.request_status) {
             (Some(id), Some(s)) => format!("request {id}: {s}"),
             _ => "no request known".into(),
@@ -400,9 +407,11 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     app.customers.offset.set(offset);
     app.customers.page.set(table_h);
 
-    let filter = match app.customers.filter {
-        None => format!("all {all}"),
-        Some(f) => format!("{} only: {} of {all}", status_words(f), rows.len()),
+    let filter = match (app.customers.filter, &view.rows) {
+        (None, None) => "all".to_string(),
+        (Some(f), None) => format!("{} only", status_words(f)),
+        (None, Some(_)) => format!("all {all}"),
+        (Some(f), Some(_)) => format!("{} only: {} of {all}", status_words(f), rows.len()),
     };
     let range = if rows.is_empty() {
         String::new()
@@ -434,7 +443,13 @@ pub fn draw(frame: &mut Frame, app: &App, area: Rect) {
     let table_start = lines.len();
     if rows.is_empty() {
         let empty = match (&view.rows, app.customers.filter) {
-            (None, _) if view.loading.is_some() => String::new(),
+            // A row needs all three lists (a request and its system user), so the table
+            // fills in when the last page is read.
+            (None, _) if view.loading.is_some() => {
+                "The rows appear when every page is read (a customer's row needs its requests \
+                 and its system user)."
+                    .to_string()
+            }
             (None, _) => "Not loaded yet.".to_string(),
             (Some(all), _) if all.is_empty() => format!(
                 "No customers yet: Altinn lists no request or system user for {system}. Send a \

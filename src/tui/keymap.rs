@@ -181,105 +181,6 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::PageUp, "", Action::ScrollUp, "", |a| {
         a.overlay == Overlay::Jwk
     }),
-    // The customers screen, over any step: its keys come first.
-    bind(
-        KeyCode::Up,
-        "↑↓",
-        Action::CustomerPrev,
-        "select",
-        customers_keys,
-    ),
-    bind(KeyCode::Down, "", Action::CustomerNext, "", customers_keys),
-    bind(
-        KeyCode::PageUp,
-        "",
-        Action::CustomerPagePrev,
-        "",
-        customers_keys,
-    ),
-    bind(
-        KeyCode::PageDown,
-        "",
-        Action::CustomerPageNext,
-        "",
-        customers_keys,
-    ),
-    bind(KeyCode::Home, "", Action::CustomerFirst, "", customers_keys),
-    bind(KeyCode::End, "", Action::CustomerLast, "", customers_keys),
-    bind(
-        KeyCode::Enter,
-        "enter",
-        Action::CustomerQr,
-        "approval QR",
-        |a| customer_action(a, crate::profile::CustomerStatus::Pending),
-    ),
-    bind(
-        KeyCode::Char('t'),
-        "t",
-        Action::CustomerToken,
-        "check token",
-        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
-    ),
-    bind(
-        KeyCode::Char('c'),
-        "c",
-        Action::CustomerChange,
-        "change rights",
-        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
-    ),
-    bind(
-        KeyCode::Char('f'),
-        "f",
-        Action::CustomerFilter,
-        "filter",
-        customers_keys,
-    ),
-    bind(
-        KeyCode::Char('r'),
-        "r",
-        Action::ReloadCustomers,
-        "reload",
-        |a| customers_keys(a) && !a.customers_loading(),
-    ),
-    bind(
-        KeyCode::Esc,
-        "esc",
-        Action::CloseCustomers,
-        "wizard",
-        customers_keys,
-    ),
-    bind(
-        KeyCode::Char('l'),
-        "",
-        Action::CloseCustomers,
-        "",
-        customers_keys,
-    ),
-    bind(
-        KeyCode::Char('?'),
-        "?",
-        Action::Help,
-        "help",
-        customers_keys,
-    ),
-    bind(
-        KeyCode::Char('q'),
-        "q",
-        Action::Quit,
-        "quit",
-        customers_keys,
-    ),
-    // Open it: advertised on the Done step, working on every step once a system is registered.
-    bind(
-        KeyCode::Char('l'),
-        "l",
-        Action::OpenCustomers,
-        "customers",
-        |a| commands(a) && step_is(a, Step::Done),
-    ),
-    bind(KeyCode::Char('l'), "", Action::OpenCustomers, "", |a| {
-        commands(a) && a.flow.reachable() > Step::System
-    }),
     bind(KeyCode::Enter, "enter", Action::Submit, "submit", |a| {
         can_submit(a)
     }),
@@ -397,9 +298,129 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::PageUp, "pgup", Action::ScrollUp, "", |a| {
         no_overlay(a) && a.scroll > 0
     }),
+    // The customers screen, over any step (the step's keys above need `no_overlay`, which
+    // is false while it is up).
+    bind(
+        KeyCode::Up,
+        "↑↓",
+        Action::CustomerPrev,
+        "select",
+        customers_keys,
+    ),
+    bind(KeyCode::Down, "", Action::CustomerNext, "", customers_keys),
+    bind(
+        KeyCode::PageUp,
+        "",
+        Action::CustomerPagePrev,
+        "",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::PageDown,
+        "",
+        Action::CustomerPageNext,
+        "",
+        customers_keys,
+    ),
+    bind(KeyCode::Home, "", Action::CustomerFirst, "", customers_keys),
+    bind(KeyCode::End, "", Action::CustomerLast, "", customers_keys),
+    bind(
+        KeyCode::Enter,
+        "enter",
+        Action::CustomerQr,
+        "approval QR",
+        |a| customer_action(a, crate::profile::CustomerStatus::Pending),
+    ),
+    bind(
+        KeyCode::Char('t'),
+        "t",
+        Action::CustomerToken,
+        "check token",
+        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
+    ),
+    bind(
+        KeyCode::Char('c'),
+        "c",
+        Action::CustomerChange,
+        "change rights",
+        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
+    ),
+    bind(
+        KeyCode::Char('f'),
+        "f",
+        Action::CustomerFilter,
+        "filter",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('r'),
+        "r",
+        Action::ReloadCustomers,
+        "reload",
+        |a| customers_keys(a) && !a.customers_loading(),
+    ),
+    bind(
+        KeyCode::Esc,
+        "esc",
+        Action::CloseCustomers,
+        "wizard",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('l'),
+        "",
+        Action::CloseCustomers,
+        "",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('?'),
+        "?",
+        Action::Help,
+        "help",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('q'),
+        "q",
+        Action::Quit,
+        "quit",
+        customers_keys,
+    ),
+    // Open it: advertised on the Done step, working on every step once a system is registered.
+    bind(
+        KeyCode::Char('l'),
+        "l",
+        Action::OpenCustomers,
+        "customers",
+        |a| commands(a) && step_is(a, Step::Done),
+    ),
+    bind(KeyCode::Char('l'), "", Action::OpenCustomers, "", |a| {
+        commands(a) && a.flow.reachable() > Step::System
+    }),
     bind(KeyCode::Char('?'), "?", Action::Help, "help", commands),
     bind(KeyCode::Char('q'), "q", Action::Quit, "quit", commands),
 ];
+
+/// Actions of the customers screen's own keys (help lists them while it is up, and the
+/// wizard's keys otherwise).
+pub fn on_customers_screen(action: Action) -> bool {
+    matches!(
+        action,
+        Action::CloseCustomers
+            | Action::ReloadCustomers
+            | Action::CustomerPrev
+            | Action::CustomerNext
+            | Action::CustomerPagePrev
+            | Action::CustomerPageNext
+            | Action::CustomerFirst
+            | Action::CustomerLast
+            | Action::CustomerFilter
+            | Action::CustomerQr
+            | Action::CustomerToken
+            | Action::CustomerChange
+    )
+}
 
 /// The action for a key press, if a binding takes it.
 pub fn action_for(app: &App, key: &KeyEvent) -> Option<Action> {

@@ -624,7 +624,12 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let w = inner.width as usize;
-    let mut lines = wrapped(strings::HELP_INTRO, w, t.text());
+    let intro = if app.customers_shown() {
+        strings::CUSTOMERS_HELP
+    } else {
+        strings::HELP_INTRO
+    };
+    let mut lines = wrapped(intro, w, t.text());
     lines.push(Line::raw(""));
     let mut seen: Vec<&str> = Vec::new();
     let mut row: Vec<Span> = Vec::new();
@@ -637,6 +642,11 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
             b.action,
             keymap::Action::ConfirmQuit | keymap::Action::CancelOverlay
         ) {
+            continue;
+        }
+        if keymap::on_customers_screen(b.action) != app.customers_shown()
+            && !matches!(b.action, Action::Help | Action::Quit)
+        {
             continue;
         }
         seen.push(b.label);
@@ -653,6 +663,10 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::from(row));
     }
     lines.push(Line::raw(""));
+    if app.customers_shown() {
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
     lines.extend(wrapped(
         &format!(
             "In a text field letters are typed; {} switches to the command keys, {} or {} goes \

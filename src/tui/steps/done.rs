@@ -5,7 +5,7 @@ use super::StepScreen;
 use crate::env::EnvKind;
 use crate::tui::app::App;
 use crate::tui::keymap::{Action, key_for};
-use crate::tui::ui::{Content, wrap};
+use crate::tui::ui::{Content, wrap, wrapped};
 use ratatui::text::Line;
 
 /// Quote for a POSIX shell when needed.
@@ -145,11 +145,12 @@ impl StepScreen for Screen {
                 t.dim(),
             ));
         }
-        c.push(Line::styled(
-            format!(
-                "  ({} lists every customer: status, system user, token checks)",
+        c.extend(wrapped(
+            &format!(
+                "{} lists every customer of the system: status, system user, token checks.",
                 key_for(Action::OpenCustomers)
             ),
+            w,
             t.dim(),
         ));
         c.blank();
