@@ -6,6 +6,7 @@
 //! result as [`Msg::CustomersLoaded`] (with the time it was read, so no clock is needed here).
 
 use super::{ApiCall, Busy, Effect, ErrorKind, Failure, Flow, Msg, Step, resume_step};
+use crate::altinn::model::RequestStatus;
 use crate::customers::{self, CustomerRow, ListKind, Listing, LoadProgress};
 use crate::env::EnvKind;
 use crate::profile::{CustomerStatus, RequestKind, TestCallRecord, TokenCheck};
@@ -130,6 +131,10 @@ impl Flow {
                                 None
                             }
                         };
+                        // What the flow changed in place since (a token check, a polled
+                        // status) reaches the customer list first, as the store does on save.
+                        self.profile.sync_customers();
+                        self.refresh_flow_requests(&listing, at);
                         let rows = customers::rows(&listing, &self.profile.customers, &name_of);
                         customers::remember(&mut self.profile, &listing, &rows, at);
                         self.customers.rows = Some(rows);
@@ -220,6 +225,24 @@ impl Flow {
         }]
     }
 
+    /// The flow's own request records take the statuses the lists gave: the store copies
+    /// them into the customer list on every save, so a stale one (a request answered while
+    /// the wizard was closed) would otherwise undo what the lists said.
+    fn refresh_flow_requests(&mut self, listing: &Listing, at: DateTime<Utc>) {
+        let listed = listing.requests.iter().chain(&listing.agent_requests);
+        for r in listed {
+            if let Some(rec) = self.profile.requests.iter_mut().find(|rec| rec.id == r.id) {
+                // The flow folds Altinn's `timedOut` flag into the status it records.
+                rec.status = if r.timed_out && r.status.is_pending() {
+                    RequestStatus::Timedout
+                } else {
+                    r.status.clone()
+                };
+                rec.checked_at = Some(at);
+            }
+        }
+    }
+
     /// A switch of environment or vendor: the rows belong to the old system.
     pub(super) fn reset_customers(&mut self) {
         self.customers = CustomersView {
@@ -255,7 +278,16 @@ impl Flow {
     /// Make the row's customer the current one (the approval, polling and test-call steps
     /// are then about it); a poll for another customer's request stops.
     fn select_row(&mut self, row: &CustomerRow) {
+        // The last test call is the current customer's token check: recorded as such before
+        // another customer becomes current (the store's sync gives it to the current one),
+        // and not shown as the new customer's.
+        self.profile.sync_customers();
+        let before = self.profile.customer_org.clone();
         self.profile.select_customer(&row.org);
+        if before.as_deref() != Some(row.org.as_str()) {
+            self.profile.last_test_call = None;
+            self.test = None;
+        }
         let current = self.profile.current_request().map(|r| r.id.clone());
         if let Some(p) = &mut self.polling
             && p.active

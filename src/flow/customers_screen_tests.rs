@@ -498,3 +498,131 @@ fn selecting_another_customer_stops_the_poll() {
     assert!(late.is_empty());
     assert_eq!(f.step, Step::Done);
 }
+
+/// A token check made on the screen survives a reload (the profile's customer list has it
+/// before the new rows are folded).
+#[test]
+fn a_reload_keeps_the_token_check_made_since() {
+    let mut f = loaded();
+    f.update(Msg::CheckCustomerToken {
+        org: ACCEPTED.into(),
+    });
+    f.update(Msg::TestCallDone(Ok(TestCallSummary {
+        record: TestCallRecord {
+            url: "http://127.0.0.1:1/reference/whoami".into(),
+            method: "GET".into(),
+            status: 200,
+            elapsed_ms: 5,
+            at: t0(),
+            system_user_id: None,
+            body_excerpt: None,
+        },
+        token_claims: serde_json::json!({}),
+        token_expires_in: 60,
+        response_json: None,
+        headers: vec![],
+    })));
+    assert_eq!(
+        f.update(Msg::LoadCustomers),
+        [Effect::LoadCustomers { generation: 2 }]
+    );
+    f.update(Msg::CustomersLoaded {
+        generation: 2,
+        result: Ok(CustomersLoad {
+            listing: listing(),
+            at: t0(),
+        }),
+    });
+    let row = f.customers.row(ACCEPTED).expect("row");
+    assert!(
+        row.last_token_check.as_ref().is_some_and(|c| c.ok),
+        "{row:?}"
+    );
+}
+
+/// What is saved, as the store writes it (it syncs the customer list from the flow's records
+/// and last test call before every save).
+fn saved(fx: &[Effect]) -> Profile {
+    let Some(Effect::SaveProfile(p)) = fx.iter().rev().find(|e| is_save(e)) else {
+        panic!("no save in {fx:?}")
+    };
+    let mut p = (**p).clone();
+    p.sync_customers();
+    p
+}
+
+/// A request answered while the wizard was closed: the flow's own record still says New, and
+/// must not undo the list's answer when the profile is saved.
+#[test]
+fn the_lists_answer_outlives_a_stale_flow_record() {
+    let mut p = registered();
+    for (id, org) in [("p1", PENDING), ("t1", TIMED_OUT)] {
+        p.upsert_request(crate::profile::RequestRecord {
+            id: id.into(),
+            kind: RequestKind::Standard,
+            customer_org: org.into(),
+            external_ref: None,
+            status: RequestStatus::New,
+            confirm_url: None,
+            created_at: t0(),
+            checked_at: None,
+        });
+    }
+    let mut f = Flow::resume(p);
+    f.update(Msg::OpenCustomers);
+    let mut l = listing();
+    l.requests[1] = req("p1", PENDING, "Rejected", false);
+    let fx = f.update(Msg::CustomersLoaded {
+        generation: 1,
+        result: Ok(CustomersLoad {
+            listing: l,
+            at: t0(),
+        }),
+    });
+    let p = saved(&fx);
+    assert_eq!(
+        p.customer(PENDING).expect("c").status,
+        CustomerStatus::Rejected
+    );
+    assert_eq!(
+        p.customer(TIMED_OUT).expect("c").status,
+        CustomerStatus::TimedOut
+    );
+}
+
+/// A token check belongs to the customer it was made for, whichever customer is selected
+/// afterwards.
+#[test]
+fn a_token_check_stays_with_its_customer() {
+    let mut f = loaded();
+    f.update(Msg::CheckCustomerToken {
+        org: ACCEPTED.into(),
+    });
+    f.update(Msg::TestCallDone(Ok(TestCallSummary {
+        record: TestCallRecord {
+            url: "http://127.0.0.1:1/reference/whoami".into(),
+            method: "GET".into(),
+            status: 200,
+            elapsed_ms: 5,
+            at: t0(),
+            system_user_id: Some("c2a1e0f4-1111-2222-3333-444455556666".into()),
+            body_excerpt: None,
+        },
+        token_claims: serde_json::json!({}),
+        token_expires_in: 60,
+        response_json: None,
+        headers: vec![],
+    })));
+    f.customers.shown = true;
+    let fx = f.update(Msg::SelectCustomer {
+        org: PENDING.into(),
+    });
+    let p = saved(&fx);
+    assert!(p.customer(ACCEPTED).expect("a").last_token_check.is_some());
+    let pending = p.customer(PENDING).expect("p");
+    assert!(
+        pending.last_token_check.is_none() && pending.system_user_id.is_none(),
+        "{pending:?}"
+    );
+    assert!(f.profile.last_test_call.is_none() && f.test.is_none());
+}
