@@ -102,9 +102,10 @@ fn is_save(e: &Effect) -> bool {
 }
 
 type Check = fn(&Flow, &[Effect]);
-
 /// (case, state before, message, what must hold after)
-fn cases() -> Vec<(&'static str, fn() -> Flow, Msg, Check)> {
+type Case = (&'static str, fn() -> Flow, Msg, Check);
+
+fn cases() -> Vec<Case> {
     vec![
         (
             "opening before the system is registered is refused",

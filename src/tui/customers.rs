@@ -187,7 +187,8 @@ fn columns_for(w: usize) -> (usize, bool) {
     // marker 2, org 9, status 9, system user 8, check 13, and a space between each.
     let fixed = 2 + 9 + 1 + 9 + 1 + 8 + 1 + 13;
     let rights = 15;
-    if w >= fixed + rights + 1 + 10 + 1 {
+    // Rights and a name of at least ten columns, each with a space after it.
+    if w >= fixed + (rights + 1) + (10 + 1) {
         (w - fixed - rights - 2, true)
     } else if w >= fixed + 8 {
         (w - fixed - 1, false)
