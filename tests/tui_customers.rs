@@ -474,3 +474,131 @@ async fn quitting_while_loading_needs_no_confirmation() {
     h.key(KeyCode::Char('q'));
     assert!(h.app.quit && h.app.overlay == Overlay::None);
 }
+
+/// Run a message and the effects it causes through the runner (no polling needed here).
+async fn drive(flow: &mut Flow, runner: &Runner, msg: Msg) {
+    let mut queue: std::collections::VecDeque<Effect> = flow.update(msg).into();
+    while let Some(effect) = queue.pop_front() {
+        let snapshot = flow.profile.clone();
+        if let Some(reply) = runner.run(effect, &snapshot).await {
+            queue.extend(flow.update(reply));
+        }
+    }
+}
+
+/// The real thing on the sandbox: three customers asked (one approves, one rejects, one
+/// waits), the screen loads them through the runner page by page, a token check for the
+/// accepted one, and the profile saved with all three.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_screen_lists_the_sandboxs_customers_and_checks_a_token() {
+    use altinn_onboard::flow::{RequestForm, SystemForm};
+    use altinn_onboard::sandbox::{self, SandboxConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(ProfileStore::at(dir.path()));
+    let sb = sandbox::start(SandboxConfig::default()).await.unwrap();
+    let env = Environment::from_parts(EnvKind::Sandbox, &sb.issuer(), &sb.base_url()).unwrap();
+    let runner =
+        Arc::new(Runner::new(env, store.clone(), Arc::new(TokenCache::in_memory())).unwrap());
+    let mut flow = Flow::new(Profile::new("default", EnvSetting::new(EnvKind::Sandbox)));
+    let steps = [
+        Msg::SelectEnvironment(EnvSetting::new(EnvKind::Sandbox)),
+        Msg::GenerateKey {
+            bits: 2048,
+            kid: None,
+        },
+        Msg::SubmitClient {
+            vendor_org: VENDOR.into(),
+            client_id: String::new(),
+            scopes: altinn_onboard::altinn::client::VENDOR_SCOPES.join(" "),
+        },
+        Msg::SubmitSystem(SystemForm {
+            name: "smartcloud".into(),
+            rights: "ske-krav-og-betalinger".into(),
+            is_visible: true,
+            ..Default::default()
+        }),
+    ];
+    for msg in steps {
+        drive(&mut flow, &runner, msg).await;
+        assert!(flow.error.is_none(), "{:?}", flow.error);
+    }
+    let mut ids = Vec::new();
+    for org in ["312345676", "313456781", "315678900"] {
+        drive(
+            &mut flow,
+            &runner,
+            Msg::SubmitRequest(RequestForm {
+                customer_org: org.into(),
+                ..Default::default()
+            }),
+        )
+        .await;
+        ids.push(flow.profile.current_request().unwrap().id.clone());
+    }
+    let http = reqwest::Client::new();
+    for (id, what) in [(&ids[0], "approve"), (&ids[1], "reject")] {
+        let resp = http
+            .post(format!("{}/sandbox/requests/{id}/{what}", sb.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{what}: {}", resp.status());
+    }
+
+    let mut app_opts = opts();
+    app_opts.default_test_url = runner.default_test_url();
+    let mut h = Headless::new(
+        App::new(flow, app_opts),
+        Driver::new(runner.clone(), EnvSetting::default()),
+    );
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('l'));
+    assert!(h.app.customers_shown(), "{:?}", h.app.flow.error);
+    assert!(
+        h.run_until(Duration::from_secs(60), |a| a.flow.customers.rows.is_some()
+            || a.flow.customers.error.is_some())
+            .await
+    );
+    assert_eq!(h.app.flow.customers.error, None);
+    // One page of each of the three lists.
+    assert_eq!(h.app.flow.customers.pages, 3);
+    let got: Vec<(String, CustomerStatus)> = h
+        .app
+        .customer_rows()
+        .iter()
+        .map(|r| (r.org.clone(), r.status))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("312345676".to_string(), CustomerStatus::Accepted),
+            ("313456781".to_string(), CustomerStatus::Rejected),
+            ("315678900".to_string(), CustomerStatus::Pending),
+        ]
+    );
+    // t on the accepted customer: a system-user token and the reference API.
+    h.key(KeyCode::Home);
+    h.key(KeyCode::Char('t'));
+    assert!(h.app.flow.busy.is_some());
+    assert!(h.settle(Duration::from_secs(60)).await);
+    let row = h.app.selected_customer().unwrap();
+    let check = row.last_token_check.as_ref().expect("checked");
+    assert!(check.ok, "{check:?} {:?}", h.app.flow.error);
+    assert!(
+        h.run_until(Duration::from_secs(30), |_| store
+            .load("default")
+            .ok()
+            .flatten()
+            .is_some_and(|p| p.customers.len() == 3
+                && p.customer("312345676").is_some_and(|c| c
+                    .last_token_check
+                    .as_ref()
+                    .is_some_and(|t| t.ok))
+                && p.customer("313456781")
+                    .is_some_and(|c| c.status == CustomerStatus::Rejected)))
+            .await,
+        "saved: {:?}",
+        store.load("default")
+    );
+    sb.shutdown().await;
+}
