@@ -9,8 +9,8 @@ use altinn_onboard::env::{EnvKind, EnvSetting, Environment};
 use altinn_onboard::flow::{CustomersLoad, Effect, Flow, Msg, Step};
 use altinn_onboard::maskinporten::TokenCache;
 use altinn_onboard::profile::{
-    CustomerStatus, Profile, ProfileStore, RegistrationRecord, RequestKind, RequestRecord,
-    SystemSpec, TestCallRecord,
+    CustomerStatus, Profile, ProfileStore, RegistrationRecord, RequestRecord, SystemSpec,
+    TestCallRecord,
 };
 use altinn_onboard::runner::Runner;
 use altinn_onboard::tui::app::{App, AppOptions, Overlay, seeded_for};
@@ -58,16 +58,14 @@ fn profile() -> Profile {
         client_id: Some(CLIENT.into()),
     });
     p.customer_org = Some("312345676".into());
-    p.upsert_request(RequestRecord {
-        id: "9b2d4c1e-0a7f-4e3b-8c5d-6f1a2b3c4d5e".into(),
-        kind: RequestKind::Standard,
-        customer_org: "312345676".into(),
-        external_ref: None,
-        status: altinn_onboard::altinn::model::RequestStatus::Accepted,
-        confirm_url: None,
-        created_at: t0(),
-        checked_at: Some(t0()),
-    });
+    // From JSON, as the profile stores it (fields added later take their defaults).
+    let rec: RequestRecord = serde_json::from_value(serde_json::json!({
+        "id": "9b2d4c1e-0a7f-4e3b-8c5d-6f1a2b3c4d5e", "kind": "standard",
+        "customer_org": "312345676", "status": "Accepted",
+        "created_at": t0(), "checked_at": t0(),
+    }))
+    .unwrap();
+    p.upsert_request(rec);
     p.last_test_call = Some(TestCallRecord {
         url: "http://127.0.0.1:41234/reference/whoami".into(),
         method: "GET".into(),

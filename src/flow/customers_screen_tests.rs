@@ -558,16 +558,13 @@ fn saved(fx: &[Effect]) -> Profile {
 fn the_lists_answer_outlives_a_stale_flow_record() {
     let mut p = registered();
     for (id, org) in [("p1", PENDING), ("t1", TIMED_OUT)] {
-        p.upsert_request(crate::profile::RequestRecord {
-            id: id.into(),
-            kind: RequestKind::Standard,
-            customer_org: org.into(),
-            external_ref: None,
-            status: RequestStatus::New,
-            confirm_url: None,
-            created_at: t0(),
-            checked_at: None,
-        });
+        // From JSON, as the profile stores it (fields added later take their defaults).
+        let rec: crate::profile::RequestRecord = serde_json::from_value(serde_json::json!({
+            "id": id, "kind": "standard", "customer_org": org, "status": "New",
+            "created_at": t0(),
+        }))
+        .expect("record");
+        p.upsert_request(rec);
     }
     let mut f = Flow::resume(p);
     f.update(Msg::OpenCustomers);
