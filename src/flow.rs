@@ -1096,6 +1096,8 @@ impl Flow {
                 if let Some(p) = &mut self.polling {
                     p.active = false;
                 }
+                // So was a customers load.
+                self.customers_load_dropped(&f);
                 // Shown where the user is: at start that can be any step of a resumed profile.
                 let message = format!(
                     "could not open the {} environment: {}",

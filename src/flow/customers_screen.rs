@@ -243,6 +243,13 @@ impl Flow {
         }
     }
 
+    /// The session a load waited for could not open: the load never ran.
+    pub(super) fn customers_load_dropped(&mut self, f: &Failure) {
+        if self.customers.loading.take().is_some() {
+            self.customers.error = Some(f.clone());
+        }
+    }
+
     /// A switch of environment or vendor: the rows belong to the old system.
     pub(super) fn reset_customers(&mut self) {
         self.customers = CustomersView {

@@ -449,6 +449,16 @@ fn cases() -> Vec<Case> {
             },
         ),
         (
+            "a session that cannot open ends the load that waited for it, with why",
+            loading,
+            Msg::SessionFailed(Failure::new(ErrorKind::Network, "connection refused")),
+            |f, _| {
+                assert!(f.customers.loading.is_none());
+                let e = f.customers.error.as_ref().expect("error");
+                assert_eq!(e.message, "connection refused");
+            },
+        ),
+        (
             "a switch of environment forgets the rows and drops the load in flight",
             loading,
             Msg::SelectEnvironment(EnvSetting::new(EnvKind::Tt02)),
