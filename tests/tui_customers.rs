@@ -600,3 +600,20 @@ async fn the_screen_lists_the_sandboxs_customers_and_checks_a_token() {
     );
     sb.shutdown().await;
 }
+
+/// The smallest terminal the wizard draws in still shows rows and the selection.
+#[test]
+fn the_smallest_terminal_still_shows_the_selected_row() {
+    let mut app = app_with(Some(many()));
+    for _ in 0..30 {
+        app.handle_key(key(KeyCode::Down));
+    }
+    let org = app.selected_customer().unwrap().org.clone();
+    for (w, h) in [(40, 12), (60, 14)] {
+        let screen = render(&app, w, h);
+        assert!(screen.contains(&format!("▸ {org}")), "{w}x{h}:\n{screen}");
+        if std::env::var("SHOW").is_ok() {
+            println!("{screen}");
+        }
+    }
+}
