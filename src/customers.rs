@@ -54,7 +54,7 @@ pub struct LoadProgress {
 }
 
 /// Everything Altinn lists for one system.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Listing {
     pub system_id: String,
     pub requests: Vec<RequestInfo>,

@@ -21,6 +21,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod customers_screen;
+pub use customers_screen::{CustomersLoad, CustomersView, LoadState, row_label, status_words};
+
 /// The steps, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -444,6 +447,34 @@ pub enum Msg {
     CheckReadiness,
     /// Its result: what was checked, what could not be and why, the ready e-mails.
     ReadinessChecked(crate::readiness::ReadinessReport),
+    // --- the customers screen (`flow/customers_screen.rs`) ---
+    /// Show the customers screen; the first time, load every customer.
+    OpenCustomers,
+    CloseCustomers,
+    /// Read every page again.
+    LoadCustomers,
+    /// A page of a load was read.
+    CustomersProgress {
+        generation: u64,
+        progress: crate::customers::LoadProgress,
+    },
+    CustomersLoaded {
+        generation: u64,
+        result: Result<CustomersLoad, Failure>,
+    },
+    /// Make a listed customer the current one (a pending one's confirmUrl is fetched again).
+    SelectCustomer {
+        org: String,
+    },
+    /// Select an accepted customer and run the test call with its system-user token.
+    CheckCustomerToken {
+        org: String,
+    },
+    /// Select an accepted customer and go to the Done step, whose change action asks it for
+    /// more rights.
+    StartChange {
+        org: String,
+    },
 }
 
 /// Work for the runner.
@@ -518,6 +549,11 @@ pub enum Effect {
     },
     /// The readiness check ([`crate::readiness::check`]); answers [`Msg::ReadinessChecked`].
     CheckReadiness,
+    /// Read every page of the system's requests, agent requests and system users; the wizard
+    /// reports each page as [`Msg::CustomersProgress`].
+    LoadCustomers {
+        generation: u64,
+    },
 }
 
 impl Effect {
@@ -593,6 +629,8 @@ pub struct Flow {
     /// A custom server that is not a sandbox took the client id: the JWK upload awaits the
     /// user's confirmation (on TT02/production that is implied by the environment).
     pub client_awaits_upload: bool,
+    /// Every customer of the system, as the customers screen shows it.
+    pub customers: CustomersView,
     /// The last remote effect, for Retry.
     last_effect: Option<Effect>,
     poll_generation: u64,
@@ -680,6 +718,7 @@ impl Flow {
             change: None,
             poll_config,
             client_awaits_upload: false,
+            customers: CustomersView::default(),
             last_effect: None,
             poll_generation: 0,
             key_replacement_allowed: false,
@@ -1120,6 +1159,7 @@ impl Flow {
                     Ok(summary) => {
                         let ok = (200..300).contains(&summary.record.status);
                         self.profile.last_test_call = Some(summary.record.clone());
+                        self.note_token_check(&summary.record);
                         self.notice = Some(format!(
                             "{} answered {} in {} ms",
                             summary.record.url, summary.record.status, summary.record.elapsed_ms
@@ -1163,6 +1203,8 @@ impl Flow {
                 if let Some(p) = &mut self.polling {
                     p.active = false;
                 }
+                // So was a customers load.
+                self.customers_load_dropped(&f);
                 // Shown where the user is: at start that can be any step of a resumed profile.
                 let message = format!(
                     "could not open the {} environment: {}",
@@ -1208,6 +1250,14 @@ impl Flow {
                 self.error = None;
                 vec![]
             }
+            msg @ (Msg::OpenCustomers
+            | Msg::CloseCustomers
+            | Msg::LoadCustomers
+            | Msg::CustomersProgress { .. }
+            | Msg::CustomersLoaded { .. }
+            | Msg::SelectCustomer { .. }
+            | Msg::CheckCustomerToken { .. }
+            | Msg::StartChange { .. }) => self.customers_update(msg),
         }
     }
 
@@ -1215,6 +1265,9 @@ impl Flow {
         if let Err(e) = setting.resolve() {
             self.fail(Step::Environment, ErrorKind::Validation, e.to_string());
             return vec![];
+        }
+        if setting != self.profile.environment {
+            self.reset_customers();
         }
         if setting.kind != self.profile.environment.kind {
             // Clients, systems and requests belong to one environment: the current one's are
@@ -1330,6 +1383,7 @@ impl Flow {
             .then(|| self.profile.client_id.clone())
             .flatten();
         if !same_vendor {
+            self.reset_customers();
             self.profile.system_registered = None;
             self.profile.requests.clear();
             self.profile.customers.clear();
@@ -1940,6 +1994,8 @@ fn busy_for(effect: &Effect) -> Busy {
         Effect::RefreshRequest { .. } => Busy::Polling,
         // Never a Retry's effect (it blocks nothing); listed for completeness.
         Effect::CheckReadiness => Busy::Key,
+        // Never a last effect (a load is no step's work and has its own reload key).
+        Effect::LoadCustomers { .. } => Busy::Polling,
     }
 }
 

@@ -646,10 +646,29 @@ impl Runner {
                 )
                 .await,
             ),
+            // The wizard's driver runs this itself, to report every page as it is read.
+            Effect::LoadCustomers { generation } => Msg::CustomersLoaded {
+                generation,
+                result: self.load_customers(profile, &mut |_| {}).await,
+            },
             Effect::GenerateKey { .. }
             | Effect::ImportKey { .. }
             | Effect::OpenBrowser { .. }
             | Effect::SaveProfile(_) => unreachable!("local effects are run above"),
+        })
+    }
+
+    /// Every page of the profile's system's requests, agent requests and system users,
+    /// `progress` told after each page; the result carries the time it was read.
+    pub async fn load_customers(
+        &self,
+        profile: &Profile,
+        progress: &mut (dyn FnMut(crate::customers::LoadProgress) + Send),
+    ) -> Result<crate::flow::CustomersLoad, Failure> {
+        let listing = crate::customers::load_for_profile(self, profile, progress).await?;
+        Ok(crate::flow::CustomersLoad {
+            listing,
+            at: chrono::Utc::now(),
         })
     }
 

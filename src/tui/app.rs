@@ -103,6 +103,8 @@ pub struct App {
     pub poll_started: Option<Instant>,
     pub next_poll_at: Option<Instant>,
     seen_poll_generation: Option<u64>,
+    /// The customers screen's selection, filter and scroll (its rows are the flow's).
+    pub customers: super::customers::CustomersUi,
 }
 
 const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
@@ -133,6 +135,7 @@ impl App {
             poll_started: None,
             next_poll_at: None,
             seen_poll_generation: None,
+            customers: Default::default(),
         };
         steps::screen(app.flow.step).arrive(&mut app);
         app
@@ -175,7 +178,9 @@ impl App {
 
     /// A text field has the focus: letters are typed, not commands.
     pub fn editing(&self) -> bool {
-        self.focused_field().is_some_and(Field::is_text) && !self.busy_blocking()
+        self.focused_field().is_some_and(Field::is_text)
+            && !self.busy_blocking()
+            && !self.customers_shown()
     }
 
     /// Something other than polling runs: the form is locked until it answers.
@@ -241,7 +246,7 @@ impl App {
 
     /// True while the screen changes by itself (spinner, countdown).
     pub fn animating(&self) -> bool {
-        self.flow.busy.is_some() || self.polling_active()
+        self.flow.busy.is_some() || self.polling_active() || self.customers_loading()
     }
 
     // ----- input -----
@@ -531,6 +536,50 @@ impl App {
             }
             Action::StartPolling => self.update(Msg::StartPolling),
             Action::CancelPolling => self.update(Msg::CancelPolling),
+            Action::CustomerChange => {
+                let org = self.selected_customer().map(|r| r.org.clone());
+                let Some(msg) = self.customers_action(action) else {
+                    return vec![];
+                };
+                let mut fx = self.update(msg);
+                // The flow selected the customer and went to the Done step: open its change
+                // form for that customer, as the Done step's own key does.
+                if self.flow.error.is_none()
+                    && self.flow.step == Step::Done
+                    && let Some(org) = org
+                {
+                    self.forms.change.customer.set_value(&org);
+                    if let Some(m) = steps::screen(Step::Done).act(self, Action::ChangeRights) {
+                        fx.extend(self.update(m));
+                    }
+                }
+                fx
+            }
+            Action::CustomerQr => {
+                let Some(msg) = self.customers_action(action) else {
+                    return vec![];
+                };
+                let fx = self.update(msg);
+                // After the update: a change of step closes a QR overlay.
+                if self.flow.error.is_none() {
+                    self.overlay = Overlay::Qr;
+                }
+                fx
+            }
+            Action::OpenCustomers
+            | Action::CloseCustomers
+            | Action::ReloadCustomers
+            | Action::CustomerPrev
+            | Action::CustomerNext
+            | Action::CustomerPagePrev
+            | Action::CustomerPageNext
+            | Action::CustomerFirst
+            | Action::CustomerLast
+            | Action::CustomerFilter
+            | Action::CustomerToken => match self.customers_action(action) {
+                Some(msg) => self.update(msg),
+                None => vec![],
+            },
         }
     }
 

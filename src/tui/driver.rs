@@ -5,12 +5,15 @@
 //! what users run.
 
 use super::app::{App, seeded_for};
+use crate::customers::LoadProgress;
 use crate::env::EnvSetting;
-use crate::flow::{Busy, Effect, ErrorKind, Failure, KeyInfo, Msg};
+use crate::flow::{Busy, CustomersLoad, Effect, ErrorKind, Failure, KeyInfo, Msg};
 use crate::profile::{Profile, ProfileStore};
 use crate::runner::{LocalRunner, Runner};
 use crate::session::Session;
 use ratatui::crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -26,6 +29,28 @@ pub enum Event {
     KeyLoaded(KeyInfo),
     /// The session for a newly chosen environment (or why it could not start).
     SessionReady(Result<Box<Session>, String>),
+}
+
+/// Reports a page of a customers load (sends it over the event channel).
+pub type ProgressSink = Box<dyn FnMut(LoadProgress) + Send>;
+
+/// What loads the customers screen's lists: [`Runner::load_customers`], or a stand-in in
+/// tests (one that waits on a channel shows that the screen keeps working while it loads).
+pub type CustomersLoader = Arc<
+    dyn Fn(
+            Arc<Runner>,
+            Profile,
+            ProgressSink,
+        ) -> Pin<Box<dyn Future<Output = Result<CustomersLoad, Failure>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The real loader: every page from the environment's Altinn, through the runner's tokens.
+pub fn runner_customers_loader() -> CustomersLoader {
+    Arc::new(|runner, profile, mut progress| {
+        Box::pin(async move { runner.load_customers(&profile, &mut *progress).await })
+    })
 }
 
 /// Where a switch of environment gets its new session from.
@@ -50,6 +75,7 @@ pub struct Driver {
     switching: bool,
     /// Profile saves go through one task so they land on disk in order.
     saves: mpsc::UnboundedSender<Profile>,
+    customers_loader: CustomersLoader,
 }
 
 impl Driver {
@@ -75,7 +101,14 @@ impl Driver {
             pending: Vec::new(),
             switching: false,
             saves,
+            customers_loader: runner_customers_loader(),
         }
+    }
+
+    /// Load the customers screen's lists with `loader` instead of the runner (tests).
+    pub fn with_customers_loader(mut self, loader: CustomersLoader) -> Self {
+        self.customers_loader = loader;
+        self
     }
 
     /// A driver whose session opens in the background, so the first frame does not wait for
@@ -154,6 +187,24 @@ impl Driver {
         };
         let local = self.local.clone();
         let tx = self.tx.clone();
+        if let (Effect::LoadCustomers { generation }, Some(runner)) = (&effect, remote.clone()) {
+            // Every page is reported as it is read, so the screen shows progress (and keys
+            // keep working: this runs in its own task).
+            let generation = *generation;
+            let pages = tx.clone();
+            let progress: ProgressSink = Box::new(move |progress| {
+                let _ = pages.send(Event::Msg(Msg::CustomersProgress {
+                    generation,
+                    progress,
+                }));
+            });
+            let load = (self.customers_loader)(runner, profile, progress);
+            tokio::spawn(async move {
+                let result = load.await;
+                let _ = tx.send(Event::Msg(Msg::CustomersLoaded { generation, result }));
+            });
+            return;
+        }
         tokio::spawn(async move {
             tracing::debug!(?effect, "running effect");
             let msg = match remote {

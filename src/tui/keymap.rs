@@ -51,6 +51,24 @@ pub enum Action {
     RecheckReadiness,
     /// Done step: ask the customer for more rights (a change request).
     ChangeRights,
+    // --- the customers screen (`tui/customers.rs`) ---
+    OpenCustomers,
+    CloseCustomers,
+    ReloadCustomers,
+    CustomerPrev,
+    CustomerNext,
+    CustomerPagePrev,
+    CustomerPageNext,
+    CustomerFirst,
+    CustomerLast,
+    /// Show only one status (cycles).
+    CustomerFilter,
+    /// A pending customer's approval link and QR code.
+    CustomerQr,
+    /// A system-user token for the customer and the test call.
+    CustomerToken,
+    /// A change request for the customer (the Done step's change action).
+    CustomerChange,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -84,8 +102,19 @@ const fn bind(
     }
 }
 
+/// The step screen has the keys: no overlay, and the customers screen is not up.
 fn no_overlay(a: &App) -> bool {
-    a.overlay == Overlay::None
+    a.overlay == Overlay::None && !a.customers_shown()
+}
+
+/// The customers screen has the keys.
+fn customers_keys(a: &App) -> bool {
+    a.overlay == Overlay::None && a.customers_shown()
+}
+
+/// A row action: the customers screen, nothing else running, the selected row's status.
+fn customer_action(a: &App, status: crate::profile::CustomerStatus) -> bool {
+    customers_keys(a) && !a.busy_blocking() && a.selected_customer_is(status)
 }
 
 /// Command keys (letters) work when no text field has the focus.
@@ -357,9 +386,129 @@ pub static BINDINGS: &[Binding] = &[
     bind(KeyCode::PageUp, "pgup", Action::ScrollUp, "", |a| {
         no_overlay(a) && a.scroll > 0
     }),
+    // The customers screen, over any step (the step's keys above need `no_overlay`, which
+    // is false while it is up).
+    bind(
+        KeyCode::Up,
+        "↑↓",
+        Action::CustomerPrev,
+        "select",
+        customers_keys,
+    ),
+    bind(KeyCode::Down, "", Action::CustomerNext, "", customers_keys),
+    bind(
+        KeyCode::PageUp,
+        "",
+        Action::CustomerPagePrev,
+        "",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::PageDown,
+        "",
+        Action::CustomerPageNext,
+        "",
+        customers_keys,
+    ),
+    bind(KeyCode::Home, "", Action::CustomerFirst, "", customers_keys),
+    bind(KeyCode::End, "", Action::CustomerLast, "", customers_keys),
+    bind(
+        KeyCode::Enter,
+        "enter",
+        Action::CustomerQr,
+        "approval QR",
+        |a| customer_action(a, crate::profile::CustomerStatus::Pending),
+    ),
+    bind(
+        KeyCode::Char('t'),
+        "t",
+        Action::CustomerToken,
+        "check token",
+        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
+    ),
+    bind(
+        KeyCode::Char('c'),
+        "c",
+        Action::CustomerChange,
+        "change rights",
+        |a| customer_action(a, crate::profile::CustomerStatus::Accepted),
+    ),
+    bind(
+        KeyCode::Char('f'),
+        "f",
+        Action::CustomerFilter,
+        "filter",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('r'),
+        "r",
+        Action::ReloadCustomers,
+        "reload",
+        |a| customers_keys(a) && !a.customers_loading(),
+    ),
+    bind(
+        KeyCode::Esc,
+        "esc",
+        Action::CloseCustomers,
+        "wizard",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('l'),
+        "",
+        Action::CloseCustomers,
+        "",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('?'),
+        "?",
+        Action::Help,
+        "help",
+        customers_keys,
+    ),
+    bind(
+        KeyCode::Char('q'),
+        "q",
+        Action::Quit,
+        "quit",
+        customers_keys,
+    ),
+    // Open it: advertised on the Done step, working on every step once a system is registered.
+    bind(
+        KeyCode::Char('l'),
+        "l",
+        Action::OpenCustomers,
+        "customers",
+        |a| commands(a) && step_is(a, Step::Done),
+    ),
+    bind(KeyCode::Char('l'), "", Action::OpenCustomers, "", |a| {
+        commands(a) && a.flow.reachable() > Step::System
+    }),
     bind(KeyCode::Char('?'), "?", Action::Help, "help", commands),
     bind(KeyCode::Char('q'), "q", Action::Quit, "quit", commands),
 ];
+
+/// Actions of the customers screen's own keys (help lists them while it is up, and the
+/// wizard's keys otherwise).
+pub fn on_customers_screen(action: Action) -> bool {
+    matches!(
+        action,
+        Action::CloseCustomers
+            | Action::ReloadCustomers
+            | Action::CustomerPrev
+            | Action::CustomerNext
+            | Action::CustomerPagePrev
+            | Action::CustomerPageNext
+            | Action::CustomerFirst
+            | Action::CustomerLast
+            | Action::CustomerFilter
+            | Action::CustomerQr
+            | Action::CustomerToken
+            | Action::CustomerChange
+    )
+}
 
 /// The action for a key press, if a binding takes it.
 pub fn action_for(app: &App, key: &KeyEvent) -> Option<Action> {

@@ -5,6 +5,7 @@
 //! and the loop that redraws only when something changed.
 
 pub mod app;
+pub mod customers;
 pub mod driver;
 pub mod form;
 pub mod keymap;

@@ -22,3 +22,8 @@ pub fn busy_text(busy: crate::flow::Busy) -> &'static str {
 pub const HELP_INTRO: &str = "The wizard walks through every step needed for a working Altinn \
     system user. Progress is saved in the profile after each step: quit at any time and run \
     `altinn-onboard` again to continue where you left off.";
+
+pub const CUSTOMERS_HELP: &str = "Every customer of the system, from every page of Altinn's lists \
+    of requests, agent requests and system users: one row per organisation. A row's keys act on \
+    the customer selected (it becomes the wizard's current customer); pgup/pgdn and home/end \
+    scroll. The list is saved in the profile; `altinn-onboard customers` prints it too.";

@@ -37,6 +37,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Constraint::Min(0),
         Constraint::Length(1),
     ]));
+    if app.customers_shown() {
+        // The customers screen has the whole width: its table needs it more than the steps.
+        draw_header(frame, app, header, false);
+        super::customers::draw(frame, app, body);
+        draw_footer(frame, app, footer);
+        draw_overlay(frame, app, area);
+        return;
+    }
     let sidebar = show_sidebar(app, area);
     draw_header(frame, app, header, sidebar);
     let main = if sidebar {
@@ -51,6 +59,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     };
     draw_main(frame, app, main);
     draw_footer(frame, app, footer);
+    draw_overlay(frame, app, area);
+}
+
+fn draw_overlay(frame: &mut Frame, app: &App, area: Rect) {
     match app.overlay {
         Overlay::None => {}
         Overlay::Help => draw_help(frame, app, area),
@@ -83,7 +95,9 @@ fn draw_header(frame: &mut Frame, app: &App, area: Rect, sidebar: bool) {
         Span::styled(format!("  profile {}", app.flow.profile.name), t.dim()),
     ];
     let right = format!("step {}/{} ", step.index() + 1, Step::ALL.len());
-    let right = if !sidebar {
+    let right = if app.customers_shown() {
+        "customers ".to_string()
+    } else if !sidebar {
         format!("{}/{} {} ", step.index() + 1, Step::ALL.len(), step.title())
     } else {
         right
@@ -395,7 +409,7 @@ pub struct Aside {
 
 /// Busy spinner, error with its choices (from the key map, so only keys that work now),
 /// notices.
-fn status_lines(app: &App, w: usize) -> Vec<Line<'static>> {
+pub(super) fn status_lines(app: &App, w: usize) -> Vec<Line<'static>> {
     let t = app.theme();
     let mut out = Vec::new();
     if let Some(b) = app.flow.busy
@@ -612,7 +626,12 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
     let inner = block.inner(r);
     frame.render_widget(block, r);
     let w = inner.width as usize;
-    let mut lines = wrapped(strings::HELP_INTRO, w, t.text());
+    let intro = if app.customers_shown() {
+        strings::CUSTOMERS_HELP
+    } else {
+        strings::HELP_INTRO
+    };
+    let mut lines = wrapped(intro, w, t.text());
     lines.push(Line::raw(""));
     let mut seen: Vec<&str> = Vec::new();
     let mut row: Vec<Span> = Vec::new();
@@ -625,6 +644,11 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
             b.action,
             keymap::Action::ConfirmQuit | keymap::Action::CancelOverlay
         ) {
+            continue;
+        }
+        if keymap::on_customers_screen(b.action) != app.customers_shown()
+            && !matches!(b.action, Action::Help | Action::Quit)
+        {
             continue;
         }
         seen.push(b.label);
@@ -641,6 +665,10 @@ fn draw_help(frame: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::from(row));
     }
     lines.push(Line::raw(""));
+    if app.customers_shown() {
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
     lines.extend(wrapped(
         &format!(
             "In a text field letters are typed; {} switches to the command keys, {} or {} goes \

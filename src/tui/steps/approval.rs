@@ -208,7 +208,18 @@ pub const TT02_APPROVAL: &str = "Who approves: the customer's general manager (D
 pub fn draw_qr_overlay(frame: &mut Frame, app: &App, area: Rect) {
     let t = app.theme();
     frame.render_widget(Clear, area);
-    let url = app.confirm_url().unwrap_or_default().to_string();
+    let Some(url) = app.confirm_url().map(str::to_string) else {
+        // The customers screen's lists carry no confirmUrl: it is being fetched.
+        let mut lines = wrapped(
+            "No approval link known for this request yet: asking Altinn for it. If none \
+             comes, the request may be gone (reload the customer list).",
+            area.width as usize,
+            t.warning(),
+        );
+        lines.push(Line::styled("esc closes", t.dim()));
+        frame.render_widget(Paragraph::new(lines), area);
+        return;
+    };
     let mut lines: Vec<Line> = Vec::new();
     let rows = area.height.saturating_sub(2) as usize;
     let code = qr(&url, &t, 2)

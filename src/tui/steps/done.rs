@@ -354,6 +354,14 @@ impl StepScreen for Screen {
                 t.dim(),
             ));
         }
+        c.extend(wrapped(
+            &format!(
+                "{} lists every customer of the system: status, system user, token checks.",
+                key_for(Action::OpenCustomers)
+            ),
+            w,
+            t.dim(),
+        ));
         c.blank();
         c.push(Line::styled("The same, without the wizard:", t.dim()));
         for cmd in cli_commands(app) {
