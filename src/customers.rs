@@ -310,6 +310,21 @@ pub fn tally(rows: &[CustomerRow]) -> BTreeMap<&'static str, usize> {
 /// Write what the lists said into the profile's customer list (one entry per row; customers
 /// the lists do not name are left as they were). The caller saves the profile once.
 pub fn remember(profile: &mut Profile, listing: &Listing, rows: &[CustomerRow], at: DateTime<Utc>) {
+    // What the flow changed in place (a polled status, a token check) reaches the list first;
+    // then the flow's own records of the listed requests take the lists' answers, or the
+    // store's sync on save would put their older statuses back (a rejection read as pending).
+    profile.sync_customers();
+    for r in listing.requests.iter().chain(&listing.agent_requests) {
+        if let Some(rec) = profile.requests.iter_mut().find(|rec| rec.id == r.id) {
+            // The flow folds Altinn's `timedOut` flag into the status it records.
+            rec.status = if r.timed_out && r.status.is_pending() {
+                crate::altinn::model::RequestStatus::Timedout
+            } else {
+                r.status.clone()
+            };
+            rec.checked_at = Some(at);
+        }
+    }
     let requests = listing
         .requests
         .iter()
@@ -382,6 +397,46 @@ mod tests {
             "id": id, "systemId": "s", "reporteeOrgNo": org, "externalRef": format!("ref-{org}"),
         }))
         .expect("system user")
+    }
+
+    /// The CLI's `customers` saves through the store, whose sync copies the flow's records into
+    /// the list: a request the flow last saw as New and the lists now show Rejected stays
+    /// rejected after that sync.
+    #[test]
+    fn a_listed_answer_survives_the_stores_sync() {
+        use crate::env::{EnvKind, EnvSetting};
+        let mut p = Profile::new("t", EnvSetting::new(EnvKind::Sandbox));
+        p.upsert_request(crate::profile::RequestRecord {
+            id: "r1".into(),
+            kind: RequestKind::Standard,
+            customer_org: "100000003".into(),
+            external_ref: None,
+            status: crate::altinn::model::RequestStatus::New,
+            confirm_url: None,
+            created_at: Utc::now(),
+            checked_at: None,
+            change: None,
+        });
+        let listing = Listing {
+            system_id: "s".into(),
+            requests: vec![req(
+                "r1",
+                "100000003",
+                "Rejected",
+                "2026-01-01T00:00:00Z",
+                false,
+            )],
+            agent_requests: vec![],
+            system_users: vec![],
+            pages: 1,
+        };
+        let rows = rows(&listing, &p.customers, &|_| None);
+        remember(&mut p, &listing, &rows, Utc::now());
+        p.sync_customers();
+        assert_eq!(
+            p.customer("100000003").expect("customer").status,
+            CustomerStatus::Rejected
+        );
     }
 
     #[test]

@@ -196,3 +196,34 @@ fn a_change_requests_record_survives_the_customer_list() {
     assert_eq!(kept.change, rec.change);
     assert_eq!(kept.to_record("312345676").change, rec.change);
 }
+
+/// The last test call is credited to the customer whose system user made it, not to whichever
+/// customer is current when the profile is next saved.
+#[test]
+fn a_token_check_stays_with_its_customer() {
+    let mut p = Profile::new("checks", EnvSetting::new(EnvKind::Sandbox));
+    p.upsert_request(request("a", "312345676", RequestStatus::Accepted, 1));
+    p.upsert_request(request("b", "313456781", RequestStatus::Accepted, 2));
+    p.customer_mut("312345676").system_user_id = Some("su-a".into());
+    p.customer_org = Some("313456781".into());
+    p.last_test_call = Some(altinn_onboard::profile::TestCallRecord {
+        url: "https://example.test/whoami".into(),
+        method: "GET".into(),
+        status: 200,
+        elapsed_ms: 5,
+        at: chrono::Utc::now(),
+        system_user_id: Some("su-a".into()),
+        body_excerpt: None,
+    });
+    p.sync_customers();
+    assert!(
+        p.customer("312345676")
+            .expect("a")
+            .last_token_check
+            .is_some(),
+        "the check is a's"
+    );
+    let b = p.customer("313456781").expect("b");
+    assert!(b.last_token_check.is_none(), "not b's: {b:?}");
+    assert_eq!(b.system_user_id, None);
+}

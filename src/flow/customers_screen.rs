@@ -132,9 +132,10 @@ impl Flow {
                             }
                         };
                         // What the flow changed in place since (a token check, a polled
-                        // status) reaches the customer list first, as the store does on save.
+                        // status) reaches the customer list first, as the store does on save;
+                        // `remember` does it again and gives the flow's records the lists'
+                        // answers.
                         self.profile.sync_customers();
-                        self.refresh_flow_requests(&listing, at);
                         let rows = customers::rows(&listing, &self.profile.customers, &name_of);
                         customers::remember(&mut self.profile, &listing, &rows, at);
                         self.customers.rows = Some(rows);
@@ -223,24 +224,6 @@ impl Flow {
         vec![Effect::LoadCustomers {
             generation: self.customers.generation,
         }]
-    }
-
-    /// The flow's own request records take the statuses the lists gave: the store copies
-    /// them into the customer list on every save, so a stale one (a request answered while
-    /// the wizard was closed) would otherwise undo what the lists said.
-    fn refresh_flow_requests(&mut self, listing: &Listing, at: DateTime<Utc>) {
-        let listed = listing.requests.iter().chain(&listing.agent_requests);
-        for r in listed {
-            if let Some(rec) = self.profile.requests.iter_mut().find(|rec| rec.id == r.id) {
-                // The flow folds Altinn's `timedOut` flag into the status it records.
-                rec.status = if r.timed_out && r.status.is_pending() {
-                    RequestStatus::Timedout
-                } else {
-                    r.status.clone()
-                };
-                rec.checked_at = Some(at);
-            }
-        }
     }
 
     /// The session a load waited for could not open: the load never ran.

@@ -281,8 +281,31 @@ impl Profile {
             self.customer_mut(&rec.customer_org)
                 .note_request(CustomerRequest::from(&rec));
         }
-        if let Some(org) = self.customer_org.clone() {
-            let call = self.last_test_call.clone();
+        // The last test call belongs to the customer whose system user made it; only when no
+        // customer is known by that system user yet does the current customer get it (never
+        // one known by another system user; a call that did not learn its system user goes to
+        // the current customer): a switch of customer after a call does not credit the new
+        // one with the old one's check.
+        let call = self.last_test_call.clone();
+        let owner = call.as_ref().and_then(|call| {
+            let by_user = call.system_user_id.as_deref().and_then(|id| {
+                self.customers
+                    .iter()
+                    .find(|c| c.system_user_id.as_deref() == Some(id))
+                    .map(|c| c.org.clone())
+            });
+            by_user.or_else(|| {
+                self.customer_org.clone().filter(|org| {
+                    self.customer(org).is_none_or(|c| {
+                        match (&c.system_user_id, &call.system_user_id) {
+                            (Some(known), Some(made_by)) => known == made_by,
+                            _ => true,
+                        }
+                    })
+                })
+            })
+        });
+        if let Some(org) = owner {
             let c = self.customer_mut(&org);
             if let Some(call) = call {
                 let check = TokenCheck::from(&call);
