@@ -6,7 +6,6 @@
 //! result as [`Msg::CustomersLoaded`] (with the time it was read, so no clock is needed here).
 
 use super::{ApiCall, Busy, Effect, ErrorKind, Failure, Flow, Msg, Step, resume_step};
-use crate::altinn::model::RequestStatus;
 use crate::customers::{self, CustomerRow, ListKind, Listing, LoadProgress};
 use crate::env::EnvKind;
 use crate::profile::{CustomerStatus, RequestKind, TestCallRecord, TokenCheck};
