@@ -882,7 +882,7 @@ impl Runner {
             .vendor_token(profile, SCOPE_REQUEST_READ, false)
             .await?;
         let (have_rights, have_packages) = self
-            .system_user_rights(&read.token, system_id, &su.id)
+            .system_user_rights(profile, &read.token, system_id, &su.id)
             .await?;
         let (already_rights, ask_rights): (Vec<String>, Vec<String>) = add_rights
             .into_iter()
@@ -935,8 +935,17 @@ impl Runner {
     /// request that made it (its id is the system user's, SystemUserService.cs:509), then the
     /// accepted change requests for it in order. The vendor API has no call that lists a
     /// system user's rights (SystemUserExternalDTO.cs has none).
+    ///
+    /// Altinn's change-request list shows only its first page (it ignores its continuation
+    /// token, see [`AltinnClient::list_change_requests`]), so a system with more change
+    /// requests than a page would hide accepted ones. The change requests this profile made
+    /// for the system user and the list did not show are therefore fetched by id: what was
+    /// asked for from here is known whatever the list's size. Change requests made elsewhere
+    /// past the first page stay unknown; asking again for a right the system user has is
+    /// harmless (approving it changes nothing).
     async fn system_user_rights(
         &self,
+        profile: &Profile,
         token: &Secret,
         system_id: &str,
         system_user_id: &str,
@@ -960,10 +969,25 @@ impl Runner {
                 Err(e) if e.status() == Some(404) => (Vec::new(), Vec::new()),
                 Err(e) => return Err(e.into()),
             };
-        let mut changes: Vec<_> = self
-            .altinn
-            .list_change_requests(token, system_id)
-            .await?
+        let mut listed = self.altinn.list_change_requests(token, system_id).await?;
+        let known = profile.requests.iter().filter(|r| {
+            r.kind == RequestKind::Change
+                && r.change
+                    .as_ref()
+                    .is_some_and(|c| c.system_user_id.eq_ignore_ascii_case(system_user_id))
+        });
+        for r in known {
+            if listed.iter().any(|c| c.id.eq_ignore_ascii_case(&r.id)) {
+                continue;
+            }
+            match self.altinn.get_change_request(token, &r.id).await {
+                Ok(c) => listed.push(c),
+                // Deleted (or timed out and removed) since: it adds nothing.
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut changes: Vec<_> = listed
             .into_iter()
             .filter(|c| {
                 c.system_user_id.as_deref() == Some(system_user_id)

@@ -260,3 +260,132 @@ async fn the_change_page_checks_every_required_package_when_it_loads() {
     assert_eq!(got.status, RequestStatus::Accepted);
     sb.shutdown().await;
 }
+
+/// Three change requests on one system user, with a page size of 2: their ids, sorted.
+async fn three_change_requests(
+    sb: &altinn_onboard::sandbox::SandboxHandle,
+    s: &Setup,
+) -> Vec<String> {
+    let su = system_user(
+        sb,
+        s,
+        CUSTOMER_ORG,
+        standard_request(&s.system_id, CUSTOMER_ORG),
+    )
+    .await;
+    let c = client(sb);
+    let token = Secret::new(s.token.clone());
+    let pkg = ChangeRequestBody {
+        required_access_packages: vec![AccessPackage {
+            urn: "urn:altinn:accesspackage:skatt-naering".into(),
+        }],
+        ..ChangeRequestBody::default()
+    };
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let corr = uuid::Uuid::new_v4().to_string();
+        let (info, created) = c
+            .create_change_request(&token, &su, &corr, &pkg)
+            .await
+            .unwrap();
+        assert!(created);
+        ids.push(info.id);
+    }
+    ids.sort_by_key(|id| uuid::Uuid::parse_str(id).unwrap());
+    ids
+}
+
+/// The real list ignores its continuation token (ChangeRequestSystemUserService.cs:485-488:
+/// no continue-from reaches ChangeRequestRepository.cs:189; Page.Create names the item after
+/// the page): page 2 is page 1, with the same `links.next`, so the third cannot be listed.
+#[tokio::test]
+async fn sandbox_change_request_list_answers_page_one_for_page_two() {
+    let sb = start_with_page_size(2).await;
+    let s = setup(&sb, "cr-pages").await;
+    let ids = three_change_requests(&sb, &s).await;
+    let first = api(
+        &sb,
+        &format!("/systemuser/changerequest/vendor/bysystem/{}", s.system_id),
+    );
+    let (status, page1) = get_json(&first, &s.token).await;
+    assert_eq!(status, 200, "{page1}");
+    let listed: Vec<&str> = page1["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[0].as_str(), ids[1].as_str()]);
+    let next = page1["links"]["next"].as_str().expect("a next link");
+    // The token names the item after the page (Opaque<Guid>: base64url of the JSON string).
+    let token = next.split("token=").nth(1).unwrap();
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .unwrap();
+    assert_eq!(serde_json::from_slice::<String>(&decoded).unwrap(), ids[2]);
+    let (status, page2) = get_json(next, &s.token).await;
+    assert_eq!(status, 200, "{page2}");
+    assert_eq!(page2, page1, "page 2 repeats page 1, links.next included");
+    // The token is still model-bound: a malformed one is a 400.
+    let (status, _) = get_json(&format!("{first}?token=not-a-token"), &s.token).await;
+    assert_eq!(status, 400);
+    sb.shutdown().await;
+}
+
+/// A `tracing` writer that keeps what was logged, to see the client's warning.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+/// The client ends the change-request list at the repeated token with the first page and a
+/// warning, where the other lists call a repeated token a loop.
+#[tokio::test]
+async fn client_change_request_list_stops_at_the_repeated_token_with_a_warning() {
+    let sb = start_with_page_size(2).await;
+    let s = setup(&sb, "cr-client").await;
+    let ids = three_change_requests(&sb, &s).await;
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::WARN)
+        .finish();
+    // The current-thread runtime polls this test's futures on this thread.
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let c = client(&sb);
+    let token = Secret::new(s.token.clone());
+    let all = c.list_change_requests(&token, &s.system_id).await.unwrap();
+    let got: Vec<&str> = all.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        got,
+        [ids[0].as_str(), ids[1].as_str()],
+        "the first page once"
+    );
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logged.contains("WARN")
+            && logged.contains("change-request list cannot page past its first page"),
+        "{logged}"
+    );
+    // Each change request is still there by id.
+    let third = c.get_change_request(&token, &ids[2]).await.unwrap();
+    assert_eq!(third.id, ids[2]);
+    sb.shutdown().await;
+}

@@ -590,7 +590,7 @@ impl AltinnClient {
             seg(system_id)
         ));
         let (mut all, tokens): (Vec<RequestInfo>, _) = self
-            .paginate_with(token, &url, SCOPE_REQUEST_READ, on_page)
+            .paginate_with(token, &url, SCOPE_REQUEST_READ, Repeat::Error, on_page)
             .await?;
         let mut seen: std::collections::HashSet<String> =
             all.iter().map(|r| r.id.clone()).collect();
@@ -681,7 +681,16 @@ impl AltinnClient {
         self.parse(&url, &ans)
     }
 
-    /// `GET systemuser/changerequest/vendor/bysystem/{systemId}`, all pages.
+    /// `GET systemuser/changerequest/vendor/bysystem/{systemId}`: in practice its first page.
+    ///
+    /// Altinn's change-request list cannot page: the service takes the continuation token but
+    /// never passes it on (ChangeRequestSystemUserService.cs:485-488 in
+    /// altinn-authentication@ad4f6f36; ChangeRequestRepository.cs:189 has no continue-from), and
+    /// `Page.Create` (src/Core/Models/Page.cs:40-47) names the item after the page as the token.
+    /// So with more than a page, page 2 is page 1 again with the same `links.next`. That case
+    /// ends the listing with the first page and a warning (the caller fetches change requests
+    /// it knows by id, [`AltinnClient::get_change_request`]); a loop through other tokens is
+    /// still an error.
     pub async fn list_change_requests(
         &self,
         token: &Secret,
@@ -691,9 +700,15 @@ impl AltinnClient {
             "systemuser/changerequest/vendor/bysystem/{}",
             seg(system_id)
         ));
-        self.paginate_with(token, &url, SCOPE_REQUEST_READ, &mut |_| {})
-            .await
-            .map(|(all, _)| all)
+        self.paginate_with(
+            token,
+            &url,
+            SCOPE_REQUEST_READ,
+            Repeat::StopAtFirstPage,
+            &mut |_| {},
+        )
+        .await
+        .map(|(all, _)| all)
     }
 
     /// `GET systemuser/vendor/byquery?system-id=&orgno=&external-ref=` (SystemUserController.cs
@@ -746,7 +761,7 @@ impl AltinnClient {
         on_page: &mut (dyn FnMut(PageProgress) + Send),
     ) -> Result<Vec<SystemUserInfo>, AltinnError> {
         let url = self.api(&format!("systemuser/vendor/bysystem/{}", seg(system_id)));
-        self.paginate_with(token, &url, SCOPE_REGISTER_WRITE, on_page)
+        self.paginate_with(token, &url, SCOPE_REGISTER_WRITE, Repeat::Error, on_page)
             .await
             .map(|(all, _)| all)
     }
@@ -756,32 +771,34 @@ impl AltinnClient {
     /// (`Url.Link`), which behind Altinn's gateway can be an internal http host; so only its
     /// `token` parameter is taken and the URL rebuilt on the public base we called
     /// (altinn-api-details.md §7.2): the bearer token never goes to another host, whatever
-    /// `next` names. A token seen before (a loop) or more than 1000 pages stop with an error.
+    /// `next` names. A token seen before (a loop) or more than 1000 pages stop with an error,
+    /// except the previous page's token again under [`Repeat::StopAtFirstPage`].
     async fn paginate_with<T: DeserializeOwned>(
         &self,
         token: &Secret,
         first: &str,
         scope: &str,
+        repeat: Repeat,
         on_page: &mut (dyn FnMut(PageProgress) + Send),
     ) -> Result<(Vec<T>, Vec<String>), AltinnError> {
         let mut out = Vec::new();
         let mut url = first.to_string();
         let mut seen_tokens = std::collections::HashSet::new();
-        let mut tokens = Vec::new();
+        let mut tokens: Vec<String> = Vec::new();
         for page_no in 1..=MAX_PAGES {
             let ans = self.send(Method::GET, &url, token, None, true).await?;
             if ans.status.as_u16() != 200 {
                 return Err(self.error(&Method::GET, &url, &ans, scope));
             }
             let page: Paginated<T> = self.parse(&url, &ans)?;
-            out.extend(page.data);
             let next = page.links.next.filter(|n| !n.is_empty());
-            on_page(PageProgress {
-                page: page_no,
-                items: out.len(),
-                more: next.is_some(),
-            });
             let Some(next) = next else {
+                out.extend(page.data);
+                on_page(PageProgress {
+                    page: page_no,
+                    items: out.len(),
+                    more: false,
+                });
                 return Ok((out, tokens));
             };
             let page_token = url::Url::parse(&next)
@@ -796,6 +813,27 @@ impl AltinnClient {
                     status: 200,
                     reason: format!("links.next has no token: {next}"),
                 })?;
+            if repeat == Repeat::StopAtFirstPage && tokens.last() == Some(&page_token) {
+                // This page was asked for with the token it names again: the service ignored
+                // the token and answered the previous page once more. Keep what was read.
+                tracing::warn!(
+                    url = %first,
+                    items = out.len(),
+                    "Altinn's change-request list cannot page past its first page (the service ignores the continuation token); listing only the first page"
+                );
+                on_page(PageProgress {
+                    page: page_no - 1,
+                    items: out.len(),
+                    more: false,
+                });
+                return Ok((out, tokens));
+            }
+            out.extend(page.data);
+            on_page(PageProgress {
+                page: page_no,
+                items: out.len(),
+                more: true,
+            });
             if !seen_tokens.insert(page_token.clone()) {
                 return Err(AltinnError::BadResponse {
                     url,
@@ -941,6 +979,16 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 /// Percent-encode one path segment.
+/// What [`AltinnClient::paginate_with`] does when `links.next` names a token seen before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// A loop: stop with an error.
+    Error,
+    /// The token of the previous page again (the change-request list, which ignores its
+    /// token): keep the first page, warn, and stop.
+    StopAtFirstPage,
+}
+
 /// After each page of a list: which page it was, how many items so far, whether more follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct PageProgress {

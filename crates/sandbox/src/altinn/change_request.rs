@@ -210,31 +210,37 @@ pub async fn list_change_requests(
     respond(
         async {
             let caller = authorize(&app, &base, &headers, REQUEST_READ_POLICY)?;
-            let after = guid_token(&query)?;
+            // The token is still model-bound (a malformed one is a 400), then unused.
+            let _ignored = guid_token(&query)?;
             let vendor = vendor_of(&caller)?;
             let st = app.lock().await;
             owned_system(&st, &system_id, &vendor)?;
+            // mirrors: ChangeRequestSystemUserService.cs:485-488 (altinn-authentication@ad4f6f36):
+            // GetAllChangeRequestsForVendor takes the controller's continue-from
+            // (ChangeRequestSystemUserController.cs:353-361) but never uses it: it reads every
+            // change request of the system (ChangeRequestRepository.cs:189-224, no
+            // continue-from, no LIMIT, no ORDER BY; guess: by id, as the request lists) and
+            // hands them to Page.Create (src/Core/Models/Page.cs:40-47), which names the item
+            // after the page as the token. So every call answers the first page, and with more
+            // than a page `links.next` carries the same token every time: page 2 repeats page 1
+            // and items past the first page cannot be listed. Reproduced on purpose, so clients
+            // learn to cope (ours stops and fetches the ids it knows one by one).
             let mut items: Vec<&ChangeRequest> = st
                 .change_requests
                 .values()
                 .filter(|c| !c.deleted && c.system_id == system_id)
-                .filter(|c| after.is_none_or(|a| c.id > a))
                 .collect();
             items.sort_by_key(|c| c.id);
-            let more = items.len() > app.page_size;
+            let next_first = items.get(app.page_size).map(|c| c.id);
             items.truncate(app.page_size);
             let path = format!("/systemuser/changerequest/vendor/bysystem/{system_id}");
-            let next = more
-                .then(|| {
-                    items.last().map(|c| {
-                        next_link(
-                            &base,
-                            &path,
-                            opaque_encode(&serde_json::json!(c.id.to_string())),
-                        )
-                    })
-                })
-                .flatten();
+            let next = next_first.map(|id| {
+                next_link(
+                    &base,
+                    &path,
+                    opaque_encode(&serde_json::json!(id.to_string())),
+                )
+            });
             Ok(json_ok(
                 StatusCode::OK,
                 &Paginated {
