@@ -1052,6 +1052,29 @@ impl Flow {
                     }
                 }
             }
+            // On the Done step, the pending change request's page. The change request is being
+            // polled already (busy stays `Polling`, which blocks no key), so opening the browser
+            // neither blocks nor starts another poll.
+            Msg::OpenBrowser if self.step == Step::Done => {
+                match self.pending_change_url().map(str::to_string) {
+                    Some(url) => vec![Effect::OpenBrowser { url }],
+                    None => {
+                        self.fail(
+                            Step::Done,
+                            ErrorKind::Validation,
+                            "no change request is waiting for the customer; press c to ask for one",
+                        );
+                        vec![]
+                    }
+                }
+            }
+            Msg::BrowserOpened(res) if self.step == Step::Done => {
+                self.notice = Some(match res {
+                    Ok(()) => "opened the change request's approval page in your browser".into(),
+                    Err(f) => format!("{} — open the URL shown, or scan the QR code", f.message),
+                });
+                vec![]
+            }
             Msg::OpenBrowser => match self
                 .profile
                 .current_request()
@@ -1772,6 +1795,15 @@ impl Flow {
                 format!("the change request was {status}; the system user keeps the rights it had"),
             );
         }
+    }
+
+    /// Where the customer approves the newest change request, while it waits for an answer
+    /// (what the Done step shows, and opens with `o`).
+    pub fn pending_change_url(&self) -> Option<&str> {
+        self.profile
+            .newest_request()
+            .filter(|r| r.kind == RequestKind::Change && r.status.is_pending())
+            .and_then(|r| r.confirm_url.as_deref())
     }
 
     fn start_polling(&mut self) -> Vec<Effect> {

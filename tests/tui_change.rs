@@ -5,7 +5,7 @@
 
 use altinn_onboard::altinn::model::RequestStatus;
 use altinn_onboard::env::{EnvKind, EnvSetting};
-use altinn_onboard::flow::{ChangeOutcome, Effect, Flow, Msg, StatusUpdate, Step};
+use altinn_onboard::flow::{Busy, ChangeOutcome, Effect, Flow, Msg, StatusUpdate, Step};
 use altinn_onboard::profile::{
     ChangeRecord, Profile, RegistrationRecord, RequestKind, RequestRecord, SystemSpec,
     TestCallRecord,
@@ -201,6 +201,24 @@ fn waiting_for_the_customer_shows_the_link_and_qr_then_the_answer() {
     assert_eq!(app.flow.profile.current_request().unwrap().id, REQ);
     assert_eq!(app.flow.profile.newest_request().unwrap().id, CHANGE);
     snap!("change_pending", app);
+
+    // o opens the change request's page (not the system-user request's), without blocking
+    // keys or starting another poll: the change request's poll goes on.
+    let effects = press(&mut app, KeyCode::Char('o'));
+    assert!(
+        matches!(effects.as_slice(), [Effect::OpenBrowser { url }] if url == CHANGE_URL),
+        "{effects:?}"
+    );
+    assert_eq!(app.flow.busy, Some(Busy::Polling));
+    let effects = app.handle_msg(Msg::BrowserOpened(Ok(())));
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(app.flow.step, Step::Done);
+    assert_eq!(app.flow.busy, Some(Busy::Polling));
+    assert!(app.flow.polling.as_ref().is_some_and(|p| p.active));
+    assert_eq!(
+        app.flow.notice.as_deref(),
+        Some("opened the change request's approval page in your browser")
+    );
 
     app.handle_msg(Msg::StatusPolled {
         generation,

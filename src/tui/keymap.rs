@@ -335,6 +335,15 @@ pub static BINDINGS: &[Binding] = &[
         "open browser",
         |a| idle_commands(a) && step_is(a, Step::Approval) && a.confirm_url().is_some(),
     ),
+    // The Done step's pending change request: its approval page (polling goes on meanwhile).
+    // Not in the footer, which is full at 80 columns there (it would push out `? help` and
+    // `q quit`); help lists `o` from the row above, and the body names it by the URL.
+    bind(KeyCode::Char('o'), "o", Action::OpenBrowser, "", |a| {
+        idle_commands(a)
+            && step_is(a, Step::Done)
+            && !a.forms.change.open
+            && a.flow.pending_change_url().is_some()
+    }),
     bind(
         KeyCode::Char('p'),
         "p",

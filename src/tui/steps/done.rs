@@ -100,9 +100,7 @@ fn change_record(app: &App) -> Option<&RequestRecord> {
 
 /// Where the customer approves the change request, while it waits for an answer.
 fn pending_change_url(app: &App) -> Option<&str> {
-    change_record(app)
-        .filter(|r| r.status.is_pending())
-        .and_then(|r| r.confirm_url.as_deref())
+    app.flow.pending_change_url()
 }
 
 /// Quote for a POSIX shell when needed.
@@ -251,6 +249,7 @@ impl StepScreen for Screen {
                 }
                 None
             }
+            Action::OpenBrowser => Some(Msg::OpenBrowser),
             _ => None,
         }
     }
@@ -312,7 +311,14 @@ impl StepScreen for Screen {
                 w,
             );
             if let Some(url) = pending_change_url(app) {
-                c.push(Line::styled("The customer approves at:", t.dim()));
+                c.extend(wrapped(
+                    &format!(
+                        "The customer approves at ({} opens it):",
+                        key_for(Action::OpenBrowser)
+                    ),
+                    w,
+                    t.dim(),
+                ));
                 c.extend(wrapped(url, w, t.code()));
             }
             c.blank();
