@@ -978,7 +978,6 @@ fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
 }
 
-/// Percent-encode one path segment.
 /// What [`AltinnClient::paginate_with`] does when `links.next` names a token seen before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Repeat {
@@ -1008,6 +1007,7 @@ fn opaque_guid(token: &str) -> Option<String> {
     uuid::Uuid::parse_str(&s).ok().map(|u| u.to_string())
 }
 
+/// Percent-encode one path segment.
 fn seg(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()

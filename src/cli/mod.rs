@@ -653,25 +653,8 @@ async fn request_create(
             }
             // --wait: what works comes first (the URL, its QR code), then the live status; the
             // result is printed once the wait ends, with the answer's status.
-            if ctx.out.json {
-                ctx.out.info(format!("the customer approves at: {url}"));
-            } else {
-                println!("request {} is {}\nthe customer approves at:\n  {url}", req.id, req.status);
-                if !ctx.out.quiet && let Some(qr) = req.confirm_url.as_deref().and_then(qr_text) {
-                    eprintln!("{qr}");
-                }
-            }
-            if embedded {
-                ctx.out.info(format!(
-                    "this command serves the page until the customer decides (or {timeout} s pass); \
-                     the sandbox's page has an Approve button, or run `{approve}` in another terminal"
-                ));
-            } else {
-                ctx.out.info(format!("waiting up to {timeout} s for the customer's answer"));
-            }
-            if open {
-                open_browser(ctx, &session, &flow.profile, req.confirm_url.clone()).await;
-            }
+            let headline = format!("request {} is {}", req.id, req.status);
+            announce_wait(ctx, &session, &flow.profile, &headline, req.confirm_url.as_deref(), embedded, &approve, timeout, open).await;
             let update = poll(ctx, &mut flow, &session, req.id.clone(), true, tokio::time::Instant::now() + Duration::from_secs(timeout))
                 .await
                 .map_err(AppError::from)?;
@@ -774,25 +757,8 @@ async fn request_change(
                 }
                 return Ok(exit::OK);
             }
-            if ctx.out.json {
-                ctx.out.info(format!("the customer approves at: {url}"));
-            } else {
-                println!("change request {} ({asked}) is {}\nthe customer approves at:\n  {url}", rec.id, rec.status);
-                if !ctx.out.quiet && let Some(qr) = rec.confirm_url.as_deref().and_then(qr_text) {
-                    eprintln!("{qr}");
-                }
-            }
-            if embedded {
-                ctx.out.info(format!(
-                    "this command serves the page until the customer decides (or {timeout} s pass); \
-                     the sandbox's page has an Approve button, or run `{approve}` in another terminal"
-                ));
-            } else {
-                ctx.out.info(format!("waiting up to {timeout} s for the customer's answer"));
-            }
-            if open {
-                open_browser(ctx, &session, &flow.profile, rec.confirm_url.clone()).await;
-            }
+            let headline = format!("change request {} ({asked}) is {}", rec.id, rec.status);
+            announce_wait(ctx, &session, &flow.profile, &headline, rec.confirm_url.as_deref(), embedded, &approve, timeout, open).await;
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
             let update = poll(ctx, &mut flow, &session, rec.id.clone(), true, deadline)
                 .await
@@ -818,6 +784,47 @@ async fn request_change(
 }
 
 /// `--open`: the confirmUrl in the browser; a browser that cannot start is reported, not fatal.
+/// `--wait` (request create, request change): what works comes first (the approval link and
+/// its QR code), then how the wait ends (on the embedded sandbox: the page is served until the
+/// customer decides, or `approve` decides from another terminal), then the page opens if asked.
+#[allow(clippy::too_many_arguments)]
+async fn announce_wait(
+    ctx: &Ctx,
+    session: &Session,
+    profile: &Profile,
+    headline: &str,
+    confirm_url: Option<&str>,
+    embedded: bool,
+    approve: &str,
+    timeout: u64,
+    open: bool,
+) {
+    let url = confirm_url.unwrap_or_default();
+    if ctx.out.json {
+        ctx.out.info(format!("the customer approves at: {url}"));
+    } else {
+        println!("{headline}\nthe customer approves at:\n  {url}");
+        if !ctx.out.quiet
+            && let Some(qr) = confirm_url.and_then(qr_text)
+        {
+            eprintln!("{qr}");
+        }
+    }
+    if embedded {
+        ctx.out.info(format!(
+            "this command serves the page until the customer decides (or {timeout} s pass); \
+             the sandbox's page has an Approve button, or run `{approve}` in another terminal"
+        ));
+    } else {
+        ctx.out.info(format!(
+            "waiting up to {timeout} s for the customer's answer"
+        ));
+    }
+    if open {
+        open_browser(ctx, session, profile, confirm_url.map(str::to_string)).await;
+    }
+}
+
 async fn open_browser(ctx: &Ctx, session: &Session, profile: &Profile, url: Option<String>) {
     if let Some(url) = url
         && let Some(crate::flow::Msg::BrowserOpened(Err(f))) = session
