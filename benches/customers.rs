@@ -20,27 +20,24 @@ use altinn_onboard::maskinporten::TokenCache;
 use altinn_onboard::profile::ProfileStore;
 use altinn_onboard::runner::Runner;
 use altinn_onboard::sandbox::{self, SandboxConfig, SandboxOptions};
+use altinn_onboard::validate::org_check_digit;
 use common::{Samples, drive, expect_step, fmt};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// `n` valid organisation numbers (mod 11) outside the seeded ones.
 fn org_numbers(n: usize) -> Vec<String> {
-    const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
-    let mut out = Vec::new();
-    let mut base = 97_200_000u32;
-    while out.len() < n {
-        base += 1;
-        let digits: Vec<u32> = base.to_string().chars().map(|c| c as u32 - 48).collect();
-        let sum: u32 = digits.iter().zip(W).map(|(d, w)| d * w).sum();
-        let check = match 11 - sum % 11 {
-            11 => 0,
-            10 => continue,
-            c => c,
-        };
-        out.push(format!("{base}{check}"));
-    }
-    out
+    (97_200_001u32..)
+        .filter_map(|base| {
+            let digits: Vec<u32> = base
+                .to_string()
+                .chars()
+                .filter_map(|c| c.to_digit(10))
+                .collect();
+            org_check_digit(&digits).map(|check| format!("{base}{check}"))
+        })
+        .take(n)
+        .collect()
 }
 
 fn main() {

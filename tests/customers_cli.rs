@@ -4,29 +4,26 @@
 //! that knows 120 generated organisation numbers (valid mod-11; `SandboxOptions::known_orgs`).
 
 use altinn_onboard::sandbox::{self, SandboxConfig, SandboxHandle, SandboxOptions};
+use altinn_onboard::validate::org_check_digit;
 use serde_json::Value;
 use std::collections::HashMap;
 
 const VENDOR: &str = "310904473";
 
-/// `n` valid organisation numbers (weights 3,2,7,6,5,4,3,2; remainder 1 has no check digit),
+/// `n` valid organisation numbers (the mod-11 check digit of `validate`; some bases have none),
 /// in a range the sandbox does not seed.
 fn org_numbers(n: usize) -> Vec<String> {
-    const W: [u32; 8] = [3, 2, 7, 6, 5, 4, 3, 2];
-    let mut out = Vec::new();
-    let mut base = 97_100_000u32;
-    while out.len() < n {
-        base += 1;
-        let digits: Vec<u32> = base.to_string().chars().map(|c| c as u32 - 48).collect();
-        let sum: u32 = digits.iter().zip(W).map(|(d, w)| d * w).sum();
-        let check = match 11 - sum % 11 {
-            11 => 0,
-            10 => continue,
-            c => c,
-        };
-        out.push(format!("{base}{check}"));
-    }
-    out
+    (97_100_001u32..)
+        .filter_map(|base| {
+            let digits: Vec<u32> = base
+                .to_string()
+                .chars()
+                .filter_map(|c| c.to_digit(10))
+                .collect();
+            org_check_digit(&digits).map(|check| format!("{base}{check}"))
+        })
+        .take(n)
+        .collect()
 }
 
 struct Cli {
@@ -92,6 +89,28 @@ impl Cli {
     }
 }
 
+/// A sandbox that knows `orgs` as customers, and a vendor (key, client) whose system is
+/// registered with `register` (the arguments after `system register`).
+async fn vendor_with_system(orgs: &[String], register: &[&str]) -> (SandboxHandle, Cli) {
+    let sb = sandbox::start_with(
+        SandboxConfig::default(),
+        SandboxOptions {
+            known_orgs: orgs.to_vec(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("sandbox");
+    let cli = Cli::new(&sb);
+    cli.json(&["keys", "generate"], 0).await;
+    cli.json(&["client", "set", "--vendor-org", VENDOR], 0)
+        .await;
+    let mut args = vec!["system", "register"];
+    args.extend_from_slice(register);
+    cli.json(&args, 0).await;
+    (sb, cli)
+}
+
 async fn decide(sb: &SandboxHandle, id: &str, what: &str) {
     let resp = reqwest::Client::new()
         .post(format!("{}/sandbox/requests/{id}/{what}", sb.base_url()))
@@ -104,29 +123,9 @@ async fn decide(sb: &SandboxHandle, id: &str, what: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_hundred_twenty_customers_from_a_csv() {
     let orgs = org_numbers(120);
-    let sb = sandbox::start_with(
-        SandboxConfig::default(),
-        SandboxOptions {
-            known_orgs: orgs.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("sandbox");
-    let cli = Cli::new(&sb);
-    cli.json(&["keys", "generate"], 0).await;
-    cli.json(&["client", "set", "--vendor-org", VENDOR], 0)
-        .await;
-    cli.json(
-        &[
-            "system",
-            "register",
-            "--name",
-            "bulk",
-            "--resource",
-            "ske-krav-og-betalinger",
-        ],
-        0,
+    let (sb, cli) = vendor_with_system(
+        &orgs,
+        &["--name", "bulk", "--resource", "ske-krav-og-betalinger"],
     )
     .await;
 
@@ -298,30 +297,15 @@ async fn one_hundred_twenty_customers_from_a_csv() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bulk_create_runs_the_preflight_first() {
     let orgs = org_numbers(3);
-    let sb = sandbox::start_with(
-        SandboxConfig::default(),
-        SandboxOptions {
-            known_orgs: orgs.clone(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("sandbox");
-    let cli = Cli::new(&sb);
-    cli.json(&["keys", "generate"], 0).await;
-    cli.json(&["client", "set", "--vendor-org", VENDOR], 0)
-        .await;
-    cli.json(
+    let (_sb, cli) = vendor_with_system(
+        &orgs,
         &[
-            "system",
-            "register",
             "--name",
             "undelegable",
             "--resource",
             "eformidling-dpo-meldingsutveksling",
             "--no-preflight",
         ],
-        0,
     )
     .await;
     let file = cli.home.path().join("three.csv");
