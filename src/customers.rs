@@ -64,6 +64,36 @@ pub struct Listing {
     pub pages: usize,
 }
 
+impl Listing {
+    /// The requests and the agent requests, each with its kind.
+    pub fn all_requests(&self) -> impl Iterator<Item = (&RequestInfo, RequestKind)> {
+        self.requests
+            .iter()
+            .map(|r| (r, RequestKind::Standard))
+            .chain(self.agent_requests.iter().map(|r| (r, RequestKind::Agent)))
+    }
+}
+
+/// The customer list's record of a request as Altinn answered it (created `at` when the
+/// answer names no creation time).
+pub fn listed_request(r: &RequestInfo, kind: RequestKind, at: DateTime<Utc>) -> CustomerRequest {
+    CustomerRequest {
+        id: r.id.clone(),
+        kind,
+        external_ref: r.external_ref.clone(),
+        status: r.status.clone(),
+        timed_out: r.timed_out,
+        confirm_url: r.confirm_url.clone(),
+        created_at: r
+            .created
+            .as_deref()
+            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
+            .map(|c| c.with_timezone(&Utc))
+            .unwrap_or(at),
+        change: None,
+    }
+}
+
 /// The two vendor tokens the lists need (their scopes differ: systemregister.write for the
 /// system users, systemuser.request.read for the requests).
 pub struct ListTokens {
@@ -180,16 +210,7 @@ pub fn rows(
         users: Vec<&'a SystemUserInfo>,
     }
     let mut by_org: BTreeMap<&str, Acc> = BTreeMap::new();
-    let both = listing
-        .requests
-        .iter()
-        .map(|r| (r, RequestKind::Standard))
-        .chain(
-            listing
-                .agent_requests
-                .iter()
-                .map(|r| (r, RequestKind::Agent)),
-        );
+    let both = listing.all_requests();
     for (r, kind) in both {
         by_org
             .entry(r.party_org_no.as_str())
@@ -314,7 +335,7 @@ pub fn remember(profile: &mut Profile, listing: &Listing, rows: &[CustomerRow], 
     // then the flow's own records of the listed requests take the lists' answers, or the
     // store's sync on save would put their older statuses back (a rejection read as pending).
     profile.sync_customers();
-    for r in listing.requests.iter().chain(&listing.agent_requests) {
+    for (r, _) in listing.all_requests() {
         if let Some(rec) = profile.requests.iter_mut().find(|rec| rec.id == r.id) {
             // The flow folds Altinn's `timedOut` flag into the status it records.
             rec.status = if r.timed_out && r.status.is_pending() {
@@ -325,38 +346,14 @@ pub fn remember(profile: &mut Profile, listing: &Listing, rows: &[CustomerRow], 
             rec.checked_at = Some(at);
         }
     }
-    let requests = listing
-        .requests
-        .iter()
-        .map(|r| (r, RequestKind::Standard))
-        .chain(
-            listing
-                .agent_requests
-                .iter()
-                .map(|r| (r, RequestKind::Agent)),
-        );
+    let requests = listing.all_requests();
     for (r, kind) in requests {
         if r.party_org_no.is_empty() {
             continue;
         }
-        let created_at = r
-            .created
-            .as_deref()
-            .and_then(|c| DateTime::parse_from_rfc3339(c).ok())
-            .map(|c| c.with_timezone(&Utc))
-            .unwrap_or(at);
         profile
             .customer_mut(&r.party_org_no)
-            .note_request(CustomerRequest {
-                id: r.id.clone(),
-                kind,
-                external_ref: r.external_ref.clone(),
-                status: r.status.clone(),
-                timed_out: r.timed_out,
-                confirm_url: r.confirm_url.clone(),
-                created_at,
-                change: None,
-            });
+            .note_request(listed_request(r, kind, at));
     }
     for row in rows {
         let c = profile.customer_mut(&row.org);

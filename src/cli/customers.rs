@@ -483,24 +483,14 @@ async fn run_rows(
         let snapshot = {
             let mut p = shared.profile.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(info) = info {
+                let kind = if agent {
+                    RequestKind::Agent
+                } else {
+                    RequestKind::Standard
+                };
                 p.customer_mut(&line.org).note_request(CustomerRequest {
-                    id: info.id.clone(),
-                    kind: if agent {
-                        RequestKind::Agent
-                    } else {
-                        RequestKind::Standard
-                    },
                     external_ref: Some(line.external_ref.clone()),
-                    status: info.status.clone(),
-                    timed_out: info.timed_out,
-                    confirm_url: info.confirm_url.clone(),
-                    created_at: info
-                        .created
-                        .as_deref()
-                        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
-                        .map(|c| c.with_timezone(&Utc))
-                        .unwrap_or_else(Utc::now),
-                    change: None,
+                    ..domain::listed_request(&info, kind, Utc::now())
                 });
             } else {
                 p.customer_mut(&line.org);
